@@ -1,0 +1,227 @@
+#include "experiments/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "sim/error.hpp"
+
+namespace proxysim {
+
+namespace {
+
+class Ctx {
+ public:
+  explicit Ctx(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& path, const std::string& what) const {
+    std::string where = file_.empty() ? "config" : file_;
+    if (n && n.Mark().line >= 0) where += ":" + std::to_string(n.Mark().line + 1);
+    throw UserError(where + ": '" + path + "': " + what);
+  }
+
+  void only_keys(const YAML::Node& map, const std::string& path, const std::set<std::string>& allowed) const {
+    if (!map.IsMap()) fail(map, path, "expected a mapping");
+    for (const auto& kv : map) {
+      const std::string k = kv.first.as<std::string>();
+      if (!allowed.count(k)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        fail(kv.first, path.empty() ? k : path + "." + k, "unknown key (expected one of " + list + ")");
+      }
+    }
+  }
+
+  std::string str(const YAML::Node& n, const std::string& path) const {
+    if (!n.IsScalar()) fail(n, path, "expected a string");
+    return n.Scalar();
+  }
+
+  uint64_t u64(const YAML::Node& n, const std::string& path, uint64_t lo, uint64_t hi) const {
+    if (!n.IsScalar()) fail(n, path, "expected a whole number");
+    const std::string s = n.Scalar();
+    uint64_t v = 0;
+    try {
+      size_t used = 0;
+      const double d = std::stod(s, &used);
+      if (used != s.size() || d < 0 || d != static_cast<double>(static_cast<uint64_t>(d))) throw std::invalid_argument(s);
+      v = static_cast<uint64_t>(d);
+    } catch (const std::exception&) {
+      fail(n, path, "expected a whole number, found '" + s + "'");
+    }
+    if (v < lo || v > hi) {
+      fail(n, path, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], found " + s);
+    }
+    return v;
+  }
+
+ private:
+  std::string file_;
+};
+
+constexpr uint64_t kMaxArchs = uint64_t{1} << 40;
+
+}  // namespace
+
+ExperimentConfig parse_config(const std::string& text, const std::string& file) {
+  Ctx ctx(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw UserError((file.empty() ? "config" : file) + ":" + std::to_string(e.mark.line + 1) +
+                    ": not valid YAML: " + e.msg);
+  }
+  ExperimentConfig c;
+  c.file = file;
+  if (!root || !root.IsMap()) throw UserError((file.empty() ? "config" : file) + ": expected a mapping of settings");
+  ctx.only_keys(root, "", {"name", "space", "archs", "devices", "noise_seed", "backend", "stages", "output"});
+
+  if (root["name"]) c.name = ctx.str(root["name"], "name");
+  for (char ch : c.name) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-')) {
+      ctx.fail(root["name"], "name", "use letters, digits, '-' and '_' (it names the run folder)");
+    }
+  }
+  if (!root["space"]) ctx.fail(root, "space", "missing (nb201, fbnet or ofa_mbv3)");
+  const YAML::Node sp = root["space"];
+  if (sp.IsScalar()) {
+    c.space = sp.Scalar();
+  } else {
+    ctx.only_keys(sp, "space", {"name", "dataset"});
+    if (!sp["name"]) ctx.fail(sp, "space.name", "missing");
+    c.space = ctx.str(sp["name"], "space.name");
+    if (sp["dataset"]) c.dataset = ctx.str(sp["dataset"], "space.dataset");
+  }
+  try {
+    make_space(c.space, c.dataset);
+  } catch (const UserError& e) {
+    ctx.fail(sp, "space", e.what());
+  }
+
+  if (!root["archs"]) ctx.fail(root, "archs", "missing (all, {sample: N, seed: S} or {list: [...]})");
+  const YAML::Node a = root["archs"];
+  if (a.IsScalar()) {
+    if (a.Scalar() != "all") ctx.fail(a, "archs", "expected 'all' or a mapping, found '" + a.Scalar() + "'");
+    c.archs.kind = ArchSelection::Kind::kEnumerate;
+  } else {
+    ctx.only_keys(a, "archs", {"sample", "seed", "list"});
+    if (a["list"]) {
+      if (a["sample"]) ctx.fail(a, "archs", "give either 'sample' or 'list', not both");
+      const YAML::Node l = a["list"];
+      if (!l.IsSequence() || l.size() == 0) ctx.fail(l, "archs.list", "expected a non-empty list of architecture strings");
+      c.archs.kind = ArchSelection::Kind::kList;
+      for (size_t i = 0; i < l.size(); ++i) c.archs.list.push_back(ctx.str(l[i], "archs.list[" + std::to_string(i) + "]"));
+      c.archs.count = c.archs.list.size();
+    } else {
+      if (!a["sample"]) ctx.fail(a, "archs.sample", "missing");
+      c.archs.kind = ArchSelection::Kind::kSample;
+      c.archs.count = ctx.u64(a["sample"], "archs.sample", 1, kMaxArchs);
+      if (a["seed"]) c.archs.seed = ctx.u64(a["seed"], "archs.seed", 0, UINT64_MAX);
+    }
+  }
+
+  if (root["devices"]) {
+    const YAML::Node d = root["devices"];
+    c.devices.clear();
+    if (d.IsScalar()) {
+      c.devices.push_back(d.Scalar());
+    } else if (d.IsSequence() && d.size() > 0) {
+      for (size_t i = 0; i < d.size(); ++i) c.devices.push_back(ctx.str(d[i], "devices[" + std::to_string(i) + "]"));
+    } else {
+      ctx.fail(d, "devices", "expected 'all' or a non-empty list of device names and .yaml files");
+    }
+  }
+  if (root["noise_seed"]) c.noise_seed = ctx.u64(root["noise_seed"], "noise_seed", 0, UINT64_MAX);
+  if (root["backend"]) {
+    c.backend = ctx.str(root["backend"], "backend");
+    if (c.backend != "auto" && c.backend != "cpu" && c.backend != "cuda") {
+      ctx.fail(root["backend"], "backend", "expected auto, cpu or cuda, found '" + c.backend + "'");
+    }
+  }
+  if (root["output"]) c.output = ctx.str(root["output"], "output");
+
+  if (!root["stages"]) ctx.fail(root, "stages", "missing (a list of stages, e.g. [eval])");
+  const YAML::Node st = root["stages"];
+  if (!st.IsSequence() || st.size() == 0) ctx.fail(st, "stages", "expected a non-empty list of stages");
+  for (size_t i = 0; i < st.size(); ++i) {
+    const std::string path = "stages[" + std::to_string(i) + "]";
+    const YAML::Node s = st[i];
+    std::string kind;
+    YAML::Node body;
+    if (s.IsScalar()) {
+      kind = s.Scalar();
+    } else if (s.IsMap() && s.size() == 1) {
+      kind = s.begin()->first.as<std::string>();
+      body = s.begin()->second;
+    } else {
+      ctx.fail(s, path, "expected a stage name or {name: {settings}}");
+    }
+    if (kind == "eval") {
+      c.eval = true;
+      if (body && !body.IsNull()) {
+        ctx.only_keys(body, path + ".eval", {"chunk", "mode"});
+        if (body["chunk"]) c.eval_stage.chunk = ctx.u64(body["chunk"], path + ".eval.chunk", 1, uint64_t{1} << 26);
+        if (body["mode"]) {
+          const std::string m = ctx.str(body["mode"], path + ".eval.mode");
+          if (m == "auto") {
+            c.eval_stage.mode = EvalMode::kAuto;
+          } else if (m == "walk") {
+            c.eval_stage.mode = EvalMode::kWalk;
+          } else if (m == "compiled") {
+            c.eval_stage.mode = EvalMode::kCompiled;
+          } else {
+            ctx.fail(body["mode"], path + ".eval.mode", "expected auto, walk or compiled, found '" + m + "'");
+          }
+        }
+      }
+    } else {
+      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval)");
+    }
+  }
+  return c;
+}
+
+ExperimentConfig load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UserError(path + ": cannot open config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+std::string resolved_yaml(const ExperimentConfig& c) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << c.name;
+  out << YAML::Key << "space" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value << c.space
+      << YAML::Key << "dataset" << YAML::Value << make_space(c.space, c.dataset).dataset() << YAML::EndMap;
+  out << YAML::Key << "archs" << YAML::Value;
+  switch (c.archs.kind) {
+    case ArchSelection::Kind::kEnumerate: out << "all"; break;
+    case ArchSelection::Kind::kSample:
+      out << YAML::BeginMap << YAML::Key << "sample" << YAML::Value << c.archs.count << YAML::Key << "seed"
+          << YAML::Value << c.archs.seed << YAML::EndMap;
+      break;
+    case ArchSelection::Kind::kList:
+      out << YAML::BeginMap << YAML::Key << "list" << YAML::Value << c.archs.list << YAML::EndMap;
+      break;
+  }
+  out << YAML::Key << "devices" << YAML::Value << c.devices;
+  out << YAML::Key << "noise_seed" << YAML::Value << c.noise_seed;
+  out << YAML::Key << "backend" << YAML::Value << c.backend;
+  out << YAML::Key << "stages" << YAML::Value << YAML::BeginSeq;
+  if (c.eval) {
+    const char* mode = c.eval_stage.mode == EvalMode::kWalk ? "walk" : c.eval_stage.mode == EvalMode::kCompiled ? "compiled" : "auto";
+    out << YAML::BeginMap << YAML::Key << "eval" << YAML::Value << YAML::BeginMap << YAML::Key << "chunk" << YAML::Value
+        << c.eval_stage.chunk << YAML::Key << "mode" << YAML::Value << mode << YAML::EndMap << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  if (!c.output.empty()) out << YAML::Key << "output" << YAML::Value << c.output;
+  out << YAML::EndMap;
+  return out.c_str();
+}
+
+}  // namespace proxysim

@@ -1,0 +1,45 @@
+// Experiment configs: YAML parsed and validated up front into plain structs; the
+// driver then runs them. Unknown keys, wrong types and bad values are UserErrors
+// naming the file, the key path and the line.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/engine.hpp"
+
+namespace proxysim {
+
+struct ArchSelection {
+  enum class Kind { kEnumerate, kSample, kList } kind = Kind::kSample;
+  uint64_t count = 0;      // kSample: how many; kEnumerate: the space's size
+  uint64_t seed = 0;       // kSample
+  std::vector<std::string> list;  // kList: architecture strings
+};
+
+struct EvalStage {
+  uint64_t chunk = 1u << 18;  // architectures per chunk: bounds memory, not n
+  EvalMode mode = EvalMode::kAuto;
+};
+
+struct ExperimentConfig {
+  std::string file;           // where it was read from ("" for a CLI shorthand)
+  std::string name = "run";
+  std::string space = "nb201";
+  std::string dataset;        // "" = the space's default
+  ArchSelection archs;
+  std::vector<std::string> devices = {"all"};  // built-in names, .yaml paths, or "all"
+  uint64_t noise_seed = 0;
+  std::string backend = "auto";
+  bool eval = false;
+  EvalStage eval_stage;
+  std::string output;         // result file; "" = results/runs/<name>/<timestamp>/result.h5
+  int summary_rows = 40;      // devices shown in the printed summary
+};
+
+ExperimentConfig load_config(const std::string& path);
+ExperimentConfig parse_config(const std::string& text, const std::string& file);
+// The config as the run resolved it, as YAML: stored in the result file.
+std::string resolved_yaml(const ExperimentConfig& c);
+
+}  // namespace proxysim

@@ -1,0 +1,205 @@
+#include "experiments/driver.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "io/device_yaml.hpp"
+#include "io/h5.hpp"
+#include "io/run_info.hpp"
+#include "kernels/engine.hpp"
+#include "sim/error.hpp"
+
+namespace proxysim {
+
+namespace {
+
+std::vector<DeviceSpec> resolve_devices(const std::vector<std::string>& names) {
+  std::vector<DeviceSpec> out;
+  for (const auto& n : names) {
+    auto part = select_devices(n);
+    for (auto& d : part) {
+      for (const auto& have : out) {
+        if (have.name == d.name) throw UserError("device '" + d.name + "' is listed twice");
+      }
+      out.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+RunResult run_experiment(const ExperimentConfig& config, const RunOptions& options, std::ostream& log) {
+  using Clock = std::chrono::steady_clock;
+  const SearchSpace space = make_space(config.space, config.dataset);
+  const std::vector<DeviceSpec> specs = resolve_devices(config.devices);
+  const Backend backend = resolve_backend(options.backend.empty() ? config.backend : options.backend);
+  if (!config.eval) throw UserError("config has no eval stage: nothing to run");
+
+  // Architectures.
+  ArchBatch::Kind kind = ArchBatch::Kind::kSample;
+  uint64_t n = config.archs.count;
+  std::vector<uint8_t> list_codes;
+  const int K = space.decisions();
+  switch (config.archs.kind) {
+    case ArchSelection::Kind::kEnumerate: {
+      const auto size = space.size();
+      if (!size) throw UserError("archs: all: space '" + space.name() + "' is too large to enumerate; use {sample: N}");
+      kind = ArchBatch::Kind::kEnumerate;
+      n = *size;
+      break;
+    }
+    case ArchSelection::Kind::kSample: kind = ArchBatch::Kind::kSample; break;
+    case ArchSelection::Kind::kList:
+      kind = ArchBatch::Kind::kList;
+      for (const auto& s : config.archs.list) {
+        const ArchCode c = space.from_string(s);
+        list_codes.insert(list_codes.end(), c.begin(), c.end());
+      }
+      n = config.archs.list.size();
+      break;
+  }
+
+  std::string out_path = options.output.empty() ? config.output : options.output;
+  if (out_path.empty()) out_path = "results/runs/" + config.name + "/" + utc_timestamp_compact() + "/result.h5";
+  H5Writer h5(out_path);  // fails now, before any work, if the path is not writable
+
+  std::vector<EvalDevice> devices;
+  for (const auto& s : specs) devices.push_back({s.name, s.params});
+  const int D = static_cast<int>(devices.size());
+  EngineOptions eo;
+  eo.mode = config.eval_stage.mode;
+  eo.noise_seed = config.noise_seed;
+  auto engine = make_engine(backend, space, devices, eo);
+
+  const RunInfo info = collect_run_info(backend_name(backend));
+  if (!options.quiet) {
+    fmt::print(log, "proxysim: {} x {} devices on {} ({}), {} evaluation\n", n, D, info.backend, info.device_name,
+               engine->compiled() ? "compiled-chain" : "walk");
+  }
+
+  RunResult result;
+  result.output = out_path;
+  result.backend = info.backend;
+  result.archs = n;
+  result.devices.resize(D);
+  std::vector<double> sum(D, 0.0), mn(D, std::numeric_limits<double>::infinity()), mx(D, 0.0);
+  {
+    h5.group("/eval");
+    H5Matrix lat = h5.matrix_f32("/eval/latency_ms", n, D, {"arch", "device"});
+    H5Matrix codes_ds = h5.matrix_u8("/eval/arch_codes", n, K, {"arch", "decision"});
+    H5Matrix index_ds = h5.vector_u64("/eval/arch_index", n, "arch");
+    H5Matrix macs_ds = h5.vector_f32("/eval/macs", n, "arch");
+    H5Matrix params_ds = h5.vector_f32("/eval/params", n, "arch");
+
+    const uint64_t chunk = std::min<uint64_t>(config.eval_stage.chunk, std::max<uint64_t>(n, 1));
+    std::vector<uint8_t> codes(chunk * K);
+    std::vector<float> latency(chunk * D), macs(chunk), params(chunk);
+    std::vector<uint64_t> index(chunk);
+    const auto t0 = Clock::now();
+    auto last_report = t0;
+    for (uint64_t first = 0; first < n; first += chunk) {
+      const uint64_t count = std::min(chunk, n - first);
+      ArchBatch b;
+      b.kind = kind;
+      b.first = first;
+      b.count = count;
+      b.seed = config.archs.seed;
+      b.codes = kind == ArchBatch::Kind::kList ? list_codes.data() + first * K : nullptr;
+      engine->evaluate(b, codes.data(), latency.data(), macs.data(), params.data());
+      for (uint64_t i = 0; i < count; ++i) index[i] = first + i;
+      for (uint64_t i = 0; i < count; ++i) {
+        const float* row = &latency[i * D];
+        for (int d = 0; d < D; ++d) {
+          const double v = row[d];
+          if (!std::isfinite(v) || v <= 0.0) {
+            throw std::logic_error(fmt::format("non-positive latency {} for device {} at arch {}", v, devices[d].name, first + i));
+          }
+          sum[d] += v;
+          if (v < mn[d]) {
+            mn[d] = v;
+            result.devices[d].fastest_arch = first + i;
+          }
+          mx[d] = std::max(mx[d], v);
+        }
+      }
+      lat.write_rows(first, count, latency.data());
+      codes_ds.write_rows(first, count, codes.data());
+      index_ds.write_rows(first, count, index.data());
+      macs_ds.write_rows(first, count, macs.data());
+      params_ds.write_rows(first, count, params.data());
+      const auto now = Clock::now();
+      if (!options.quiet && (now - last_report > std::chrono::seconds(2) || first + count == n)) {
+        const double s = std::chrono::duration<double>(now - t0).count();
+        fmt::print(log, "  eval {:>12}/{} archs  {:5.1f}%  {:.2e} arch-device pairs/s\n", first + count, n,
+                   100.0 * (first + count) / n, (first + count) * static_cast<double>(D) / std::max(s, 1e-9));
+        last_report = now;
+      }
+    }
+    result.eval_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+
+  std::vector<std::string> names, classes, imitates, files;
+  for (const auto& s : specs) {
+    names.push_back(s.name);
+    classes.push_back(std::string(device_class_name(s.params.device_class)));
+    imitates.push_back(s.imitates);
+    files.push_back(s.file);
+  }
+  h5.strings("/eval/devices", names, "device");
+  h5.strings("/eval/device_classes", classes, "device");
+  h5.strings("/eval/device_imitates", imitates, "device");
+  h5.strings("/eval/device_files", files, "device");
+  h5.attr("/eval", "space", space.name());
+  h5.attr("/eval", "dataset", space.dataset());
+  h5.attr("/eval", "arch_selection",
+          std::string(kind == ArchBatch::Kind::kEnumerate ? "enumerate" : kind == ArchBatch::Kind::kSample ? "sample" : "list"));
+  h5.attr("/eval", "arch_seed", static_cast<int64_t>(config.archs.seed));
+  h5.attr("/eval", "eval_mode", std::string(engine->compiled() ? "compiled" : "walk"));
+  h5.attr("/eval", "seconds", result.eval_seconds);
+  h5.attr("/", "proxysim_version", info.version);
+  h5.attr("/", "git_commit", info.git_commit);
+  h5.attr("/", "backend", info.backend);
+  h5.attr("/", "device_name", info.device_name);
+  h5.attr("/", "created_utc", info.created_utc);
+  h5.attr("/", "hostname", info.hostname);
+  h5.attr("/", "config", resolved_yaml(config));
+  h5.attr("/", "config_file", config.file);
+  h5.attr("/", "seed", static_cast<int64_t>(config.archs.seed));
+  h5.attr("/", "noise_seed", static_cast<int64_t>(config.noise_seed));
+  h5.commit();
+
+  for (int d = 0; d < D; ++d) {
+    auto& s = result.devices[d];
+    s.name = names[d];
+    s.device_class = classes[d];
+    s.mean_ms = n ? sum[d] / n : 0.0;
+    s.min_ms = mn[d];
+    s.max_ms = mx[d];
+  }
+  return result;
+}
+
+void print_summary(const RunResult& r, std::ostream& out, int max_rows) {
+  fmt::print(out, "\n{:<22} {:<11} {:>10} {:>10} {:>10} {:>12}\n", "device", "class", "min ms", "mean ms", "max ms",
+             "fastest arch");
+  int shown = 0;
+  for (const auto& d : r.devices) {
+    if (shown++ == max_rows) {
+      fmt::print(out, "... and {} more devices\n", r.devices.size() - max_rows);
+      break;
+    }
+    fmt::print(out, "{:<22} {:<11} {:>10.3f} {:>10.3f} {:>10.3f} {:>12}\n", d.name, d.device_class, d.min_ms, d.mean_ms,
+               d.max_ms, d.fastest_arch);
+  }
+  fmt::print(out, "\n{} archs x {} devices in {:.2f} s on {} ({:.2e} arch-device pairs/s)\nresults: {}\n", r.archs,
+             r.devices.size(), r.eval_seconds, r.backend,
+             r.archs * static_cast<double>(r.devices.size()) / std::max(r.eval_seconds, 1e-9), r.output);
+}
+
+}  // namespace proxysim

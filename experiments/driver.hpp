@@ -1,0 +1,37 @@
+// The one path every experiment takes: config -> space, devices, architectures ->
+// stages -> one HDF5 result file.
+#pragma once
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "experiments/config.hpp"
+
+namespace proxysim {
+
+struct RunOptions {
+  std::string backend;      // overrides the config's when non-empty
+  std::string output;       // overrides the config's when non-empty
+  bool quiet = false;       // no progress and no summary
+};
+
+struct DeviceSummary {
+  std::string name;
+  std::string device_class;
+  double mean_ms = 0.0, min_ms = 0.0, max_ms = 0.0;
+  uint64_t fastest_arch = 0;  // row of the fastest architecture
+};
+
+struct RunResult {
+  std::string output;
+  std::string backend;
+  uint64_t archs = 0;
+  std::vector<DeviceSummary> devices;
+  double eval_seconds = 0.0;
+};
+
+RunResult run_experiment(const ExperimentConfig& config, const RunOptions& options, std::ostream& log);
+void print_summary(const RunResult& r, std::ostream& out, int max_rows);
+
+}  // namespace proxysim

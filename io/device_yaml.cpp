@@ -1,0 +1,217 @@
+#include "io/device_yaml.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "sim/error.hpp"
+
+namespace proxysim {
+
+namespace detail_embedded {
+struct EmbeddedFile {
+  const char* name;
+  const char* text;
+};
+// Generated at build time from sim/devices/*.yaml (cmake/embed_devices.cmake).
+extern const EmbeddedFile kDeviceFiles[];
+extern const int kDeviceFileCount;
+}  // namespace detail_embedded
+
+namespace {
+
+constexpr std::array<std::string_view, kNumDeviceClasses> kClassNames = {
+    "cpu", "mobile_cpu", "gpu", "mobile_gpu", "dsp", "npu", "tpu", "fpga", "asic"};
+constexpr std::array<std::string_view, kNumOpClasses> kOpClassNames = {
+    "pointwise", "dense3", "dense5", "depthwise3", "depthwise5", "grouped", "pool", "elementwise", "fully_connected"};
+
+class Reader {
+ public:
+  Reader(const YAML::Node& root, std::string file) : root_(root), file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    throw UserError(file_ + ": field '" + key + "': " + what);
+  }
+
+  YAML::Node need(const YAML::Node& parent, const std::string& key, const std::string& path) const {
+    const YAML::Node n = parent[key];
+    if (!n) fail(path, "missing");
+    used_.insert(path);
+    return n;
+  }
+
+  double number(const std::string& key, double lo, double hi) const { return number_in(root_, key, key, lo, hi); }
+
+  double number_in(const YAML::Node& parent, const std::string& key, const std::string& path, double lo,
+                   double hi) const {
+    const YAML::Node n = need(parent, key, path);
+    double v = 0.0;
+    try {
+      v = n.as<double>();
+    } catch (const YAML::Exception&) {
+      fail(path, "expected a number in [" + fmt(lo) + ", " + fmt(hi) + "], found '" + scalar(n) + "'");
+    }
+    if (!std::isfinite(v) || v < lo || v > hi) {
+      fail(path, "must be in [" + fmt(lo) + ", " + fmt(hi) + "], found " + scalar(n));
+    }
+    return v;
+  }
+
+  int integer(const std::string& key, int lo, int hi) const {
+    const double v = number(key, lo, hi);
+    if (v != std::floor(v)) fail(key, "expected an integer in [" + fmt(lo) + ", " + fmt(hi) + "], found " + fmt(v));
+    return static_cast<int>(v);
+  }
+
+  bool boolean(const std::string& key) const {
+    const YAML::Node n = need(root_, key, key);
+    try {
+      return n.as<bool>();
+    } catch (const YAML::Exception&) {
+      fail(key, "expected true or false, found '" + scalar(n) + "'");
+    }
+  }
+
+  std::string text(const std::string& key) const {
+    const YAML::Node n = need(root_, key, key);
+    if (!n.IsScalar() || n.Scalar().empty()) fail(key, "expected a non-empty string");
+    return n.Scalar();
+  }
+
+  void reject_unknown() const {
+    for (const auto& kv : root_) {
+      const std::string key = kv.first.as<std::string>();
+      if (!used_.count(key)) fail(key, "unknown field (a typo?)");
+    }
+  }
+
+  static std::string fmt(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+  }
+  static std::string scalar(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : "<not a scalar>"; }
+
+ private:
+  const YAML::Node& root_;
+  std::string file_;
+  mutable std::set<std::string> used_;
+};
+
+}  // namespace
+
+std::string_view device_class_name(DeviceClass c) { return kClassNames[static_cast<int>(c)]; }
+std::string_view op_class_name(OpClass c) { return kOpClassNames[static_cast<int>(c)]; }
+
+DeviceSpec parse_device_yaml(const std::string& text, const std::string& file) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw UserError(file + ": not valid YAML at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (!root.IsMap()) throw UserError(file + ": expected a mapping of device fields");
+  Reader r(root, file);
+  DeviceSpec spec;
+  spec.file = file;
+  spec.name = r.text("name");
+  for (char ch : spec.name) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_')) {
+      r.fail("name", "use letters, digits and '_', found '" + spec.name + "'");
+    }
+  }
+  spec.imitates = r.text("imitates");
+  spec.source = r.text("source");
+  const std::string cls = r.text("class");
+  int ci = -1;
+  for (int i = 0; i < kNumDeviceClasses; ++i) {
+    if (kClassNames[i] == cls) ci = i;
+  }
+  if (ci < 0) r.fail("class", "expected one of cpu, mobile_cpu, gpu, mobile_gpu, dsp, npu, tpu, fpga, asic; found '" + cls + "'");
+  DeviceParams& p = spec.params;
+  p.device_class = static_cast<DeviceClass>(ci);
+  p.peak_gflops = static_cast<float>(r.number("peak_gflops", 0.1, 1e6));
+  p.dram_gbps = static_cast<float>(r.number("dram_gbps", 0.05, 1e5));
+  p.onchip_gbps = static_cast<float>(r.number("onchip_gbps", 0.05, 1e6));
+  p.onchip_bytes = static_cast<float>(r.number("onchip_bytes", 0, 1e10));
+  p.bytes_per_element = static_cast<float>(r.number("bytes_per_element", 1, 4));
+  p.lanes_out = r.integer("lanes_out", 1, 4096);
+  p.lanes_in = r.integer("lanes_in", 1, 4096);
+  p.units = r.integer("units", 1, 65536);
+  p.pixels_per_unit = r.integer("pixels_per_unit", 1, 65536);
+  p.half_util_macs = static_cast<float>(r.number("half_util_macs", 0, 1e12));
+  const YAML::Node eff = r.need(root, "efficiency", "efficiency");
+  if (!eff.IsMap()) r.fail("efficiency", "expected a mapping of op class to a fraction of peak");
+  for (int i = 0; i < kNumOpClasses; ++i) {
+    const std::string key(kOpClassNames[i]);
+    p.efficiency[i] = static_cast<float>(r.number_in(eff, key, "efficiency." + key, 1e-4, 1.0));
+  }
+  for (const auto& kv : eff) {
+    const std::string key = kv.first.as<std::string>();
+    bool known = false;
+    for (auto n : kOpClassNames) known = known || n == key;
+    if (!known) r.fail("efficiency." + key, "unknown op class (expected pointwise, dense3, dense5, depthwise3, depthwise5, grouped, pool, elementwise, fully_connected)");
+  }
+  p.launch_us = static_cast<float>(r.number("launch_us", 0, 1e5));
+  p.async_launch = r.boolean("async_launch");
+  p.fuse_bn_act = r.boolean("fuse_bn_act");
+  p.fuse_elementwise = r.boolean("fuse_elementwise");
+  p.prune_dead = r.boolean("prune_dead");
+  p.batch = r.integer("batch", 1, 4096);
+  p.noise_sigma = static_cast<float>(r.number("noise_sigma", 0, 0.5));
+  p.resolution_ms = static_cast<float>(r.number("resolution_ms", 0, 100));
+  r.reject_unknown();
+  return spec;
+}
+
+DeviceSpec load_device_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UserError(path + ": cannot open device file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_device_yaml(ss.str(), path);
+}
+
+const std::vector<DeviceSpec>& builtin_devices() {
+  static const std::vector<DeviceSpec> devices = [] {
+    std::vector<DeviceSpec> out;
+    for (int i = 0; i < detail_embedded::kDeviceFileCount; ++i) {
+      const auto& f = detail_embedded::kDeviceFiles[i];
+      out.push_back(parse_device_yaml(f.text, std::string("sim/devices/") + f.name));
+    }
+    return out;
+  }();
+  return devices;
+}
+
+const DeviceSpec& builtin_device(std::string_view name) {
+  for (const auto& d : builtin_devices()) {
+    if (d.name == name) return d;
+  }
+  throw UserError("unknown device '" + std::string(name) + "' (see `proxysim devices` for the built-in library)");
+}
+
+std::vector<DeviceSpec> select_devices(std::string_view list) {
+  if (list == "all") return builtin_devices();
+  std::vector<DeviceSpec> out;
+  std::set<std::string> seen;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = list.find(',', start);
+    const std::string item(list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    if (item.empty()) throw UserError("device list '" + std::string(list) + "' has an empty entry");
+    const bool is_file = item.size() > 5 && (item.ends_with(".yaml") || item.ends_with(".yml"));
+    DeviceSpec spec = is_file ? load_device_file(item) : builtin_device(item);
+    if (!seen.insert(spec.name).second) throw UserError("device '" + spec.name + "' is listed twice");
+    out.push_back(std::move(spec));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace proxysim

@@ -1,0 +1,178 @@
+#include "io/h5.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "sim/error.hpp"
+
+namespace proxysim {
+
+namespace {
+
+void check(herr_t status, const std::string& what) {
+  if (status < 0) throw std::runtime_error("HDF5 error: " + what);
+}
+
+hid_t checked(hid_t id, const std::string& what) {
+  if (id < 0) throw std::runtime_error("HDF5 error: " + what);
+  return id;
+}
+
+}  // namespace
+
+H5Handle& H5Handle::operator=(H5Handle&& o) noexcept {
+  if (this != &o) {
+    if (id_ >= 0 && close_) close_(id_);
+    id_ = o.id_;
+    close_ = o.close_;
+    o.id_ = -1;
+  }
+  return *this;
+}
+
+H5Handle::~H5Handle() {
+  if (id_ >= 0 && close_) close_(id_);
+}
+
+void H5Matrix::write_rows(uint64_t first, uint64_t count, const void* data) {
+  if (count == 0) return;
+  const int rank = cols_ == 0 ? 1 : 2;
+  hsize_t start[2] = {first, 0};
+  hsize_t size[2] = {count, cols_};
+  H5Handle file_space(checked(H5Dget_space(ds_.get()), "dataspace"), H5Sclose);
+  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, size, nullptr), "select rows");
+  H5Handle mem_space(checked(H5Screate_simple(rank, size, nullptr), "memory space"), H5Sclose);
+  check(H5Dwrite(ds_.get(), type_, mem_space.get(), file_space.get(), H5P_DEFAULT, data), "write rows");
+}
+
+H5Writer::H5Writer(std::string path) : path_(std::move(path)) {
+  namespace fs = std::filesystem;
+  const fs::path p(path_);
+  if (p.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(p.parent_path(), ec);
+    if (ec) throw UserError(path_ + ": cannot create folder " + p.parent_path().string() + ": " + ec.message());
+  }
+  partial_ = path_ + ".partial";
+  // Probe writability with plain stdio first, for a clear message.
+  FILE* probe = std::fopen(partial_.c_str(), "wb");
+  if (!probe) throw UserError(path_ + ": cannot write output file: " + std::strerror(errno));
+  std::fclose(probe);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  const hid_t f = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0) {
+    std::remove(partial_.c_str());
+    throw UserError(path_ + ": cannot create HDF5 file");
+  }
+  file_ = H5Handle(f, H5Fclose);
+}
+
+H5Writer::~H5Writer() {
+  if (!committed_) {
+    file_ = H5Handle();
+    std::remove(partial_.c_str());
+  }
+}
+
+void H5Writer::group(const std::string& name) {
+  H5Handle g(checked(H5Gcreate2(file_.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "group " + name),
+             H5Gclose);
+}
+
+H5Matrix H5Writer::make(const std::string& name, hid_t type, uint64_t rows, uint64_t cols,
+                        const std::vector<std::string>& dims) {
+  const int rank = cols == 0 ? 1 : 2;
+  hsize_t size[2] = {rows, cols};
+  H5Handle space(checked(H5Screate_simple(rank, size, nullptr), "space " + name), H5Sclose);
+  H5Handle dcpl(checked(H5Pcreate(H5P_DATASET_CREATE), "dcpl"), H5Pclose);
+  if (rows > 0) {
+    // Row chunks of about 1 MiB keep partial reads of huge matrices cheap.
+    const size_t row_bytes = H5Tget_size(type) * std::max<uint64_t>(cols, 1);
+    hsize_t chunk[2] = {std::max<hsize_t>(1, std::min<hsize_t>(rows, (1u << 20) / row_bytes)), std::max<hsize_t>(cols, 1)};
+    check(H5Pset_chunk(dcpl.get(), rank, chunk), "chunk " + name);
+  }
+  H5Handle ds(checked(H5Dcreate2(file_.get(), name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                      "dataset " + name),
+              H5Dclose);
+  std::string joined;
+  for (size_t i = 0; i < dims.size(); ++i) joined += (i ? "," : "") + dims[i];
+  H5Matrix m(std::move(ds), type, rows, cols);
+  attr(name, "dims", joined);
+  return m;
+}
+
+H5Matrix H5Writer::matrix_f32(const std::string& name, uint64_t rows, uint64_t cols, const std::vector<std::string>& dims) {
+  return make(name, H5T_NATIVE_FLOAT, rows, cols, dims);
+}
+H5Matrix H5Writer::matrix_u8(const std::string& name, uint64_t rows, uint64_t cols, const std::vector<std::string>& dims) {
+  return make(name, H5T_NATIVE_UINT8, rows, cols, dims);
+}
+H5Matrix H5Writer::vector_u64(const std::string& name, uint64_t rows, const std::string& dim) {
+  return make(name, H5T_NATIVE_UINT64, rows, 0, {dim});
+}
+H5Matrix H5Writer::vector_f32(const std::string& name, uint64_t rows, const std::string& dim) {
+  return make(name, H5T_NATIVE_FLOAT, rows, 0, {dim});
+}
+
+void H5Writer::strings(const std::string& name, const std::vector<std::string>& values, const std::string& dim) {
+  H5Handle type(checked(H5Tcopy(H5T_C_S1), "string type"), H5Tclose);
+  check(H5Tset_size(type.get(), H5T_VARIABLE), "string size");
+  check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "string cset");
+  hsize_t n = values.size();
+  H5Handle space(checked(H5Screate_simple(1, &n, nullptr), "space " + name), H5Sclose);
+  H5Handle ds(checked(H5Dcreate2(file_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                 H5P_DEFAULT),
+                      "dataset " + name),
+              H5Dclose);
+  std::vector<const char*> ptrs;
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  if (!ptrs.empty()) check(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "write " + name);
+  attr(name, "dims", dim);
+}
+
+void H5Writer::attr(const std::string& object, const std::string& name, const std::string& value) {
+  H5Handle type(checked(H5Tcopy(H5T_C_S1), "string type"), H5Tclose);
+  check(H5Tset_size(type.get(), H5T_VARIABLE), "string size");
+  check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "string cset");
+  H5Handle space(checked(H5Screate(H5S_SCALAR), "scalar space"), H5Sclose);
+  H5Handle a(checked(H5Acreate_by_name(file_.get(), object.c_str(), name.c_str(), type.get(), space.get(), H5P_DEFAULT,
+                                       H5P_DEFAULT, H5P_DEFAULT),
+                     "attribute " + name),
+             H5Aclose);
+  const char* p = value.c_str();
+  check(H5Awrite(a.get(), type.get(), &p), "write attribute " + name);
+}
+
+void H5Writer::attr(const std::string& object, const std::string& name, int64_t value) {
+  H5Handle space(checked(H5Screate(H5S_SCALAR), "scalar space"), H5Sclose);
+  H5Handle a(checked(H5Acreate_by_name(file_.get(), object.c_str(), name.c_str(), H5T_NATIVE_INT64, space.get(),
+                                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                     "attribute " + name),
+             H5Aclose);
+  check(H5Awrite(a.get(), H5T_NATIVE_INT64, &value), "write attribute " + name);
+}
+
+void H5Writer::attr(const std::string& object, const std::string& name, double value) {
+  H5Handle space(checked(H5Screate(H5S_SCALAR), "scalar space"), H5Sclose);
+  H5Handle a(checked(H5Acreate_by_name(file_.get(), object.c_str(), name.c_str(), H5T_NATIVE_DOUBLE, space.get(),
+                                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                     "attribute " + name),
+             H5Aclose);
+  check(H5Awrite(a.get(), H5T_NATIVE_DOUBLE, &value), "write attribute " + name);
+}
+
+void H5Writer::commit() {
+  check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "flush");
+  file_ = H5Handle();
+  if (std::rename(partial_.c_str(), path_.c_str()) != 0) {
+    throw UserError(path_ + ": cannot move the finished file into place: " + std::strerror(errno));
+  }
+  committed_ = true;
+}
+
+}  // namespace proxysim

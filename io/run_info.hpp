@@ -1,0 +1,19 @@
+// What makes a result file reproducible on its own (DESIGN.md convention 7).
+#pragma once
+#include <string>
+
+namespace proxysim {
+
+struct RunInfo {
+  std::string version;      // proxysim version
+  std::string git_commit;   // of the source tree the binary was built from, "+dirty" if modified
+  std::string backend;      // cpu | cuda
+  std::string device_name;  // GPU name, or the CPU model with its thread count
+  std::string created_utc;  // ISO 8601
+  std::string hostname;
+};
+
+RunInfo collect_run_info(const std::string& backend);
+std::string utc_timestamp_compact();  // 20261127T235959Z, for run folders
+
+}  // namespace proxysim

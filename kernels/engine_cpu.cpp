@@ -1,0 +1,51 @@
+// CPU backend: the loops of engine_impl.hpp under thrust::omp::par, on all cores.
+#include <thrust/system/omp/execution_policy.h>
+
+#include <stdexcept>
+
+#include "kernels/engine.hpp"
+#include "kernels/engine_impl.hpp"
+#include "sim/error.hpp"
+
+namespace proxysim {
+
+namespace {
+
+class CpuEngine final : public Engine {
+ public:
+  CpuEngine(const SearchSpace& space, std::vector<EvalDevice> devices, EngineOptions options)
+      : Engine(space, std::move(devices), options) {
+    for (const auto& d : devices_) {
+      params_.push_back(d.params);
+      keys_.push_back(device_noise_key(d.name, options_.noise_seed));
+    }
+    if (compiled_) tables_ = compile_chain(space_.id(), space_.params(), params_);
+  }
+
+  Backend backend() const override { return Backend::kCpu; }
+
+  void evaluate(const ArchBatch& batch, uint8_t* codes, float* latency_ms, float* macs, float* params) override {
+    if (batch.kind == ArchBatch::Kind::kEnumerate) {
+      const auto n = space_.size();
+      if (!n || batch.first + batch.count > *n) throw UserError("enumeration past the end of space " + space_.name());
+    }
+    detail::EngineView v{space_.id(), space_.params(), space_.decisions(), devices(), params_.data(),
+                         keys_.data(), nb201_official_order().data(), compiled_, tables_.view()};
+    detail::BatchView b{static_cast<int>(batch.kind), batch.first, batch.seed, batch.codes};
+    detail::evaluate_chunk(thrust::omp::par, v, b, batch.count, devices(), codes, latency_ms, macs, params);
+  }
+
+ private:
+  std::vector<DeviceParams> params_;
+  std::vector<uint64_t> keys_;
+  ChainTables tables_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_cpu_engine(const SearchSpace& space, std::vector<EvalDevice> devices,
+                                        EngineOptions options) {
+  return std::make_unique<CpuEngine>(space, std::move(devices), options);
+}
+
+}  // namespace proxysim

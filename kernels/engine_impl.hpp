@@ -1,0 +1,115 @@
+// The evaluation loops, written once with Thrust and an explicit execution policy;
+// engine_cpu.cpp instantiates them with thrust::omp::par, cuda/engine_cuda.cu with
+// thrust::cuda::par. Every pointer in the views lives on the executing backend.
+#pragma once
+#include <cstdint>
+
+#include <thrust/for_each.h>
+#include <thrust/iterator/counting_iterator.h>
+
+#include "kernels/chain_tables.hpp"
+#include "kernels/hd.hpp"
+#include "sim/device.hpp"
+#include "sim/latency_model.hpp"
+#include "sim/space_kernels.hpp"
+
+namespace proxysim::detail {
+
+struct EngineView {
+  SpaceId space;
+  SpaceParams params;
+  int32_t decisions;
+  int32_t devices;
+  const DeviceParams* device_params;
+  const uint64_t* noise_keys;     // per device
+  const uint16_t* nb201_order;    // official order, for enumeration
+  bool compiled;
+  ChainView chain;
+};
+
+struct BatchView {
+  int kind;                       // ArchBatch::Kind as int
+  uint64_t first;
+  uint64_t seed;
+  const uint8_t* list_codes;      // kList, on the backend
+};
+
+// Writes the code of architecture `first + i` of the batch.
+struct MakeCode {
+  EngineView v;
+  BatchView b;
+  uint8_t* codes;
+  PROXYSIM_HD void operator()(uint64_t i) const {
+    uint8_t* code = codes + i * v.decisions;
+    const uint64_t index = b.first + i;
+    if (b.kind == 0) {
+      nb201_unpack(v.nb201_order[index], code);
+    } else if (b.kind == 1) {
+      sample_code(v.space, b.seed, index, code);
+    } else {
+      for (int k = 0; k < v.decisions; ++k) code[k] = b.list_codes[i * v.decisions + k];
+    }
+  }
+};
+
+struct ArchStats {
+  EngineView v;
+  const uint8_t* codes;
+  float* macs;
+  float* params;
+  PROXYSIM_HD void operator()(uint64_t i) const {
+    const uint8_t* code = codes + i * v.decisions;
+    if (v.compiled) {
+      chain_stats(v.space, v.chain, code, macs + i, params + i);
+      return;
+    }
+    OpTotals t;
+    lower_code(v.space, code, v.params, t);
+    macs[i] = static_cast<float>(t.macs);
+    params[i] = static_cast<float>(t.params);
+  }
+};
+
+// Latency of one architecture on a block of devices: item t covers architecture
+// t / blocks and devices [(t % blocks) * block, ...). The CPU uses one block of all
+// devices (a vectorisable inner loop), CUDA one device per thread (coalesced rows).
+struct ArchLatency {
+  EngineView v;
+  const uint8_t* codes;
+  float* latency_ms;
+  int32_t block;
+  int32_t blocks;
+  PROXYSIM_HD void operator()(uint64_t t) const {
+    const uint64_t i = t / static_cast<uint64_t>(blocks);
+    const int d0 = static_cast<int>(t % static_cast<uint64_t>(blocks)) * block;
+    const int d1 = d0 + block < v.devices ? d0 + block : v.devices;
+    const uint8_t* code = codes + i * v.decisions;
+    float* out = latency_ms + i * v.devices + d0;
+    const uint64_t net = network_hash(v.space, code);
+    if (v.compiled) {
+      chain_latency_seconds(v.space, v.chain, code, d0, d1, out);
+      for (int d = d0; d < d1; ++d) {
+        out[d - d0] = measured_ms(out[d - d0], v.device_params[d], mix64(net ^ v.noise_keys[d]));
+      }
+      return;
+    }
+    for (int d = d0; d < d1; ++d) {
+      LatencyWalk w(v.device_params[d]);
+      lower_code(v.space, code, v.params, w);
+      out[d - d0] = measured_ms(w.total_s, v.device_params[d], mix64(net ^ v.noise_keys[d]));
+    }
+  }
+};
+
+template <class Policy>
+void evaluate_chunk(Policy&& policy, const EngineView& v, const BatchView& b, uint64_t count, int32_t block,
+                    uint8_t* codes, float* latency_ms, float* macs, float* params) {
+  thrust::counting_iterator<uint64_t> zero(0);
+  thrust::for_each(policy, zero, zero + count, MakeCode{v, b, codes});
+  thrust::for_each(policy, zero, zero + count, ArchStats{v, codes, macs, params});
+  const int32_t blocks = (v.devices + block - 1) / block;
+  thrust::for_each(policy, zero, zero + count * static_cast<uint64_t>(blocks),
+                   ArchLatency{v, codes, latency_ms, block, blocks});
+}
+
+}  // namespace proxysim::detail

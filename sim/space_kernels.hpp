@@ -1,0 +1,121 @@
+// Per-architecture operations of every search space behind one switch, usable in
+// kernels: decode a sampled or enumerated architecture, lower it, walk it.
+#pragma once
+#include <cstdint>
+
+#include "kernels/hd.hpp"
+#include "kernels/rng.hpp"
+#include "sim/fbnet.hpp"
+#include "sim/lowering.hpp"
+#include "sim/nb201.hpp"
+#include "sim/ofa_mbv3.hpp"
+
+namespace proxysim {
+
+enum class SpaceId : uint8_t { kNb201 = 0, kFbnet = 1, kOfaMbv3 = 2 };
+inline constexpr int kMaxDecisions = ofa::kDecisions;
+
+PROXYSIM_HD inline int space_decisions(SpaceId s) {
+  switch (s) {
+    case SpaceId::kNb201: return nb201::kEdges;
+    case SpaceId::kFbnet: return fbnet::kLayers;
+    default: return ofa::kDecisions;
+  }
+}
+
+PROXYSIM_HD inline int decision_choices(SpaceId s, int k) {
+  switch (s) {
+    case SpaceId::kNb201: return nb201::kOps;
+    case SpaceId::kFbnet: return fbnet::kChoices;
+    default: return k == 0 ? ofa::kResolutions : 3;
+  }
+}
+
+// Architecture i of seed s: each decision uniform and independent, a pure function
+// of (s, i, decision), so any backend and any chunking produce the same codes.
+PROXYSIM_HD inline void sample_code(SpaceId s, uint64_t seed, uint64_t i, uint8_t* code) {
+  const int n = space_decisions(s);
+  for (int k = 0; k < n; ++k) {
+    code[k] = static_cast<uint8_t>(bounded(counter_hash(seed, i, static_cast<uint64_t>(k)), decision_choices(s, k)));
+  }
+}
+
+// NB201's official index -> code, from the base-5 packed table (edge 0 first).
+PROXYSIM_HD inline void nb201_unpack(uint16_t packed, uint8_t* code) {
+  for (int e = nb201::kEdges - 1; e >= 0; --e) {
+    code[e] = static_cast<uint8_t>(packed % 5);
+    packed = static_cast<uint16_t>(packed / 5);
+  }
+}
+
+template <class Sink>
+PROXYSIM_HD void lower_code(SpaceId s, const uint8_t* code, const SpaceParams& p, Sink& sink) {
+  switch (s) {
+    case SpaceId::kNb201: nb201::lower(code, p, sink); break;
+    case SpaceId::kFbnet: fbnet::lower(code, p, sink); break;
+    default: ofa::lower(code, p, sink); break;
+  }
+}
+
+// A hash of the network an architecture code describes (OFA's unused slots do not
+// count): the key of its measurement noise, the same however it was produced.
+PROXYSIM_HD inline uint64_t network_hash(SpaceId s, const uint8_t* code) {
+  uint64_t h = mix64(static_cast<uint64_t>(s) + 1);
+  if (s == SpaceId::kOfaMbv3) {
+    h = mix64(h ^ code[0]);
+    for (int slot = 0; slot < ofa::kSlots; ++slot) h = mix64(h ^ static_cast<uint64_t>(ofa::slot_choice(code, slot) + 1));
+    return h;
+  }
+  const int n = space_decisions(s);
+  for (int k = 0; k < n; ++k) h = mix64(h ^ (static_cast<uint64_t>(code[k]) + 1));
+  return h;
+}
+
+// Chain view of the spaces that are a sequence of positions with one choice each
+// (FBNet's layers, OFA's block slots under one resolution): what the compiled
+// evaluation tables are built from. NB201's cell is shared by all 15 cells, so it
+// is walked whole instead.
+PROXYSIM_HD inline bool is_chain_space(SpaceId s) { return s != SpaceId::kNb201; }
+
+PROXYSIM_HD inline int chain_positions(SpaceId s) { return s == SpaceId::kFbnet ? fbnet::kLayers : ofa::kSlots; }
+PROXYSIM_HD inline int chain_choices(SpaceId s) { return s == SpaceId::kFbnet ? fbnet::kChoices : ofa::kSlotChoices; }
+PROXYSIM_HD inline int chain_groups(SpaceId s) { return s == SpaceId::kFbnet ? 1 : ofa::kResolutions; }
+PROXYSIM_HD inline int chain_group(SpaceId s, const uint8_t* code) { return s == SpaceId::kFbnet ? 0 : code[0]; }
+PROXYSIM_HD inline int chain_choice(SpaceId s, const uint8_t* code, int pos) {
+  return s == SpaceId::kFbnet ? code[pos] : ofa::slot_choice(code, pos);
+}
+PROXYSIM_HD inline bool chain_identity(SpaceId s, int pos, int choice) {
+  return s == SpaceId::kFbnet ? fbnet::is_identity(pos, choice) : ofa::is_identity(pos, choice);
+}
+template <class Sink>
+PROXYSIM_HD Tensor chain_prefix(SpaceId s, int group, const SpaceParams& p, Emitter<Sink>& em) {
+  return s == SpaceId::kFbnet ? fbnet::lower_prefix(p, em) : ofa::lower_prefix(group, em);
+}
+template <class Sink>
+PROXYSIM_HD Tensor chain_position(SpaceId s, int pos, int choice, Emitter<Sink>& em, Tensor x) {
+  return s == SpaceId::kFbnet ? fbnet::lower_layer(pos, choice, em, x) : ofa::lower_slot(pos, choice, em, x);
+}
+template <class Sink>
+PROXYSIM_HD void chain_suffix(SpaceId s, const SpaceParams& p, Emitter<Sink>& em, Tensor x) {
+  if (s == SpaceId::kFbnet) {
+    fbnet::lower_suffix(p, em, x);
+  } else {
+    ofa::lower_suffix(p, em, x);
+  }
+}
+
+// Totals of the statistics every op reports.
+struct OpTotals {
+  double macs = 0.0;
+  double params = 0.0;
+  double elems_moved = 0.0;
+  int32_t ops = 0;
+  PROXYSIM_HD void operator()(const Op& op) {
+    macs += op_macs(op);
+    params += op_params(op);
+    elems_moved += op_elems_moved(op);
+    ++ops;
+  }
+};
+
+}  // namespace proxysim

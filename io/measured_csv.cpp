@@ -1,0 +1,199 @@
+#include "io/measured_csv.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "sim/error.hpp"
+
+namespace proxysim {
+
+namespace {
+
+constexpr size_t kMaxColumns = 65536;
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  // The shared files use no quoting; a quote would mean another format.
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = line.find(',', start);
+    out.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string where(const std::string& file, uint64_t line, const std::string& column) {
+  return file + ":" + std::to_string(line) + ": column '" + column + "'";
+}
+
+long long parse_index(const std::string& s, const std::string& file, uint64_t line, const std::string& col) {
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || errno != 0) {
+    throw UserError(where(file, line, col) + ": expected an integer, found '" + s + "'");
+  }
+  return v;
+}
+
+}  // namespace
+
+uint64_t MeasuredTable::disconnected() const {
+  uint64_t n = 0;
+  for (uint8_t c : connected) n += c == 0;
+  return n;
+}
+
+MeasuredTable read_measured_csv(const std::string& path, const std::string& space_hint) {
+  std::ifstream in(path);
+  if (!in) throw UserError(path + ": cannot open measured latency file");
+  MeasuredTable t;
+  t.file = path;
+  std::string line;
+  if (!std::getline(in, line) || line.empty()) throw UserError(path + ": empty file (expected a header line)");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.size() > kMaxColumns * 64) throw UserError(path + ":1: header too long (more than " + std::to_string(kMaxColumns) + " columns?)");
+  const std::vector<std::string> header = split_csv_line(line);
+  if (header.size() > kMaxColumns) {
+    throw UserError(path + ":1: " + std::to_string(header.size()) + " columns; at most " + std::to_string(kMaxColumns) +
+                    " are supported");
+  }
+  std::map<std::string, size_t> col;
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i].empty()) throw UserError(path + ":1: column " + std::to_string(i + 1) + " has no name");
+    if (!col.emplace(header[i], i).second) throw UserError(path + ":1: column '" + header[i] + "' appears twice");
+  }
+
+  // Key columns by space.
+  std::set<std::string> keys = {"row", "arch_id", "arch_index", "arch_str", "connected", "resolution", "depths",
+                                "kernel_sizes", "expand_ratios"};
+  for (int l = 0; l < 22; ++l) keys.insert("L" + std::to_string(l));
+  std::string space = space_hint;
+  if (space.empty()) {
+    if (col.count("arch_str")) {
+      space = "nb201";
+    } else if (col.count("L0")) {
+      space = "fbnet";
+    } else if (col.count("resolution") && col.count("depths")) {
+      space = "ofa_mbv3";
+    } else {
+      throw UserError(path + ":1: cannot tell the search space: expected an arch_str column (nb201), L0..L21 (fbnet) "
+                      "or resolution,depths,kernel_sizes,expand_ratios (ofa_mbv3)");
+    }
+  }
+  const SearchSpace s = make_space(space);
+  t.space = s.name();
+  auto require = [&](const std::string& c) {
+    if (!col.count(c)) throw UserError(path + ":1: space " + space + " needs a column '" + c + "'");
+    return col[c];
+  };
+  std::vector<size_t> device_cols;
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (keys.count(header[i])) continue;
+    device_cols.push_back(i);
+    std::string name = header[i];
+    const std::string suffix = "_latency";
+    if (name.size() > suffix.size() && name.ends_with(suffix)) name.resize(name.size() - suffix.size());
+    t.devices.push_back(name);
+  }
+  if (device_cols.empty()) throw UserError(path + ":1: no device columns after the architecture key columns");
+  t.missing.assign(device_cols.size(), 0);
+
+  std::map<ArchCode, uint64_t> seen;
+  uint64_t lineno = 1;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const std::vector<std::string> f = split_csv_line(line);
+    if (f.size() != header.size()) {
+      throw UserError(path + ":" + std::to_string(lineno) + ": " + std::to_string(f.size()) + " fields, the header has " +
+                      std::to_string(header.size()));
+    }
+    ArchCode code;
+    int64_t index = -1;
+    uint8_t connected = 1;
+    try {
+      if (s.id() == SpaceId::kNb201) {
+        code = s.from_string(f[require("arch_str")]);
+        if (col.count("arch_index")) {
+          index = parse_index(f[col["arch_index"]], path, lineno, "arch_index");
+          if (index < 0 || index >= 15625) {
+            throw UserError(where(path, lineno, "arch_index") + ": must be in [0, 15624], found " + std::to_string(index));
+          }
+          if (s.code_at(static_cast<uint64_t>(index)) != code) {
+            throw UserError(where(path, lineno, "arch_index") + ": index " + std::to_string(index) +
+                            " is not the official index of " + f[col["arch_str"]] + " (that is " +
+                            std::to_string(nb201_index(code)) + ")");
+          }
+        } else {
+          index = nb201_index(code);
+        }
+        connected = nb201::connected(code.data()) ? 1 : 0;
+        if (col.count("connected")) {
+          const long long c = parse_index(f[col["connected"]], path, lineno, "connected");
+          if (c != connected) {
+            throw UserError(where(path, lineno, "connected") + ": says " + std::to_string(c) + " but " +
+                            f[col["arch_str"]] + " is " + (connected ? "connected" : "disconnected"));
+          }
+        }
+      } else if (s.id() == SpaceId::kFbnet) {
+        code.resize(22);
+        for (int l = 0; l < 22; ++l) {
+          const std::string c = "L" + std::to_string(l);
+          const long long v = parse_index(f[require(c)], path, lineno, c);
+          if (v < 0 || v > 8) throw UserError(where(path, lineno, c) + ": FBNet op must be 0..8, found " + f[col[c]]);
+          code[l] = static_cast<uint8_t>(v);
+        }
+      } else {
+        std::string str = "r" + f[require("resolution")] + ":d" + f[require("depths")] + ":k" +
+                          f[require("kernel_sizes")] + ":e" + f[require("expand_ratios")];
+        code = s.from_string(str);
+      }
+    } catch (const UserError& e) {
+      const std::string msg = e.what();
+      if (msg.rfind(path, 0) == 0) throw;
+      throw UserError(path + ":" + std::to_string(lineno) + ": " + msg);
+    }
+    auto [it, inserted] = seen.emplace(code, lineno);
+    if (!inserted) {
+      throw UserError(path + ":" + std::to_string(lineno) + ": duplicate architecture " + s.to_string(code) +
+                      " (first on line " + std::to_string(it->second) + ")");
+    }
+    for (size_t d = 0; d < device_cols.size(); ++d) {
+      const std::string& v = f[device_cols[d]];
+      float x = std::numeric_limits<float>::quiet_NaN();
+      if (v.empty()) {
+        ++t.missing[d];
+      } else {
+        char* end = nullptr;
+        errno = 0;
+        const double val = std::strtod(v.c_str(), &end);
+        if (*end != '\0' || errno == ERANGE || !std::isfinite(val)) {
+          throw UserError(where(path, lineno, header[device_cols[d]]) + ": expected a finite latency in ms, found '" + v + "'");
+        }
+        if (val < 0) {
+          throw UserError(where(path, lineno, header[device_cols[d]]) + ": negative latency " + v +
+                          " (leave the cell empty when not measured)");
+        }
+        x = static_cast<float>(val);
+      }
+      t.latency_ms.push_back(x);
+    }
+    t.codes.push_back(std::move(code));
+    t.lines.push_back(static_cast<uint32_t>(lineno));
+    t.arch_index.push_back(index);
+    t.connected.push_back(connected);
+  }
+  if (t.codes.empty()) throw UserError(path + ": header only, no architectures");
+  return t;
+}
+
+}  // namespace proxysim

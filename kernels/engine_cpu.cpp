@@ -1,9 +1,4 @@
 // CPU backend: the loops of engine_impl.hpp under thrust::omp::par, on all cores.
-// A CPU-only build has no CUDA headers, so Thrust's default device system (CUDA)
-// cannot be included; name OpenMP unless the build system already chose one.
-#if !PROXYSIM_HAVE_CUDA && !defined(THRUST_DEVICE_SYSTEM)
-#define THRUST_DEVICE_SYSTEM THRUST_DEVICE_SYSTEM_OMP
-#endif
 #include <thrust/system/omp/execution_policy.h>
 
 #include <stdexcept>

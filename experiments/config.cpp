@@ -77,12 +77,22 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
   ExperimentConfig c;
   c.file = file;
   if (!root || !root.IsMap()) throw UserError((file.empty() ? "config" : file) + ": expected a mapping of settings");
-  ctx.only_keys(root, "", {"name", "space", "archs", "devices", "noise_seed", "backend", "stages", "output"});
+  ctx.only_keys(root, "", {"name", "space", "archs", "devices", "measured", "noise_seed", "backend", "stages", "output"});
 
   if (root["name"]) c.name = ctx.str(root["name"], "name");
   for (char ch : c.name) {
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-')) {
       ctx.fail(root["name"], "name", "use letters, digits, '-' and '_' (it names the run folder)");
+    }
+  }
+  if (root["measured"]) {
+    const YAML::Node m = root["measured"];
+    if (m.IsScalar()) {
+      c.measured.push_back(m.Scalar());
+    } else if (m.IsSequence() && m.size() > 0) {
+      for (size_t i = 0; i < m.size(); ++i) c.measured.push_back(ctx.str(m[i], "measured[" + std::to_string(i) + "]"));
+    } else {
+      ctx.fail(m, "measured", "expected a CSV path or a non-empty list of them");
     }
   }
   if (!root["space"]) ctx.fail(root, "space", "missing (nb201, fbnet or ofa_mbv3)");
@@ -101,11 +111,21 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
     ctx.fail(sp, "space", e.what());
   }
 
-  if (!root["archs"]) ctx.fail(root, "archs", "missing (all, {sample: N, seed: S} or {list: [...]})");
-  const YAML::Node a = root["archs"];
+  if (!root["archs"] && !c.measured.empty()) {
+    c.archs.kind = ArchSelection::Kind::kMeasured;
+  } else if (!root["archs"]) {
+    ctx.fail(root, "archs", "missing (all, measured, {sample: N, seed: S} or {list: [...]})");
+  }
+  const YAML::Node a = root["archs"] ? root["archs"] : YAML::Node(std::string("measured"));
   if (a.IsScalar()) {
-    if (a.Scalar() != "all") ctx.fail(a, "archs", "expected 'all' or a mapping, found '" + a.Scalar() + "'");
-    c.archs.kind = ArchSelection::Kind::kEnumerate;
+    if (a.Scalar() == "measured") {
+      if (c.measured.empty()) ctx.fail(a, "archs", "'measured' needs measured: files");
+      c.archs.kind = ArchSelection::Kind::kMeasured;
+    } else if (a.Scalar() == "all") {
+      c.archs.kind = ArchSelection::Kind::kEnumerate;
+    } else {
+      ctx.fail(a, "archs", "expected all, measured or a mapping, found '" + a.Scalar() + "'");
+    }
   } else {
     ctx.only_keys(a, "archs", {"sample", "seed", "list"});
     if (a["list"]) {
@@ -126,14 +146,17 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
   if (root["devices"]) {
     const YAML::Node d = root["devices"];
     c.devices.clear();
-    if (d.IsScalar()) {
+    if (d.IsScalar() && d.Scalar() == "none") {
+      if (c.measured.empty()) ctx.fail(d, "devices", "'none' leaves nothing to evaluate without measured: files");
+    } else if (d.IsScalar()) {
       c.devices.push_back(d.Scalar());
     } else if (d.IsSequence() && d.size() > 0) {
       for (size_t i = 0; i < d.size(); ++i) c.devices.push_back(ctx.str(d[i], "devices[" + std::to_string(i) + "]"));
     } else {
-      ctx.fail(d, "devices", "expected 'all' or a non-empty list of device names and .yaml files");
+      ctx.fail(d, "devices", "expected 'all', 'none' or a non-empty list of device names and .yaml files");
     }
   }
+  if (!root["devices"] && !c.measured.empty()) c.devices.clear();  // measured columns alone
   if (root["noise_seed"]) c.noise_seed = ctx.u64(root["noise_seed"], "noise_seed", 0, UINT64_MAX);
   if (root["backend"]) {
     c.backend = ctx.str(root["backend"], "backend");
@@ -177,8 +200,28 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
           }
         }
       }
+    } else if (kind == "monotonicity") {
+      c.monotonicity = true;
+      auto& m = c.monotonicity_stage;
+      if (body && !body.IsNull()) {
+        const std::string bp = path + ".monotonicity";
+        ctx.only_keys(body, bp, {"kendall", "top_k", "bootstrap", "bootstrap_seed", "include_disconnected"});
+        auto flag = [&](const char* key, bool& out) {
+          if (!body[key]) return;
+          try {
+            out = body[key].as<bool>();
+          } catch (const YAML::Exception&) {
+            ctx.fail(body[key], bp + "." + key, "expected true or false");
+          }
+        };
+        flag("kendall", m.kendall);
+        flag("include_disconnected", m.include_disconnected);
+        if (body["top_k"]) m.top_k = static_cast<int64_t>(ctx.u64(body["top_k"], bp + ".top_k", 0, kMaxArchs));
+        if (body["bootstrap"]) m.bootstrap = static_cast<int32_t>(ctx.u64(body["bootstrap"], bp + ".bootstrap", 0, 100000));
+        if (body["bootstrap_seed"]) m.bootstrap_seed = ctx.u64(body["bootstrap_seed"], bp + ".bootstrap_seed", 0, UINT64_MAX);
+      }
     } else {
-      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval)");
+      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval or monotonicity)");
     }
   }
   return c;
@@ -208,8 +251,10 @@ std::string resolved_yaml(const ExperimentConfig& c) {
     case ArchSelection::Kind::kList:
       out << YAML::BeginMap << YAML::Key << "list" << YAML::Value << c.archs.list << YAML::EndMap;
       break;
+    case ArchSelection::Kind::kMeasured: out << "measured"; break;
   }
   out << YAML::Key << "devices" << YAML::Value << c.devices;
+  if (!c.measured.empty()) out << YAML::Key << "measured" << YAML::Value << c.measured;
   out << YAML::Key << "noise_seed" << YAML::Value << c.noise_seed;
   out << YAML::Key << "backend" << YAML::Value << c.backend;
   out << YAML::Key << "stages" << YAML::Value << YAML::BeginSeq;
@@ -217,6 +262,13 @@ std::string resolved_yaml(const ExperimentConfig& c) {
     const char* mode = c.eval_stage.mode == EvalMode::kWalk ? "walk" : c.eval_stage.mode == EvalMode::kCompiled ? "compiled" : "auto";
     out << YAML::BeginMap << YAML::Key << "eval" << YAML::Value << YAML::BeginMap << YAML::Key << "chunk" << YAML::Value
         << c.eval_stage.chunk << YAML::Key << "mode" << YAML::Value << mode << YAML::EndMap << YAML::EndMap;
+  }
+  if (c.monotonicity) {
+    const auto& m = c.monotonicity_stage;
+    out << YAML::BeginMap << YAML::Key << "monotonicity" << YAML::Value << YAML::BeginMap << YAML::Key << "kendall"
+        << YAML::Value << m.kendall << YAML::Key << "top_k" << YAML::Value << m.top_k << YAML::Key << "bootstrap"
+        << YAML::Value << m.bootstrap << YAML::Key << "bootstrap_seed" << YAML::Value << m.bootstrap_seed << YAML::Key
+        << "include_disconnected" << YAML::Value << m.include_disconnected << YAML::EndMap << YAML::EndMap;
   }
   out << YAML::EndSeq;
   if (!c.output.empty()) out << YAML::Key << "output" << YAML::Value << c.output;

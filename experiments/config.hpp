@@ -11,7 +11,8 @@
 namespace proxysim {
 
 struct ArchSelection {
-  enum class Kind { kEnumerate, kSample, kList } kind = Kind::kSample;
+  // kMeasured: the architectures of the measured tables (their union, in file order).
+  enum class Kind { kEnumerate, kSample, kList, kMeasured } kind = Kind::kSample;
   uint64_t count = 0;      // kSample: how many; kEnumerate: the space's size
   uint64_t seed = 0;       // kSample
   std::vector<std::string> list;  // kList: architecture strings
@@ -22,17 +23,28 @@ struct EvalStage {
   EvalMode mode = EvalMode::kAuto;
 };
 
+struct MonotonicityStage {
+  bool kendall = true;
+  int64_t top_k = 100;              // 0 = off
+  int32_t bootstrap = 0;            // resamples for SRCC intervals, 0 = off
+  uint64_t bootstrap_seed = 0;
+  bool include_disconnected = false;  // NB201's 341 disconnected architectures
+};
+
 struct ExperimentConfig {
   std::string file;           // where it was read from ("" for a CLI shorthand)
   std::string name = "run";
   std::string space = "nb201";
   std::string dataset;        // "" = the space's default
   ArchSelection archs;
-  std::vector<std::string> devices = {"all"};  // built-in names, .yaml paths, or "all"
+  std::vector<std::string> devices = {"all"};  // built-in names, .yaml paths, "all"; empty = none
+  std::vector<std::string> measured;           // measured latency CSVs: their columns are devices too
   uint64_t noise_seed = 0;
   std::string backend = "auto";
   bool eval = false;
   EvalStage eval_stage;
+  bool monotonicity = false;
+  MonotonicityStage monotonicity_stage;
   std::string output;         // result file; "" = results/runs/<name>/<timestamp>/result.h5
   int summary_rows = 40;      // devices shown in the printed summary
 };

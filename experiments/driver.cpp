@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <map>
 #include <limits>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
 #include "io/device_yaml.hpp"
+#include "io/measured_csv.hpp"
 #include "io/h5.hpp"
 #include "io/run_info.hpp"
 #include "kernels/engine.hpp"
@@ -39,13 +42,20 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   const SearchSpace space = make_space(config.space, config.dataset);
   const std::vector<DeviceSpec> specs = resolve_devices(config.devices);
   const Backend backend = resolve_backend(options.backend.empty() ? config.backend : options.backend);
-  if (!config.eval) throw UserError("config has no eval stage: nothing to run");
+  if (!config.eval && !config.monotonicity) throw UserError("config has no stage to run (eval, monotonicity)");
+  const int K = space.decisions();
+
+  // Measured devices: their columns join the simulated ones, keyed by architecture.
+  std::vector<MeasuredTable> tables;
+  for (const auto& path : config.measured) {
+    tables.push_back(read_measured_csv(path, space.name()));
+  }
 
   // Architectures.
   ArchBatch::Kind kind = ArchBatch::Kind::kSample;
   uint64_t n = config.archs.count;
   std::vector<uint8_t> list_codes;
-  const int K = space.decisions();
+  std::map<ArchCode, uint64_t> row_of;  // kMeasured / kList: architecture -> row
   switch (config.archs.kind) {
     case ArchSelection::Kind::kEnumerate: {
       const auto size = space.size();
@@ -56,31 +66,83 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     }
     case ArchSelection::Kind::kSample: kind = ArchBatch::Kind::kSample; break;
     case ArchSelection::Kind::kList:
+    case ArchSelection::Kind::kMeasured: {
       kind = ArchBatch::Kind::kList;
-      for (const auto& s : config.archs.list) {
-        const ArchCode c = space.from_string(s);
-        list_codes.insert(list_codes.end(), c.begin(), c.end());
+      auto add = [&](const ArchCode& c) {
+        if (row_of.emplace(c, row_of.size()).second) list_codes.insert(list_codes.end(), c.begin(), c.end());
+      };
+      if (config.archs.kind == ArchSelection::Kind::kList) {
+        for (const auto& s : config.archs.list) add(space.from_string(s));
+      } else {
+        for (const auto& t : tables) {
+          for (const auto& c : t.codes) add(c);
+        }
       }
-      n = config.archs.list.size();
+      n = row_of.size();
       break;
+    }
+  }
+  if (n == 0) throw UserError("no architectures to evaluate");
+
+  // Column layout: simulated devices first, then each measured table's devices.
+  std::vector<std::string> names, classes, imitates, files;
+  for (const auto& s : specs) {
+    names.push_back(s.name);
+    classes.push_back(std::string(device_class_name(s.params.device_class)));
+    imitates.push_back(s.imitates);
+    files.push_back(s.file);
+  }
+  for (const auto& t : tables) {
+    for (const auto& d : t.devices) {
+      std::string name = d;
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        name = std::filesystem::path(t.file).stem().string() + ":" + d;
+      }
+      names.push_back(name);
+      classes.push_back("measured");
+      imitates.push_back("measured column " + d);
+      files.push_back(t.file);
+    }
+  }
+  const int Ds = static_cast<int>(specs.size());
+  const int D = static_cast<int>(names.size());
+  if (D == 0) throw UserError("no devices: name simulated devices or measured: files");
+  // Measured latencies per row (NaN where a table lacks the architecture).
+  std::vector<float> measured;
+  if (!tables.empty()) {
+    if (row_of.empty()) throw UserError("measured: files need archs: measured or a list (the tables fix the architectures)");
+    measured.assign(n * (D - Ds), std::numeric_limits<float>::quiet_NaN());
+    int col = 0;
+    for (const auto& t : tables) {
+      const int Dt = static_cast<int>(t.devices.size());
+      for (uint64_t r = 0; r < t.rows(); ++r) {
+        const auto it = row_of.find(t.codes[r]);
+        if (it == row_of.end()) continue;  // not among the listed architectures
+        for (int d = 0; d < Dt; ++d) measured[it->second * (D - Ds) + col + d] = t.latency_ms[r * Dt + d];
+      }
+      col += Dt;
+    }
   }
 
   std::string out_path = options.output.empty() ? config.output : options.output;
   if (out_path.empty()) out_path = "results/runs/" + config.name + "/" + utc_timestamp_compact() + "/result.h5";
   H5Writer h5(out_path);  // fails now, before any work, if the path is not writable
 
-  std::vector<EvalDevice> devices;
-  for (const auto& s : specs) devices.push_back({s.name, s.params});
-  const int D = static_cast<int>(devices.size());
-  EngineOptions eo;
-  eo.mode = config.eval_stage.mode;
-  eo.noise_seed = config.noise_seed;
-  auto engine = make_engine(backend, space, devices, eo);
+  std::unique_ptr<Engine> engine;
+  if (Ds > 0) {
+    std::vector<EvalDevice> devices;
+    for (const auto& s : specs) devices.push_back({s.name, s.params});
+    EngineOptions eo;
+    eo.mode = config.eval_stage.mode;
+    eo.noise_seed = config.noise_seed;
+    engine = make_engine(backend, space, devices, eo);
+  }
 
   const RunInfo info = collect_run_info(backend_name(backend));
   if (!options.quiet) {
-    fmt::print(log, "proxysim: {} x {} devices on {} ({}), {} evaluation\n", n, D, info.backend, info.device_name,
-               engine->compiled() ? "compiled-chain" : "walk");
+    fmt::print(log, "proxysim: {} archs x {} devices ({} simulated, {} measured) on {} ({}){}\n", n, D, Ds, D - Ds,
+               info.backend, info.device_name,
+               engine ? (engine->compiled() ? ", compiled-chain evaluation" : ", walk evaluation") : "");
   }
 
   RunResult result;
@@ -89,6 +151,13 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   result.archs = n;
   result.devices.resize(D);
   std::vector<double> sum(D, 0.0), mn(D, std::numeric_limits<double>::infinity()), mx(D, 0.0);
+  std::vector<uint64_t> counted(D, 0);
+  std::vector<float> matrix;  // kept in memory for the monotonicity stage
+  std::vector<uint8_t> keep;  // rows the statistics use
+  if (config.monotonicity) {
+    matrix.resize(n * D);
+    keep.assign(n, 1);
+  }
   {
     h5.group("/eval");
     H5Matrix lat = h5.matrix_f32("/eval/latency_ms", n, D, {"arch", "device"});
@@ -97,9 +166,9 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     H5Matrix macs_ds = h5.vector_f32("/eval/macs", n, "arch");
     H5Matrix params_ds = h5.vector_f32("/eval/params", n, "arch");
 
-    const uint64_t chunk = std::min<uint64_t>(config.eval_stage.chunk, std::max<uint64_t>(n, 1));
+    const uint64_t chunk = std::min<uint64_t>(config.eval_stage.chunk, n);
     std::vector<uint8_t> codes(chunk * K);
-    std::vector<float> latency(chunk * D), macs(chunk), params(chunk);
+    std::vector<float> sim(chunk * std::max(Ds, 1)), latency(chunk * D), macs(chunk), params(chunk);
     std::vector<uint64_t> index(chunk);
     const auto t0 = Clock::now();
     auto last_report = t0;
@@ -111,23 +180,42 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
       b.count = count;
       b.seed = config.archs.seed;
       b.codes = kind == ArchBatch::Kind::kList ? list_codes.data() + first * K : nullptr;
-      engine->evaluate(b, codes.data(), latency.data(), macs.data(), params.data());
-      for (uint64_t i = 0; i < count; ++i) index[i] = first + i;
+      if (engine) {
+        engine->evaluate(b, codes.data(), sim.data(), macs.data(), params.data());
+      } else {
+        std::copy(b.codes, b.codes + count * K, codes.begin());
+        for (uint64_t i = 0; i < count; ++i) {
+          const OpTotals t = space.totals(ArchCode(codes.begin() + i * K, codes.begin() + (i + 1) * K));
+          macs[i] = static_cast<float>(t.macs);
+          params[i] = static_cast<float>(t.params);
+        }
+      }
       for (uint64_t i = 0; i < count; ++i) {
-        const float* row = &latency[i * D];
+        const ArchCode code(codes.begin() + i * K, codes.begin() + (i + 1) * K);
+        index[i] = space.id() == SpaceId::kNb201 ? nb201_index(code) : first + i;
+        if (config.monotonicity && space.id() == SpaceId::kNb201 && !config.monotonicity_stage.include_disconnected &&
+            !nb201::connected(code.data())) {
+          keep[first + i] = 0;
+        }
+        float* row = &latency[i * D];
+        std::copy(&sim[i * Ds], &sim[i * Ds] + Ds, row);
+        if (D > Ds) std::copy(&measured[(first + i) * (D - Ds)], &measured[(first + i + 1) * (D - Ds)], row + Ds);
         for (int d = 0; d < D; ++d) {
           const double v = row[d];
-          if (!std::isfinite(v) || v <= 0.0) {
-            throw std::logic_error(fmt::format("non-positive latency {} for device {} at arch {}", v, devices[d].name, first + i));
+          if (std::isnan(v)) continue;  // not measured
+          if (d < Ds && (!std::isfinite(v) || v <= 0.0)) {
+            throw std::logic_error(fmt::format("non-positive latency {} for device {} at arch {}", v, names[d], first + i));
           }
           sum[d] += v;
+          ++counted[d];
           if (v < mn[d]) {
             mn[d] = v;
-            result.devices[d].fastest_arch = first + i;
+            result.devices[d].fastest_arch = index[i];
           }
           mx[d] = std::max(mx[d], v);
         }
       }
+      if (config.monotonicity) std::copy(latency.begin(), latency.begin() + count * D, matrix.begin() + first * D);
       lat.write_rows(first, count, latency.data());
       codes_ds.write_rows(first, count, codes.data());
       index_ds.write_rows(first, count, index.data());
@@ -144,24 +232,35 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     result.eval_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   }
 
-  std::vector<std::string> names, classes, imitates, files;
-  for (const auto& s : specs) {
-    names.push_back(s.name);
-    classes.push_back(std::string(device_class_name(s.params.device_class)));
-    imitates.push_back(s.imitates);
-    files.push_back(s.file);
-  }
   h5.strings("/eval/devices", names, "device");
   h5.strings("/eval/device_classes", classes, "device");
   h5.strings("/eval/device_imitates", imitates, "device");
   h5.strings("/eval/device_files", files, "device");
+  {
+    std::vector<float> missing(D, 0.0f);
+    for (int d = 0; d < D; ++d) missing[d] = static_cast<float>(n - counted[d]);
+    H5Matrix m = h5.vector_f32("/eval/not_measured", D, "device");
+    m.write_rows(0, D, missing.data());
+  }
   h5.attr("/eval", "space", space.name());
   h5.attr("/eval", "dataset", space.dataset());
-  h5.attr("/eval", "arch_selection",
-          std::string(kind == ArchBatch::Kind::kEnumerate ? "enumerate" : kind == ArchBatch::Kind::kSample ? "sample" : "list"));
+  const char* selection = config.archs.kind == ArchSelection::Kind::kEnumerate ? "enumerate"
+                          : config.archs.kind == ArchSelection::Kind::kSample  ? "sample"
+                          : config.archs.kind == ArchSelection::Kind::kList    ? "list"
+                                                                               : "measured";
+  h5.attr("/eval", "arch_selection", std::string(selection));
   h5.attr("/eval", "arch_seed", static_cast<int64_t>(config.archs.seed));
-  h5.attr("/eval", "eval_mode", std::string(engine->compiled() ? "compiled" : "walk"));
+  h5.attr("/eval", "eval_mode", std::string(!engine ? "none" : engine->compiled() ? "compiled" : "walk"));
   h5.attr("/eval", "seconds", result.eval_seconds);
+
+  if (config.monotonicity) {
+    const auto t0 = Clock::now();
+    result.monotonicity = compute_monotonicity(backend, matrix, n, names, keep, config.monotonicity_stage);
+    write_monotonicity(h5, result.monotonicity);
+    result.monotonicity_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    h5.attr("/monotonicity", "seconds", result.monotonicity_seconds);
+  }
+
   h5.attr("/", "proxysim_version", info.version);
   h5.attr("/", "git_commit", info.git_commit);
   h5.attr("/", "backend", info.backend);
@@ -178,7 +277,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     auto& s = result.devices[d];
     s.name = names[d];
     s.device_class = classes[d];
-    s.mean_ms = n ? sum[d] / n : 0.0;
+    s.mean_ms = counted[d] ? sum[d] / counted[d] : std::nan("");
     s.min_ms = mn[d];
     s.max_ms = mx[d];
   }
@@ -186,6 +285,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
 }
 
 void print_summary(const RunResult& r, std::ostream& out, int max_rows) {
+  if (!r.monotonicity.devices.empty()) print_srcc_table(r.monotonicity, out);
   fmt::print(out, "\n{:<22} {:<11} {:>10} {:>10} {:>10} {:>12}\n", "device", "class", "min ms", "mean ms", "max ms",
              "fastest arch");
   int shown = 0;
@@ -197,9 +297,11 @@ void print_summary(const RunResult& r, std::ostream& out, int max_rows) {
     fmt::print(out, "{:<22} {:<11} {:>10.3f} {:>10.3f} {:>10.3f} {:>12}\n", d.name, d.device_class, d.min_ms, d.mean_ms,
                d.max_ms, d.fastest_arch);
   }
-  fmt::print(out, "\n{} archs x {} devices in {:.2f} s on {} ({:.2e} arch-device pairs/s)\nresults: {}\n", r.archs,
+  fmt::print(out, "\n{} archs x {} devices in {:.2f} s on {} ({:.2e} arch-device pairs/s)\n", r.archs,
              r.devices.size(), r.eval_seconds, r.backend,
-             r.archs * static_cast<double>(r.devices.size()) / std::max(r.eval_seconds, 1e-9), r.output);
+             r.archs * static_cast<double>(r.devices.size()) / std::max(r.eval_seconds, 1e-9));
+  if (!r.monotonicity.devices.empty()) fmt::print(out, "monotonicity statistics in {:.2f} s\n", r.monotonicity_seconds);
+  fmt::print(out, "results: {}\n", r.output);
 }
 
 }  // namespace proxysim

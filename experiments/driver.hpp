@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "experiments/config.hpp"
+#include "experiments/monotonicity.hpp"
 
 namespace proxysim {
 
@@ -29,6 +30,8 @@ struct RunResult {
   uint64_t archs = 0;
   std::vector<DeviceSummary> devices;
   double eval_seconds = 0.0;
+  MonotonicityReport monotonicity;
+  double monotonicity_seconds = 0.0;
 };
 
 RunResult run_experiment(const ExperimentConfig& config, const RunOptions& options, std::ostream& log);

@@ -9,6 +9,7 @@
 #include "experiments/config.hpp"
 #include "experiments/driver.hpp"
 #include "io/device_yaml.hpp"
+#include "io/measured_csv.hpp"
 #include "sim/error.hpp"
 #include "sim/space.hpp"
 
@@ -73,6 +74,29 @@ int main(int argc, char** argv) {
   eval->add_option("--backend", ev_opts.backend, "auto|cpu|cuda")->default_val("auto");
   eval->add_flag("--quiet", ev_opts.quiet, "no progress, no summary");
 
+  ExperimentConfig mo;
+  mo.name = "monotonicity";
+  mo.monotonicity = true;
+  std::string mo_archs, mo_devices;
+  RunOptions mo_opts;
+  bool mo_no_kendall = false;
+  auto* mono = app.add_subcommand("monotonicity", "SRCC, Kendall tau-b and top-k agreement between devices");
+  mono->add_option("--measured", mo.measured, "measured latency CSV (repeatable)");
+  mono->add_option("--space", mo.space, "nb201|fbnet|ofa_mbv3 (inferred from --measured when absent)");
+  mono->add_option("--dataset", mo.dataset, "dataset variant of the space");
+  mono->add_option("--devices", mo_devices, "simulated devices: all, or comma-separated names and .yaml files");
+  mono->add_option("--archs", mo_archs, "all, measured, or a number to sample (default: measured if --measured, else all)");
+  mono->add_option("--seed", mo.archs.seed, "sampling seed");
+  mono->add_option("--noise-seed", mo.noise_seed, "measurement-noise seed of simulated devices");
+  mono->add_option("--top-k", mo.monotonicity_stage.top_k, "k of the top-k agreement (0 = off)");
+  mono->add_option("--bootstrap", mo.monotonicity_stage.bootstrap, "bootstrap resamples for SRCC intervals (0 = off)");
+  mono->add_flag("--include-disconnected", mo.monotonicity_stage.include_disconnected,
+                 "keep NB201's 341 disconnected architectures (excluded by default)");
+  mono->add_flag("--no-kendall", mo_no_kendall, "skip Kendall tau-b");
+  mono->add_option("--out", mo_opts.output, "result HDF5 file (default: results/runs/monotonicity/<time>/result.h5)");
+  mono->add_option("--backend", mo_opts.backend, "auto|cpu|cuda")->default_val("auto");
+  mono->add_flag("--quiet", mo_opts.quiet, "no progress, no tables");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -113,6 +137,40 @@ int main(int argc, char** argv) {
       }
       const RunResult r = run_experiment(ev, ev_opts, std::cerr);
       if (!ev_opts.quiet) print_summary(r, std::cout, ev.summary_rows);
+      return 0;
+    }
+    if (*mono) {
+      if (mo.space.empty()) {
+        if (mo.measured.empty()) throw UserError("monotonicity: give --space or --measured");
+        mo.space = read_measured_csv(mo.measured.front()).space;
+      }
+      make_space(mo.space, mo.dataset);
+      mo.devices.clear();
+      if (!mo_devices.empty()) mo.devices = {mo_devices};
+      if (mo.measured.empty() && mo.devices.empty()) mo.devices = {"all"};
+      if (mo_archs.empty()) mo_archs = mo.measured.empty() ? "all" : "measured";
+      if (mo_archs == "all") {
+        mo.archs.kind = ArchSelection::Kind::kEnumerate;
+      } else if (mo_archs == "measured") {
+        if (mo.measured.empty()) throw UserError("--archs measured needs --measured files");
+        mo.archs.kind = ArchSelection::Kind::kMeasured;
+      } else {
+        try {
+          size_t used = 0;
+          const long long v = std::stoll(mo_archs, &used);
+          if (used != mo_archs.size() || v <= 0) throw std::invalid_argument(mo_archs);
+          mo.archs.kind = ArchSelection::Kind::kSample;
+          mo.archs.count = static_cast<uint64_t>(v);
+        } catch (const std::exception&) {
+          throw UserError("--archs: expected all, measured or a positive number, found '" + mo_archs + "'");
+        }
+      }
+      mo.monotonicity_stage.kendall = !mo_no_kendall;
+      const RunResult r = run_experiment(mo, mo_opts, std::cerr);
+      if (!mo_opts.quiet) {
+        print_srcc_table(r.monotonicity, std::cout);
+        fmt::print("results: {}\n", r.output);
+      }
       return 0;
     }
   } catch (const UserError& e) {

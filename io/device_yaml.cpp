@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "sim/error.hpp"
+#include "sim/latency_model.hpp"
 
 namespace proxysim {
 
@@ -162,7 +163,7 @@ DeviceSpec parse_device_yaml(const std::string& text, const std::string& file) {
   p.fuse_elementwise = r.boolean("fuse_elementwise");
   p.prune_dead = r.boolean("prune_dead");
   p.batch = r.integer("batch", 1, 4096);
-  p.noise_sigma = static_cast<float>(r.number("noise_sigma", 0, 0.5));
+  p.noise_sigma = static_cast<float>(r.number("noise_sigma", 0, kMaxNoiseSigma));
   p.resolution_ms = static_cast<float>(r.number("resolution_ms", 0, 100));
   r.reject_unknown();
   return spec;

@@ -89,14 +89,14 @@ struct ArchLatency {
     if (v.compiled) {
       chain_latency_seconds(v.space, v.chain, code, d0, d1, out);
       for (int d = d0; d < d1; ++d) {
-        out[d - d0] = measured_ms(out[d - d0], v.device_params[d], mix64(net ^ v.noise_keys[d]));
+        out[d - d0] = measured_ms(out[d - d0], v.device_params[d], pair_noise_bits(net, v.noise_keys[d]));
       }
       return;
     }
     for (int d = d0; d < d1; ++d) {
       LatencyWalk w(v.device_params[d]);
       lower_code(v.space, code, v.params, w);
-      out[d - d0] = measured_ms(w.total_s, v.device_params[d], mix64(net ^ v.noise_keys[d]));
+      out[d - d0] = measured_ms(w.total_s, v.device_params[d], pair_noise_bits(net, v.noise_keys[d]));
     }
   }
 };

@@ -1,0 +1,96 @@
+// CUDA backend of the rank statistics: the loops of rank_impl.hpp under thrust::cuda::par
+// on a device copy of the matrix; sorts of 32- and 64-bit keys go to CUB's radix sort.
+#include <thrust/device_vector.h>
+#include <thrust/system/cuda/execution_policy.h>
+#include <thrust/system/cuda/vector.h>
+
+#include "kernels/cuda/cuda_check.hpp"
+#include "kernels/rank_impl.hpp"
+
+namespace proxysim::detail {
+
+namespace {
+
+struct CudaSystem {
+  template <class T>
+  using vector = thrust::cuda::vector<T>;
+  static auto policy() { return thrust::cuda::par; }
+  // One pair of 256 rows per thread: millions of items for a 1M x 32 matrix.
+  static constexpr int64_t kGramChunk = 256;
+  // Below 4096 blocks a per-block merge leaves most of the GPU idle: merge per element.
+  static constexpr int64_t kElementMergeBelow = 4096;
+  static constexpr size_t kBatchBytes = size_t{1} << 30;
+};
+
+using Gpu = RankLoops<CudaSystem>;
+
+// Device copy of host columns laid side by side (n x k, row-major).
+thrust::device_vector<float> upload(const float* host, int64_t count) {
+  thrust::device_vector<float> d(static_cast<size_t>(count));
+  PROXYSIM_CUDA_CHECK(cudaMemcpy(thrust::raw_pointer_cast(d.data()), host, count * sizeof(float), cudaMemcpyHostToDevice));
+  return d;
+}
+
+thrust::device_vector<float> upload_columns(std::initializer_list<const float*> cols, int64_t n) {
+  const int64_t k = static_cast<int64_t>(cols.size());
+  std::vector<float> h(static_cast<size_t>(n * k));
+  int64_t j = 0;
+  for (const float* c : cols) {
+    for (int64_t i = 0; i < n; ++i) h[i * k + j] = c[i];
+    ++j;
+  }
+  return upload(h.data(), n * k);
+}
+
+template <class F>
+auto checked(F&& f) {
+  auto r = f();
+  PROXYSIM_CUDA_CHECK(cudaGetLastError());
+  PROXYSIM_CUDA_CHECK(cudaDeviceSynchronize());
+  return r;
+}
+
+}  // namespace
+
+PairMatrix cuda_spearman_matrix(const LatencyMatrix& m) {
+  auto d = upload(m.latency_ms, m.rows * m.devices);
+  return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).spearman(); });
+}
+
+PairMatrix cuda_kendall_matrix(const LatencyMatrix& m) {
+  auto d = upload(m.latency_ms, m.rows * m.devices);
+  return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).kendall(); });
+}
+
+double cuda_top_k_agreement(const float* proxy_ms, const float* target_ms, int64_t n, int64_t k) {
+  auto d = upload_columns({proxy_ms, target_ms}, n);
+  const float* p = thrust::raw_pointer_cast(d.data());
+  return checked([&] { return Gpu(p, n, 2).top_k(Column{p, 2}, Column{p + 1, 2}, k); });
+}
+
+std::vector<int64_t> cuda_pareto_front(const float* latency_ms, const float* objective, int64_t n, Objective sense) {
+  auto d = upload_columns({latency_ms, objective}, n);
+  const float* p = thrust::raw_pointer_cast(d.data());
+  return checked([&] { return Gpu(p, n, 2).pareto(Column{p, 2}, Column{p + 1, 2}, sense); });
+}
+
+ParetoAgreement cuda_pareto_agreement(const float* proxy_ms, const float* target_ms, const float* objective,
+                                      int64_t n, Objective sense) {
+  auto d = upload_columns({proxy_ms, target_ms, objective}, n);
+  const float* p = thrust::raw_pointer_cast(d.data());
+  return checked([&] {
+    return Gpu(p, n, 3).pareto_agreement(Column{p, 3}, Column{p + 1, 3}, Column{p + 2, 3}, sense);
+  });
+}
+
+BootstrapResult cuda_bootstrap_spearman(const LatencyMatrix& m, const BootstrapOptions& options) {
+  auto d = upload(m.latency_ms, m.rows * m.devices);
+  return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).bootstrap_spearman(options); });
+}
+
+BootstrapResult cuda_bootstrap_kendall(const LatencyMatrix& m, const BootstrapOptions& options) {
+  auto d = upload(m.latency_ms, m.rows * m.devices);
+  return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).bootstrap_kendall(options); });
+}
+
+}  // namespace proxysim::detail

@@ -1,0 +1,937 @@
+// The rank-statistic loops, written once with Thrust and an explicit execution policy;
+// rank_cpu.cpp instantiates them with the OpenMP system, cuda/rank_cuda.cu with the
+// CUDA system. A System supplies policy(), vector<T> (memory of that backend) and the
+// tuning constants; every pointer handed to a functor lives on that backend.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include <thrust/copy.h>
+#include <thrust/count.h>
+#include <thrust/fill.h>
+#include <thrust/for_each.h>
+#include <thrust/functional.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/transform_iterator.h>
+#include <thrust/logical.h>
+#include <thrust/reduce.h>
+#include <thrust/scan.h>
+#include <thrust/sequence.h>
+#include <thrust/sort.h>
+#include <thrust/transform.h>
+#include <thrust/transform_reduce.h>
+
+#include "kernels/hd.hpp"
+#include "kernels/rank_stats.hpp"
+#include "sim/error.hpp"
+
+namespace proxysim::detail {
+
+// CUDA entry points: kernels/cuda/rank_cuda.cu, or kernels/rank_cuda_absent.cpp in a
+// build without CUDA. Inputs are host pointers.
+PairMatrix cuda_spearman_matrix(const LatencyMatrix& m);
+PairMatrix cuda_kendall_matrix(const LatencyMatrix& m);
+double cuda_top_k_agreement(const float* proxy_ms, const float* target_ms, int64_t n, int64_t k);
+std::vector<int64_t> cuda_pareto_front(const float* latency_ms, const float* objective, int64_t n, Objective sense);
+ParetoAgreement cuda_pareto_agreement(const float* proxy_ms, const float* target_ms, const float* objective,
+                                      int64_t n, Objective sense);
+BootstrapResult cuda_bootstrap_spearman(const LatencyMatrix& m, const BootstrapOptions& options);
+BootstrapResult cuda_bootstrap_kendall(const LatencyMatrix& m, const BootstrapOptions& options);
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// ---------------------------------------------------------------- per-item math
+
+struct Column {
+  const float* data;
+  int64_t stride;
+  PROXYSIM_HD float operator[](int64_t i) const { return data[i * stride]; }
+};
+
+PROXYSIM_HD inline bool is_nan(float x) { return x != x; }
+
+// Unsigned key with the order of the floats, so ties are integer equality and the GPU
+// sort is a radix sort; -0 and +0 share a key because scipy sees them as equal.
+PROXYSIM_HD inline uint32_t order_key(float x) {
+  if (x == 0.0f) x = 0.0f;
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+PROXYSIM_HD inline bool key_is_nan(uint32_t k) {
+  const uint32_t u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
+  return (u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu) != 0;
+}
+
+struct Keys32 {
+  const uint32_t* k;
+  PROXYSIM_HD uint32_t operator()(int64_t i) const { return k[i]; }
+};
+struct Keys64 {
+  const uint64_t* k;
+  PROXYSIM_HD uint64_t operator()(int64_t i) const { return k[i]; }
+};
+struct Keys64High {
+  const uint64_t* k;
+  PROXYSIM_HD uint32_t operator()(int64_t i) const { return static_cast<uint32_t>(k[i] >> 32); }
+};
+
+// First index of the run of equal keys holding p, by galloping then bisecting: O(1)
+// without ties, O(log run) with them, and no thread waits on a long run.
+template <class Get>
+PROXYSIM_HD inline int64_t run_start(const Get& get, int64_t p) {
+  const auto k = get(p);
+  int64_t hi = p, lo = -1, step = 1;
+  while (true) {
+    const int64_t t = hi - step;
+    if (t < 0) break;
+    if (get(t) != k) {
+      lo = t;
+      break;
+    }
+    hi = t;
+    step *= 2;
+  }
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (get(mid) == k) hi = mid; else lo = mid;
+  }
+  return hi;
+}
+
+// Last index (inclusive) of the run of equal keys holding p.
+template <class Get>
+PROXYSIM_HD inline int64_t run_end(const Get& get, int64_t p, int64_t m) {
+  const auto k = get(p);
+  int64_t lo = p, hi = m, step = 1;
+  while (true) {
+    const int64_t t = lo + step;
+    if (t >= m) break;
+    if (get(t) != k) {
+      hi = t;
+      break;
+    }
+    lo = t;
+    step *= 2;
+  }
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (get(mid) == k) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
+struct BothMeasured {
+  Column a, b;
+  PROXYSIM_HD bool operator()(int64_t i) const { return !is_nan(a[i]) && !is_nan(b[i]); }
+};
+struct AllMeasured {
+  Column a, b, c;
+  PROXYSIM_HD bool operator()(int64_t i) const { return !is_nan(a[i]) && !is_nan(b[i]) && !is_nan(c[i]); }
+};
+struct IsNanAt {
+  Column c;
+  PROXYSIM_HD bool operator()(int64_t i) const { return is_nan(c[i]); }
+};
+
+struct ColumnKeys {
+  Column c;
+  const uint32_t* rows;  // local index -> row, or null for all rows
+  uint32_t* keys;
+  PROXYSIM_HD void operator()(int64_t p) const { keys[p] = order_key(c[rows ? rows[p] : p]); }
+};
+
+// Twice the centred average rank, 2 * (rank - (m + 1) / 2) = start + end + 1 - m, an
+// integer, so Pearson of ranks sums exact integer products.
+struct AverageRank {
+  const uint32_t* keys;  // sorted
+  const uint32_t* perm;  // sorted position -> local index
+  int64_t m;
+  int32_t* two_c;        // by local index
+  uint8_t* head;         // optional: 1 where a run of ties starts
+  PROXYSIM_HD void operator()(int64_t p) const {
+    const Keys32 get{keys};
+    const int64_t s = run_start(get, p);
+    two_c[perm[p]] = static_cast<int32_t>(s + run_end(get, p, m) + 1 - m);
+    if (head) head[p] = s == p;
+  }
+};
+
+// Rank-product sums of chunk t / pairs for pair t % pairs; within a chunk every product
+// and partial sum is an integer below 2^53, so the chunk sum is exact.
+struct GramPartial {
+  const int32_t* ranks;  // column-major, n per column
+  int64_t n, chunk, pairs;
+  const int32_t* pa;
+  const int32_t* pb;
+  double* partial;
+  PROXYSIM_HD void operator()(int64_t t) const {
+    const int64_t c = t / pairs, p = t % pairs;
+    const int64_t i0 = c * chunk;
+    const int64_t i1 = i0 + chunk < n ? i0 + chunk : n;
+    const int32_t* x = ranks + static_cast<int64_t>(pa[p]) * n;
+    const int32_t* y = ranks + static_cast<int64_t>(pb[p]) * n;
+    double s = 0;
+#if !defined(__CUDA_ARCH__)
+#pragma omp simd reduction(+ : s)
+#endif
+    for (int64_t i = i0; i < i1; ++i) s += static_cast<double>(x[i]) * static_cast<double>(y[i]);
+    partial[t] = s;
+  }
+};
+
+struct SumChunks {
+  const double* partial;
+  int64_t chunks, pairs;
+  double* out;
+  PROXYSIM_HD void operator()(int64_t p) const {
+    double s = 0;
+    for (int64_t c = 0; c < chunks; ++c) s += partial[c * pairs + p];
+    out[p] = s;
+  }
+};
+
+struct RankProduct {
+  const int32_t* x;
+  const int32_t* y;
+  PROXYSIM_HD double operator()(int64_t i) const { return static_cast<double>(x[i]) * static_cast<double>(y[i]); }
+};
+
+// (key of a, key of b) in one word: sorting it sorts by a, then b (Knight's order).
+struct PairKeys {
+  Column a, b;
+  const uint32_t* rows;
+  uint64_t* keys;
+  PROXYSIM_HD void operator()(int64_t p) const {
+    const int64_t r = rows ? rows[p] : p;
+    keys[p] = (static_cast<uint64_t>(order_key(a[r])) << 32) | order_key(b[r]);
+  }
+};
+
+struct LowWord {
+  PROXYSIM_HD uint32_t operator()(uint64_t k) const { return static_cast<uint32_t>(k); }
+};
+
+// Pairs tied with p and earlier in its run: summed over p, the tied pairs sum_runs C(t, 2).
+template <class Get>
+struct TiesBefore {
+  Get get;
+  PROXYSIM_HD uint64_t operator()(int64_t p) const { return static_cast<uint64_t>(p - run_start(get, p)); }
+};
+
+// One bottom-up merge of blocks [lo, lo + w) and [lo + w, lo + 2w), counting the pairs
+// the merge swaps (left > right): Knight's discordant pairs.
+struct MergeBlocks {
+  const uint32_t* src;
+  uint32_t* dst;
+  uint64_t* swaps;
+  int64_t m, w;
+  PROXYSIM_HD void operator()(int64_t k) const {
+    const int64_t lo = k * 2 * w;
+    const int64_t mid = lo + w < m ? lo + w : m;
+    const int64_t hi = lo + 2 * w < m ? lo + 2 * w : m;
+    int64_t i = lo, j = mid, o = lo;
+    uint64_t count = 0;
+    while (i < mid && j < hi) {
+      if (src[j] < src[i]) {
+        dst[o++] = src[j++];
+        count += static_cast<uint64_t>(mid - i);
+      } else {
+        dst[o++] = src[i++];
+      }
+    }
+    while (i < mid) dst[o++] = src[i++];
+    while (j < hi) dst[o++] = src[j++];
+    swaps[k] = count;
+  }
+};
+
+// The same merge with one item per element, for the last passes on a wide backend where
+// few blocks would leave most threads idle: each element finds its place by bisection.
+struct MergeElements {
+  const uint32_t* src;
+  uint32_t* dst;
+  uint64_t* swaps;
+  int64_t m, w;
+  PROXYSIM_HD void operator()(int64_t e) const {
+    const int64_t lo = e / (2 * w) * 2 * w;
+    const int64_t mid = lo + w < m ? lo + w : m;
+    const int64_t hi = lo + 2 * w < m ? lo + 2 * w : m;
+    const uint32_t x = src[e];
+    if (e < mid) {  // right elements strictly smaller go first
+      int64_t a = mid, b = hi;
+      while (a < b) {
+        const int64_t c = a + (b - a) / 2;
+        if (src[c] < x) a = c + 1; else b = c;
+      }
+      dst[e + (a - mid)] = x;
+      swaps[e] = 0;
+    } else {  // left elements smaller or equal go first
+      int64_t a = lo, b = mid;
+      while (a < b) {
+        const int64_t c = a + (b - a) / 2;
+        if (src[c] <= x) a = c + 1; else b = c;
+      }
+      dst[lo + (e - mid) + (a - lo)] = x;
+      swaps[e] = static_cast<uint64_t>(mid - a);
+    }
+  }
+};
+
+PROXYSIM_HD inline double tau_b(uint64_t tot, uint64_t xtie, uint64_t ytie, uint64_t ntie, uint64_t dis) {
+  if (xtie == tot || ytie == tot) return kNaN;
+  const double num = static_cast<double>(tot) - static_cast<double>(xtie) - static_cast<double>(ytie) +
+                     static_cast<double>(ntie) - 2.0 * static_cast<double>(dis);
+  const double t = num / sqrt(static_cast<double>(tot - xtie)) / sqrt(static_cast<double>(tot - ytie));
+  return t > 1.0 ? 1.0 : (t < -1.0 ? -1.0 : t);
+}
+
+PROXYSIM_HD inline double clip_unit(double r) { return r > 1.0 ? 1.0 : (r < -1.0 ? -1.0 : r); }
+
+// Top-k: 1 on the target's k fastest rows.
+struct MarkTop {
+  const uint32_t* perm;
+  uint8_t* flag;
+  PROXYSIM_HD void operator()(int64_t p) const { flag[perm[p]] = 1; }
+};
+struct FlagAt {
+  const uint32_t* perm;
+  const uint8_t* flag;
+  PROXYSIM_HD int64_t operator()(int64_t p) const { return flag[perm[p]]; }
+};
+
+// Pareto: key = (latency, objective with smaller = better); a row is on the front when
+// it is best within its latency tie and strictly better than every faster row.
+struct ParetoKeys {
+  Column lat, obj;
+  const uint32_t* rows;
+  bool maximise;
+  uint64_t* keys;
+  PROXYSIM_HD void operator()(int64_t p) const {
+    const uint32_t o = order_key(obj[rows[p]]);
+    keys[p] = (static_cast<uint64_t>(order_key(lat[rows[p]])) << 32) | (maximise ? ~o : o);
+  }
+};
+struct ParetoMark {
+  const uint64_t* keys;       // sorted
+  const uint32_t* best_before; // exclusive prefix minimum of the objective word
+  const uint32_t* perm;
+  uint8_t* flag;
+  PROXYSIM_HD void operator()(int64_t p) const {
+    const int64_t h = run_start(Keys64High{keys}, p);
+    const uint32_t o = static_cast<uint32_t>(keys[p]);
+    flag[perm[p]] = o == static_cast<uint32_t>(keys[h]) && o < best_before[h];
+  }
+};
+struct BothFlags {
+  const uint8_t* fp;
+  const uint8_t* ft;
+  PROXYSIM_HD int64_t operator()(int64_t i) const { return fp[i] & ft[i]; }
+};
+
+// Bootstrap: multiplicity of each row in resample first + b.
+struct Multiplicity {
+  uint64_t seed;
+  int64_t first;
+  uint32_t n;
+  uint32_t* weights;
+  PROXYSIM_HD void operator()(int64_t b) const {
+    uint32_t* w = weights + b * static_cast<int64_t>(n);
+    for (uint32_t i = 0; i < n; ++i) w[i] = 0;
+    for (uint32_t i = 0; i < n; ++i) ++w[bootstrap_row(seed, static_cast<uint64_t>(first + b), i, n)];
+  }
+};
+
+// Twice the centred average ranks of a resample given as row multiplicities: a row's
+// rank is the weight of the strictly smaller rows plus (weight of its ties + 1) / 2, so
+// duplicates are tie-averaged without re-sorting. Returns sum w * (2c)^2.
+PROXYSIM_HD inline double weighted_ranks(const uint32_t* perm, const uint8_t* head, int64_t m, const uint32_t* weight,
+                                         const uint32_t* rows, int64_t total, float* two_c) {
+  int64_t below = 0, p = 0;
+  double sumsq = 0;
+  while (p < m) {
+    int64_t q = p + 1;
+    int64_t run = weight[rows ? rows[perm[p]] : perm[p]];
+    while (q < m && !head[q]) {
+      run += weight[rows ? rows[perm[q]] : perm[q]];
+      ++q;
+    }
+    const int64_t c = 2 * below + run - total;
+    for (int64_t s = p; s < q; ++s) two_c[perm[s]] = static_cast<float>(c);
+    sumsq += static_cast<double>(run) * static_cast<double>(c) * static_cast<double>(c);
+    below += run;
+    p = q;
+  }
+  return sumsq;
+}
+
+struct CleanRanks {
+  const uint32_t* perms;  // per clean column, n
+  const uint8_t* heads;
+  int64_t n, columns;
+  const uint32_t* weights;  // per resample, n
+  float* two_c;             // [b][column][row]
+  double* sumsq;            // [b][column]
+  PROXYSIM_HD void operator()(int64_t t) const {
+    const int64_t b = t / columns, c = t % columns;
+    sumsq[t] = weighted_ranks(perms + c * n, heads + c * n, n, weights + b * n, nullptr, n, two_c + t * n);
+  }
+};
+
+struct CleanGram {
+  const float* two_c;
+  const uint32_t* weights;
+  const double* sumsq;
+  int64_t n, columns, pairs;
+  const int32_t* pa;
+  const int32_t* pb;
+  double* out;  // [b][pair]
+  PROXYSIM_HD void operator()(int64_t t) const {
+    const int64_t b = t / pairs, p = t % pairs;
+    const float* x = two_c + (b * columns + pa[p]) * n;
+    const float* y = two_c + (b * columns + pb[p]) * n;
+    const uint32_t* w = weights + b * n;
+    double s = 0;
+#if !defined(__CUDA_ARCH__)
+#pragma omp simd reduction(+ : s)
+#endif
+    for (int64_t i = 0; i < n; ++i) s += static_cast<double>(w[i]) * static_cast<double>(x[i]) * y[i];
+    const double den = sumsq[b * columns + pa[p]] * sumsq[b * columns + pb[p]];
+    out[t] = (n >= 2 && den > 0) ? clip_unit(s / sqrt(den)) : kNaN;
+  }
+};
+
+struct PairRanksBoot {
+  const uint32_t* perm_a;
+  const uint8_t* head_a;
+  const uint32_t* perm_b;
+  const uint8_t* head_b;
+  const uint32_t* rows;
+  int64_t m, n;
+  const uint32_t* weights;
+  float* scratch;  // per resample, 2m
+  double* out;     // per resample
+  PROXYSIM_HD void operator()(int64_t b) const {
+    const uint32_t* w = weights + b * n;
+    int64_t total = 0;
+    for (int64_t l = 0; l < m; ++l) total += w[rows[l]];
+    if (total < 2) {
+      out[b] = kNaN;
+      return;
+    }
+    float* x = scratch + b * 2 * m;
+    float* y = x + m;
+    const double sa = weighted_ranks(perm_a, head_a, m, w, rows, total, x);
+    const double sb = weighted_ranks(perm_b, head_b, m, w, rows, total, y);
+    double s = 0;
+    for (int64_t l = 0; l < m; ++l) s += static_cast<double>(w[rows[l]]) * static_cast<double>(x[l]) * y[l];
+    out[b] = sa * sb > 0 ? clip_unit(s / sqrt(sa * sb)) : kNaN;
+  }
+};
+
+PROXYSIM_HD inline uint64_t pairs_of(uint64_t t) { return t * (t - (t > 0)) / 2; }
+
+// Kendall tau-b of one resample, given the pair's rows in (a, b) order: duplicates are
+// joint ties; discordant pairs are the weighted swaps of a merge sort of b.
+struct KendallBoot {
+  const uint32_t* order;  // sorted position -> row
+  const uint8_t* head_x;  // run of equal a starts
+  const uint8_t* head_xy; // run of equal (a, b) starts
+  const uint32_t* y;      // key of b in sorted order
+  int64_t m, n;
+  const uint32_t* weights;
+  uint32_t* scratch;      // per resample, 4m
+  double* out;
+  PROXYSIM_HD void operator()(int64_t b) const {
+    const uint32_t* w = weights + b * n;
+    uint32_t* y0 = scratch + b * 4 * m;
+    uint32_t* w0 = y0 + m;
+    uint32_t* y1 = w0 + m;
+    uint32_t* w1 = y1 + m;
+    uint64_t total = 0, xtie = 0, ntie = 0, run_x = 0, run_xy = 0;
+    int64_t k = 0;
+    for (int64_t p = 0; p < m; ++p) {
+      const uint32_t wp = w[order[p]];
+      if (head_x[p]) { xtie += pairs_of(run_x); run_x = 0; }
+      if (head_xy[p]) { ntie += pairs_of(run_xy); run_xy = 0; }
+      run_x += wp;
+      run_xy += wp;
+      total += wp;
+      if (wp) { y0[k] = y[p]; w0[k] = wp; ++k; }
+    }
+    xtie += pairs_of(run_x);
+    ntie += pairs_of(run_xy);
+    uint64_t dis = 0;
+    for (int64_t width = 1; width < k; width *= 2) {
+      for (int64_t lo = 0; lo < k; lo += 2 * width) {
+        const int64_t mid = lo + width < k ? lo + width : k;
+        const int64_t hi = lo + 2 * width < k ? lo + 2 * width : k;
+        uint64_t left = 0;
+        for (int64_t i = lo; i < mid; ++i) left += w0[i];
+        int64_t i = lo, j = mid, o = lo;
+        while (i < mid && j < hi) {
+          if (y0[j] < y0[i]) {
+            dis += static_cast<uint64_t>(w0[j]) * left;
+            y1[o] = y0[j]; w1[o++] = w0[j++];
+          } else {
+            left -= w0[i];
+            y1[o] = y0[i]; w1[o++] = w0[i++];
+          }
+        }
+        while (i < mid) { y1[o] = y0[i]; w1[o++] = w0[i++]; }
+        while (j < hi) { y1[o] = y0[j]; w1[o++] = w0[j++]; }
+      }
+      uint32_t* t = y0; y0 = y1; y1 = t;
+      t = w0; w0 = w1; w1 = t;
+    }
+    uint64_t ytie = 0, run = 0;
+    for (int64_t i = 0; i < k; ++i) {
+      if (i > 0 && y0[i] != y0[i - 1]) { ytie += pairs_of(run); run = 0; }
+      run += w0[i];
+    }
+    ytie += pairs_of(run);
+    out[b] = tau_b(pairs_of(total), xtie, ytie, ntie, dis);
+  }
+};
+
+// ---------------------------------------------------------------- loops
+
+template <class V>
+auto raw(V& v) { return thrust::raw_pointer_cast(v.data()); }
+
+template <class System>
+class RankLoops {
+ public:
+  template <class T>
+  using Vec = typename System::template vector<T>;
+
+  RankLoops(const float* latency, int64_t n, int32_t d) : lat_(latency), n_(n), d_(d) {
+    if (n > int64_t{0x7fffffff}) throw UserError("rank statistics: more than 2^31 - 1 architectures");
+  }
+
+  Column column(int32_t j) const { return Column{lat_ + j, d_}; }
+
+  bool has_nan(int32_t j) const {
+    thrust::counting_iterator<int64_t> zero(0);
+    return thrust::any_of(System::policy(), zero, zero + n_, IsNanAt{column(j)});
+  }
+
+  // Local rows measured on both columns (all rows when neither has a NaN).
+  int64_t measured_rows(const BothMeasured& pred, Vec<uint32_t>& rows) const {
+    rows.resize(n_);
+    thrust::counting_iterator<uint32_t> zero(0);
+    auto end = thrust::copy_if(System::policy(), zero, zero + static_cast<uint32_t>(n_), rows.begin(), pred);
+    return end - rows.begin();
+  }
+  template <class Pred>
+  int64_t measured_rows_by(const Pred& pred, Vec<uint32_t>& rows) const {
+    rows.resize(n_);
+    thrust::counting_iterator<uint32_t> zero(0);
+    auto end = thrust::copy_if(System::policy(), zero, zero + static_cast<uint32_t>(n_), rows.begin(), pred);
+    return end - rows.begin();
+  }
+
+  // Sorts column c over `rows` (m of them) and writes twice its centred average ranks.
+  void rank_column(Column c, const uint32_t* rows, int64_t m, Vec<uint32_t>& keys, Vec<uint32_t>& perm,
+                   int32_t* two_c, uint8_t* head = nullptr) const {
+    auto pol = System::policy();
+    thrust::counting_iterator<int64_t> zero(0);
+    thrust::for_each(pol, zero, zero + m, ColumnKeys{c, rows, raw(keys)});
+    thrust::sequence(pol, perm.begin(), perm.begin() + m);
+    thrust::sort_by_key(pol, keys.begin(), keys.begin() + m, perm.begin());
+    thrust::for_each(pol, zero, zero + m, AverageRank{raw(keys), raw(perm), m, two_c, head});
+  }
+
+  double pair_spearman(Column a, Column b, int64_t* count) const {
+    Vec<uint32_t> rows, keys, perm;
+    const int64_t m = measured_rows(BothMeasured{a, b}, rows);
+    *count = m;
+    if (m < 2) return kNaN;
+    keys.resize(m);
+    perm.resize(m);
+    Vec<int32_t> ra(m), rb(m);
+    rank_column(a, raw(rows), m, keys, perm, raw(ra));
+    rank_column(b, raw(rows), m, keys, perm, raw(rb));
+    auto pol = System::policy();
+    thrust::counting_iterator<int64_t> zero(0);
+    const double sab = thrust::transform_reduce(pol, zero, zero + m, RankProduct{raw(ra), raw(rb)}, 0.0, thrust::plus<double>());
+    const double saa = thrust::transform_reduce(pol, zero, zero + m, RankProduct{raw(ra), raw(ra)}, 0.0, thrust::plus<double>());
+    const double sbb = thrust::transform_reduce(pol, zero, zero + m, RankProduct{raw(rb), raw(rb)}, 0.0, thrust::plus<double>());
+    return saa > 0 && sbb > 0 ? clip_unit(sab / std::sqrt(saa * sbb)) : kNaN;
+  }
+
+  PairMatrix spearman() const {
+    PairMatrix out = empty_matrix();
+    // Every column is ranked over all rows in one strided pass; NaN keys sort to the
+    // ends, so a column whose first or last key is NaN is set aside for pairwise ranking.
+    std::vector<int32_t> clean, dirty;
+    Vec<int32_t> ranks(static_cast<int64_t>(d_) * n_);
+    {
+      Vec<uint32_t> keys(n_), perm(n_);
+      for (int32_t j = 0; j < d_; ++j) {
+        rank_column(column(j), nullptr, n_, keys, perm, raw(ranks) + static_cast<int64_t>(clean.size()) * n_);
+        uint32_t ends[2] = {0, 0};
+        if (n_ > 0) {
+          thrust::copy(keys.begin(), keys.begin() + 1, ends);
+          thrust::copy(keys.begin() + (n_ - 1), keys.begin() + n_, ends + 1);
+        }
+        (n_ > 0 && (key_is_nan(ends[0]) || key_is_nan(ends[1])) ? dirty : clean).push_back(j);
+      }
+    }
+    const int64_t dc = static_cast<int64_t>(clean.size());
+    if (dc > 0) {
+      std::vector<int32_t> ha, hb;
+      for (int32_t a = 0; a < dc; ++a)
+        for (int32_t b = a; b < dc; ++b) ha.push_back(a), hb.push_back(b);
+      const int64_t pairs = static_cast<int64_t>(ha.size());
+      Vec<int32_t> pa(ha.begin(), ha.end()), pb(hb.begin(), hb.end());
+      const int64_t chunk = System::kGramChunk;
+      const int64_t chunks = (n_ + chunk - 1) / chunk;
+      Vec<double> partial(chunks * pairs), gram(pairs);
+      thrust::counting_iterator<int64_t> zero(0);
+      auto pol = System::policy();
+      thrust::for_each(pol, zero, zero + chunks * pairs, GramPartial{raw(ranks), n_, chunk, pairs, raw(pa), raw(pb), raw(partial)});
+      thrust::for_each(pol, zero, zero + pairs, SumChunks{raw(partial), chunks, pairs, raw(gram)});
+      std::vector<double> g(pairs);
+      thrust::copy(gram.begin(), gram.end(), g.begin());
+      std::vector<double> diag(dc);
+      for (int64_t p = 0; p < pairs; ++p)
+        if (ha[p] == hb[p]) diag[ha[p]] = g[p];
+      for (int64_t p = 0; p < pairs; ++p) {
+        const double den = diag[ha[p]] * diag[hb[p]];
+        const double r = n_ >= 2 && den > 0 ? clip_unit(g[p] / std::sqrt(den)) : kNaN;
+        set(out, clean[ha[p]], clean[hb[p]], r, n_);
+      }
+    }
+    // Pairs with a NaN column re-rank over the rows measured on both.
+    for (int32_t a : dirty) {
+      for (int32_t b = 0; b < d_; ++b) {
+        if (b != a && std::binary_search(dirty.begin(), dirty.end(), b) && b < a) continue;
+        int64_t count = 0;
+        const double r = pair_spearman(column(a), column(b), &count);
+        set(out, a, b, r, count);
+      }
+    }
+    return out;
+  }
+
+  double pair_kendall(Column a, Column b, int64_t* count) const {
+    auto pol = System::policy();
+    Vec<uint32_t> rows;
+    const int64_t m = measured_rows(BothMeasured{a, b}, rows);
+    *count = m;
+    if (m < 2) return kNaN;
+    Vec<uint64_t> keys(m);
+    thrust::counting_iterator<int64_t> zero(0);
+    thrust::for_each(pol, zero, zero + m, PairKeys{a, b, raw(rows), raw(keys)});
+    thrust::sort(pol, keys.begin(), keys.end());
+    const uint64_t xtie = thrust::transform_reduce(pol, zero, zero + m, TiesBefore<Keys64High>{Keys64High{raw(keys)}},
+                                                   uint64_t{0}, thrust::plus<uint64_t>());
+    const uint64_t ntie = thrust::transform_reduce(pol, zero, zero + m, TiesBefore<Keys64>{Keys64{raw(keys)}},
+                                                   uint64_t{0}, thrust::plus<uint64_t>());
+    Vec<uint32_t> y(m), z(m);
+    thrust::transform(pol, keys.begin(), keys.end(), y.begin(), LowWord{});
+    keys.clear();
+    keys.shrink_to_fit();
+    const uint64_t dis = merge_sort_swaps(y, z, m);
+    const uint64_t ytie = thrust::transform_reduce(pol, zero, zero + m, TiesBefore<Keys32>{Keys32{raw(y)}},
+                                                   uint64_t{0}, thrust::plus<uint64_t>());
+    return tau_b(pairs_of(static_cast<uint64_t>(m)), xtie, ytie, ntie, dis);
+  }
+
+  // Bottom-up merge sort of y (result left in y), returning the number of swaps.
+  uint64_t merge_sort_swaps(Vec<uint32_t>& y, Vec<uint32_t>& z, int64_t m) const {
+    auto pol = System::policy();
+    thrust::counting_iterator<int64_t> zero(0);
+    Vec<uint64_t> swaps;
+    uint64_t total = 0;
+    for (int64_t w = 1; w < m; w *= 2) {
+      const int64_t blocks = (m + 2 * w - 1) / (2 * w);
+      if (blocks >= System::kElementMergeBelow) {
+        swaps.resize(blocks);
+        thrust::for_each(pol, zero, zero + blocks, MergeBlocks{raw(y), raw(z), raw(swaps), m, w});
+        total += thrust::reduce(pol, swaps.begin(), swaps.begin() + blocks, uint64_t{0});
+      } else {
+        swaps.resize(m);
+        thrust::for_each(pol, zero, zero + m, MergeElements{raw(y), raw(z), raw(swaps), m, w});
+        total += thrust::reduce(pol, swaps.begin(), swaps.begin() + m, uint64_t{0});
+      }
+      y.swap(z);
+    }
+    return total;
+  }
+
+  PairMatrix kendall() const {
+    PairMatrix out = empty_matrix();
+    for (int32_t a = 0; a < d_; ++a)
+      for (int32_t b = a; b < d_; ++b) {
+        int64_t count = 0;
+        const double t = pair_kendall(column(a), column(b), &count);
+        set(out, a, b, t, count);
+      }
+    return out;
+  }
+
+  // Sorted order of `rows` by latency, ties by row (a stable sort of an index sequence).
+  void fastest_first(Column c, const uint32_t* rows, int64_t m, Vec<uint32_t>& keys, Vec<uint32_t>& perm) const {
+    auto pol = System::policy();
+    thrust::counting_iterator<int64_t> zero(0);
+    keys.resize(m);
+    perm.resize(m);
+    thrust::for_each(pol, zero, zero + m, ColumnKeys{c, rows, raw(keys)});
+    thrust::sequence(pol, perm.begin(), perm.end());
+    thrust::stable_sort_by_key(pol, keys.begin(), keys.end(), perm.begin());
+  }
+
+  double top_k(Column proxy, Column target, int64_t k) const {
+    Vec<uint32_t> rows, keys, pp, pt;
+    const int64_t m = measured_rows(BothMeasured{proxy, target}, rows);
+    k = std::min(k, m);
+    if (k <= 0) return kNaN;
+    fastest_first(proxy, raw(rows), m, keys, pp);
+    fastest_first(target, raw(rows), m, keys, pt);
+    Vec<uint8_t> flag(m, 0);
+    auto pol = System::policy();
+    thrust::counting_iterator<int64_t> zero(0);
+    thrust::for_each(pol, zero, zero + k, MarkTop{raw(pt), raw(flag)});
+    const int64_t common = thrust::transform_reduce(pol, zero, zero + k, FlagAt{raw(pp), raw(flag)}, int64_t{0}, thrust::plus<int64_t>());
+    return static_cast<double>(common) / static_cast<double>(k);
+  }
+
+  // Pareto flags by local row over `rows` (m of them).
+  void front_flags(Column lat, Column obj, const uint32_t* rows, int64_t m, Objective sense, Vec<uint8_t>& flag) const {
+    auto pol = System::policy();
+    thrust::counting_iterator<int64_t> zero(0);
+    Vec<uint64_t> keys(m);
+    Vec<uint32_t> perm(m), best(m);
+    thrust::for_each(pol, zero, zero + m, ParetoKeys{lat, obj, rows, sense == Objective::kMaximise, raw(keys)});
+    thrust::sequence(pol, perm.begin(), perm.end());
+    thrust::sort_by_key(pol, keys.begin(), keys.end(), perm.begin());
+    auto word = thrust::make_transform_iterator(keys.begin(), LowWord{});
+    thrust::exclusive_scan(pol, word, word + m, best.begin(), 0xffffffffu, thrust::minimum<uint32_t>());
+    flag.resize(m);
+    thrust::for_each(pol, zero, zero + m, ParetoMark{raw(keys), raw(best), raw(perm), raw(flag)});
+  }
+
+  std::vector<int64_t> pareto(Column lat, Column obj, Objective sense) const {
+    Vec<uint32_t> rows;
+    const int64_t m = measured_rows(BothMeasured{lat, obj}, rows);
+    std::vector<int64_t> front;
+    if (m == 0) return front;
+    Vec<uint8_t> flag;
+    front_flags(lat, obj, raw(rows), m, sense, flag);
+    std::vector<uint8_t> f(m);
+    std::vector<uint32_t> r(m);
+    thrust::copy(flag.begin(), flag.end(), f.begin());
+    thrust::copy(rows.begin(), rows.begin() + m, r.begin());
+    for (int64_t i = 0; i < m; ++i)
+      if (f[i]) front.push_back(r[i]);
+    return front;
+  }
+
+  ParetoAgreement pareto_agreement(Column proxy, Column target, Column obj, Objective sense) const {
+    Vec<uint32_t> rows;
+    const int64_t m = measured_rows_by(AllMeasured{proxy, target, obj}, rows);
+    ParetoAgreement out;
+    if (m == 0) return out;
+    Vec<uint8_t> fp, ft;
+    front_flags(proxy, obj, raw(rows), m, sense, fp);
+    front_flags(target, obj, raw(rows), m, sense, ft);
+    thrust::counting_iterator<int64_t> zero(0);
+    out.common = thrust::transform_reduce(System::policy(), zero, zero + m, BothFlags{raw(fp), raw(ft)}, int64_t{0},
+                                          thrust::plus<int64_t>());
+    out.proxy_front = thrust::count(System::policy(), fp.begin(), fp.end(), uint8_t{1});
+    out.target_front = thrust::count(System::policy(), ft.begin(), ft.end(), uint8_t{1});
+    out.precision = static_cast<double>(out.common) / static_cast<double>(out.proxy_front);
+    out.recall = static_cast<double>(out.common) / static_cast<double>(out.target_front);
+    return out;
+  }
+
+  // Resamples per batch so the batch's weights and ranks stay within kBatchBytes.
+  int64_t batch_size(int64_t per_resample_bytes, int64_t resamples) const {
+    const int64_t b = static_cast<int64_t>(System::kBatchBytes) / std::max<int64_t>(per_resample_bytes, 1);
+    return std::clamp<int64_t>(b, 1, resamples);
+  }
+
+  BootstrapResult bootstrap_spearman(const BootstrapOptions& o) const {
+    check_bootstrap(o);
+    BootstrapResult res;
+    res.estimate = spearman();
+    const int64_t B = o.resamples;
+    std::vector<double> samples(static_cast<size_t>(d_) * d_ * B, kNaN);
+    std::vector<int32_t> clean, dirty;
+    for (int32_t j = 0; j < d_; ++j) (has_nan(j) ? dirty : clean).push_back(j);
+    const int64_t dc = static_cast<int64_t>(clean.size());
+    auto pol = System::policy();
+    thrust::counting_iterator<int64_t> zero(0);
+
+    // Sorted order and tie runs of every clean column, shared by all resamples.
+    Vec<uint32_t> perms(dc * n_);
+    Vec<uint8_t> heads(dc * n_);
+    {
+      Vec<uint32_t> keys(n_), perm(n_);
+      Vec<int32_t> unused(n_);
+      for (int64_t c = 0; c < dc; ++c) {
+        rank_column(column(clean[c]), nullptr, n_, keys, perm, raw(unused), raw(heads) + c * n_);
+        thrust::copy(perm.begin(), perm.end(), perms.begin() + c * n_);
+      }
+    }
+    std::vector<int32_t> ha, hb;
+    for (int32_t a = 0; a < dc; ++a)
+      for (int32_t b = a; b < dc; ++b) ha.push_back(a), hb.push_back(b);
+    const int64_t pairs = static_cast<int64_t>(ha.size());
+    Vec<int32_t> pa(ha.begin(), ha.end()), pb(hb.begin(), hb.end());
+
+    const int64_t bs = batch_size(n_ * 4 * (1 + dc) + 8 * (dc + pairs), B);
+    Vec<uint32_t> weights(bs * n_);
+    Vec<float> two_c(bs * dc * n_);
+    Vec<double> sumsq(bs * dc), rho(bs * std::max<int64_t>(pairs, 1));
+    std::vector<double> host;
+    for (int64_t first = 0; first < B; first += bs) {
+      const int64_t nb = std::min(bs, B - first);
+      thrust::for_each(pol, zero, zero + nb, Multiplicity{o.seed, first, static_cast<uint32_t>(n_), raw(weights)});
+      if (pairs > 0) {
+        thrust::for_each(pol, zero, zero + nb * dc, CleanRanks{raw(perms), raw(heads), n_, dc, raw(weights), raw(two_c), raw(sumsq)});
+        thrust::for_each(pol, zero, zero + nb * pairs,
+                         CleanGram{raw(two_c), raw(weights), raw(sumsq), n_, dc, pairs, raw(pa), raw(pb), raw(rho)});
+        host.resize(nb * pairs);
+        thrust::copy(rho.begin(), rho.begin() + nb * pairs, host.begin());
+        for (int64_t b = 0; b < nb; ++b)
+          for (int64_t p = 0; p < pairs; ++p) put(samples, clean[ha[p]], clean[hb[p]], first + b, B, host[b * pairs + p]);
+      }
+      for (int32_t a : dirty) {
+        for (int32_t b = 0; b < d_; ++b) {
+          if (b != a && std::binary_search(dirty.begin(), dirty.end(), b) && b < a) continue;
+          Vec<uint32_t> rows, keys, perm_a, perm_b;
+          const int64_t m = measured_rows(BothMeasured{column(a), column(b)}, rows);
+          if (m < 2) continue;
+          keys.resize(m);
+          perm_a.resize(m);
+          perm_b.resize(m);
+          Vec<uint8_t> head_a(m), head_b(m);
+          Vec<int32_t> unused(m);
+          rank_column(column(a), raw(rows), m, keys, perm_a, raw(unused), raw(head_a));
+          rank_column(column(b), raw(rows), m, keys, perm_b, raw(unused), raw(head_b));
+          Vec<float> scratch(nb * 2 * m);
+          Vec<double> out(nb);
+          thrust::for_each(pol, zero, zero + nb,
+                           PairRanksBoot{raw(perm_a), raw(head_a), raw(perm_b), raw(head_b), raw(rows), m, n_,
+                                         raw(weights), raw(scratch), raw(out)});
+          host.resize(nb);
+          thrust::copy(out.begin(), out.end(), host.begin());
+          for (int64_t r = 0; r < nb; ++r) put(samples, a, b, first + r, B, host[r]);
+        }
+      }
+    }
+    finish(res, samples, o);
+    return res;
+  }
+
+  BootstrapResult bootstrap_kendall(const BootstrapOptions& o) const {
+    check_bootstrap(o);
+    BootstrapResult res;
+    res.estimate = kendall();
+    const int64_t B = o.resamples;
+    std::vector<double> samples(static_cast<size_t>(d_) * d_ * B, kNaN);
+    auto pol = System::policy();
+    thrust::counting_iterator<int64_t> zero(0);
+    const int64_t bs = batch_size(n_ * 4 * 5, B);
+    Vec<uint32_t> weights(bs * n_);
+    std::vector<double> host;
+    for (int64_t first = 0; first < B; first += bs) {
+      const int64_t nb = std::min(bs, B - first);
+      thrust::for_each(pol, zero, zero + nb, Multiplicity{o.seed, first, static_cast<uint32_t>(n_), raw(weights)});
+      for (int32_t a = 0; a < d_; ++a) {
+        for (int32_t b = a; b < d_; ++b) {
+          Vec<uint32_t> rows;
+          const int64_t m = measured_rows(BothMeasured{column(a), column(b)}, rows);
+          if (m < 2) continue;
+          Vec<uint64_t> keys(m);
+          Vec<uint32_t> order(m), y(m);
+          Vec<uint8_t> hx(m), hxy(m);
+          thrust::for_each(pol, zero, zero + m, PairKeys{column(a), column(b), raw(rows), raw(keys)});
+          thrust::copy(rows.begin(), rows.begin() + m, order.begin());
+          thrust::sort_by_key(pol, keys.begin(), keys.end(), order.begin());
+          thrust::transform(pol, zero, zero + m, hx.begin(), HeadOf<Keys64High>{Keys64High{raw(keys)}});
+          thrust::transform(pol, zero, zero + m, hxy.begin(), HeadOf<Keys64>{Keys64{raw(keys)}});
+          thrust::transform(pol, keys.begin(), keys.end(), y.begin(), LowWord{});
+          Vec<uint32_t> scratch(nb * 4 * m);
+          Vec<double> out(nb);
+          thrust::for_each(pol, zero, zero + nb,
+                           KendallBoot{raw(order), raw(hx), raw(hxy), raw(y), m, n_, raw(weights), raw(scratch), raw(out)});
+          host.resize(nb);
+          thrust::copy(out.begin(), out.end(), host.begin());
+          for (int64_t r = 0; r < nb; ++r) put(samples, a, b, first + r, B, host[r]);
+        }
+      }
+    }
+    finish(res, samples, o);
+    return res;
+  }
+
+  template <class Get>
+  struct HeadOf {
+    Get get;
+    PROXYSIM_HD uint8_t operator()(int64_t p) const { return p == 0 || get(p) != get(p - 1); }
+  };
+
+ private:
+  PairMatrix empty_matrix() const {
+    PairMatrix out;
+    out.devices = d_;
+    out.value.assign(static_cast<size_t>(d_) * d_, kNaN);
+    out.pairs.assign(static_cast<size_t>(d_) * d_, 0);
+    return out;
+  }
+  void set(PairMatrix& out, int32_t a, int32_t b, double v, int64_t count) const {
+    out.value[static_cast<size_t>(a) * d_ + b] = out.value[static_cast<size_t>(b) * d_ + a] = v;
+    out.pairs[static_cast<size_t>(a) * d_ + b] = out.pairs[static_cast<size_t>(b) * d_ + a] = count;
+  }
+  void put(std::vector<double>& s, int32_t a, int32_t b, int64_t r, int64_t B, double v) const {
+    s[(static_cast<size_t>(a) * d_ + b) * B + r] = v;
+    s[(static_cast<size_t>(b) * d_ + a) * B + r] = v;
+  }
+  void check_bootstrap(const BootstrapOptions& o) const {
+    if (o.resamples < 1) throw UserError("bootstrap: resamples must be at least 1, found " + std::to_string(o.resamples));
+    if (!(o.confidence > 0 && o.confidence < 1))
+      throw UserError("bootstrap: confidence must lie in (0, 1), found " + std::to_string(o.confidence));
+    // Resampled ranks are stored as floats of 2c, exact below 2^24.
+    if (n_ >= (int64_t{1} << 24)) throw UserError("bootstrap: more than 2^24 architectures");
+  }
+  // Percentile interval with numpy's default (linear) interpolation over the finite
+  // resampled values.
+  void finish(BootstrapResult& res, std::vector<double>& samples, const BootstrapOptions& o) const {
+    const int64_t B = o.resamples;
+    const double lo_q = (1 - o.confidence) / 2, hi_q = 1 - lo_q;
+    res.lower.assign(static_cast<size_t>(d_) * d_, kNaN);
+    res.upper.assign(static_cast<size_t>(d_) * d_, kNaN);
+    std::vector<double> v;
+    for (size_t cell = 0; cell < static_cast<size_t>(d_) * d_; ++cell) {
+      v.clear();
+      for (int64_t r = 0; r < B; ++r)
+        if (std::isfinite(samples[cell * B + r])) v.push_back(samples[cell * B + r]);
+      if (v.empty()) continue;
+      std::sort(v.begin(), v.end());
+      auto q = [&](double f) {
+        const double pos = f * static_cast<double>(v.size() - 1);
+        const size_t i = static_cast<size_t>(pos);
+        const double frac = pos - static_cast<double>(i);
+        return i + 1 < v.size() ? v[i] + (v[i + 1] - v[i]) * frac : v[i];
+      };
+      res.lower[cell] = q(lo_q);
+      res.upper[cell] = q(hi_q);
+    }
+    if (o.keep_resamples) res.resampled = std::move(samples);
+  }
+
+  const float* lat_;
+  int64_t n_;
+  int32_t d_;
+};
+
+}  // namespace proxysim::detail

@@ -1,0 +1,320 @@
+// The proxysim CLI end to end: the eval result file read back through the HDF5 C API and checked against the search space and a serial reference walk (1e-5 relative: the CLI may pick the CUDA backend), and every user mistake giving exit code 2, one line on stderr and no output or partial file.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "io/device_yaml.hpp"
+#include "kernels/engine.hpp"
+#include "kernels/rng.hpp"
+#include "sim/latency_model.hpp"
+#include "sim/space.hpp"
+
+namespace fs = std::filesystem;
+using namespace proxysim;
+
+namespace {
+
+struct CliResult {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A fresh folder per test, removed at the end.
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() / ("proxysim_cli_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::permissions(dir_ / "readonly", fs::perms::owner_all, ec);
+    fs::remove_all(dir_, ec);
+  }
+
+  CliResult run(const std::string& args) const {
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    const std::string cmd = std::string("'") + PROXYSIM_BINARY + "' " + args + " >'" + out.string() + "' 2>'" +
+                            err.string() + "'";
+    const int status = std::system(cmd.c_str());
+    CliResult r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+
+  // A user mistake: exit 2, one line on stderr that names `part`, and neither the
+  // output file nor its partial twin left behind.
+  void expect_user_error(const std::string& args, const std::string& part, const fs::path& output) const {
+    const CliResult r = run(args);
+    EXPECT_EQ(r.code, 2) << args << "\nstderr: " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << "\nstderr: " << r.err;
+    EXPECT_EQ(r.err.rfind("proxysim: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(part), std::string::npos) << args << "\nstderr: " << r.err;
+    if (!output.empty()) {
+      EXPECT_FALSE(fs::exists(output)) << output;
+      EXPECT_FALSE(fs::exists(output.string() + ".partial")) << output;
+    }
+  }
+
+  fs::path dir_;
+};
+
+std::string read_string_attr(hid_t file, const char* name) {
+  const hid_t a = H5Aopen_by_name(file, "/", name, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0) return "<missing>";
+  const hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);  // as written; HDF5 does not convert between character sets
+  char* s = nullptr;
+  std::string out = "<unreadable>";
+  if (H5Aread(a, t, &s) >= 0 && s) {
+    out = s;
+    H5free_memory(s);
+  }
+  H5Tclose(t);
+  H5Aclose(a);
+  return out;
+}
+
+std::vector<hsize_t> dims_of(hid_t ds) {
+  const hid_t sp = H5Dget_space(ds);
+  const int rank = H5Sget_simple_extent_ndims(sp);
+  std::vector<hsize_t> d(std::max(rank, 0));
+  if (rank > 0) H5Sget_simple_extent_dims(sp, d.data(), nullptr);
+  H5Sclose(sp);
+  return d;
+}
+
+std::vector<std::string> read_strings(hid_t file, const char* name) {
+  const hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+  if (ds < 0) return {};
+  const auto d = dims_of(ds);
+  std::vector<char*> ptrs(d.empty() ? 0 : d[0], nullptr);
+  const hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  std::vector<std::string> out;
+  if (!ptrs.empty() && H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) >= 0) {
+    for (char* p : ptrs) {
+      out.emplace_back(p ? p : "");
+      H5free_memory(p);
+    }
+  }
+  H5Tclose(t);
+  H5Dclose(ds);
+  return out;
+}
+
+template <class T>
+std::vector<T> read_all(hid_t file, const char* name, hid_t type, std::vector<hsize_t>* dims) {
+  const hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+  EXPECT_GE(ds, 0) << name;
+  if (ds < 0) return {};
+  *dims = dims_of(ds);
+  hsize_t n = 1;
+  for (hsize_t x : *dims) n *= x;
+  std::vector<T> v(n);
+  EXPECT_GE(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), 0) << name;
+  H5Dclose(ds);
+  return v;
+}
+
+const char* kValidDevice = R"(name: cli_test_device
+imitates: a test device
+source: written in the test
+class: cpu
+peak_gflops: 100
+dram_gbps: 20
+onchip_gbps: 100
+onchip_bytes: 1048576
+bytes_per_element: 4
+lanes_out: 8
+lanes_in: 1
+units: 4
+pixels_per_unit: 1
+half_util_macs: 1.0e5
+efficiency: {pointwise: 0.5, dense3: 0.5, dense5: 0.4, depthwise3: 0.2, depthwise5: 0.2, grouped: 0.3, pool: 0.1, elementwise: 0.1, fully_connected: 0.3}
+launch_us: 5
+async_launch: false
+fuse_bn_act: true
+fuse_elementwise: false
+prune_dead: false
+batch: 1
+noise_sigma: 0
+resolution_ms: 0
+)";
+
+}  // namespace
+
+TEST_F(Cli, EvalNb201AllWritesTheLatencyMatrix) {
+  const fs::path out = dir_ / "nb201.h5";
+  const CliResult r = run("eval --space nb201 --devices all --archs all --out '" + out.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+  const auto& builtin = builtin_devices();
+  const hsize_t D = builtin.size();
+
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  std::vector<hsize_t> dims;
+  const auto lat = read_all<float>(f, "/eval/latency_ms", H5T_NATIVE_FLOAT, &dims);
+  ASSERT_EQ(dims, (std::vector<hsize_t>{15625, D}));
+  const auto codes = read_all<uint8_t>(f, "/eval/arch_codes", H5T_NATIVE_UINT8, &dims);
+  ASSERT_EQ(dims, (std::vector<hsize_t>{15625, 6}));
+  const auto macs = read_all<float>(f, "/eval/macs", H5T_NATIVE_FLOAT, &dims);
+  ASSERT_EQ(dims, (std::vector<hsize_t>{15625}));
+  const auto params = read_all<float>(f, "/eval/params", H5T_NATIVE_FLOAT, &dims);
+  ASSERT_EQ(dims, (std::vector<hsize_t>{15625}));
+  const auto names = read_strings(f, "/eval/devices");
+  ASSERT_EQ(names.size(), D);
+  for (hsize_t d = 0; d < D; ++d) EXPECT_EQ(names[d], builtin[d].name);
+
+  const std::string commit = read_string_attr(f, "git_commit");
+  const std::string backend = read_string_attr(f, "backend");
+  const std::string config = read_string_attr(f, "config");
+  const std::string device_name = read_string_attr(f, "device_name");
+  H5Fclose(f);
+  for (const std::string* a : {&commit, &backend, &config, &device_name}) {
+    EXPECT_NE(*a, "<missing>");
+    EXPECT_NE(*a, "<unreadable>");
+  }
+  EXPECT_FALSE(commit.empty());
+  EXPECT_TRUE(backend == "cpu" || backend == "cuda") << backend;
+  EXPECT_NE(config.find("nb201"), std::string::npos) << config;
+  EXPECT_FALSE(device_name.empty());
+
+  const SearchSpace space = make_space("nb201");
+  for (uint64_t i = 0; i < 15625; ++i) {
+    const ArchCode code = space.code_at(i);
+    ASSERT_TRUE(std::equal(code.begin(), code.end(), codes.begin() + i * 6)) << "row " << i;
+    if (i % 97 != 0) continue;
+    const OpTotals t = space.totals(code);
+    EXPECT_NEAR(macs[i], t.macs, 1e-6 * t.macs) << i;
+    EXPECT_NEAR(params[i], t.params, 1e-6 * t.params) << i;
+    for (hsize_t d = 0; d < D; ++d) {
+      // The CLI's default noise seed is 0.
+      LatencyWalk w(builtin[d].params);
+      lower_code(space.id(), code.data(), space.params(), w);
+      const uint64_t bits = pair_noise_bits(network_hash(space.id(), code.data()), device_noise_key(builtin[d].name, 0));
+      const double want = measured_ms(w.total_s, builtin[d].params, bits);
+      EXPECT_NEAR(lat[i * D + d], want, 1e-5 * want) << "row " << i << " device " << builtin[d].name;
+    }
+  }
+}
+
+TEST_F(Cli, EvalWithADeviceFileAndSampledArchs) {
+  const fs::path yaml = dir_ / "mine.yaml";
+  std::ofstream(yaml) << kValidDevice;
+  const fs::path out = dir_ / "sub" / "fbnet.h5";
+  const CliResult r = run("eval --space fbnet --archs 300 --seed 4 --devices '" + yaml.string() + "' --quiet --out '" +
+                          out.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  std::vector<hsize_t> dims;
+  const auto lat = read_all<float>(f, "/eval/latency_ms", H5T_NATIVE_FLOAT, &dims);
+  EXPECT_EQ(dims, (std::vector<hsize_t>{300, 1}));
+  const auto codes = read_all<uint8_t>(f, "/eval/arch_codes", H5T_NATIVE_UINT8, &dims);
+  EXPECT_EQ(dims, (std::vector<hsize_t>{300, 22}));
+  EXPECT_EQ(read_strings(f, "/eval/devices"), std::vector<std::string>{"cli_test_device"});
+  H5Fclose(f);
+  const SearchSpace space = make_space("fbnet");
+  for (uint64_t i = 0; i < 300; ++i) {
+    const ArchCode want = space.sample(4, i);
+    ASSERT_TRUE(std::equal(want.begin(), want.end(), codes.begin() + i * 22)) << i;
+    EXPECT_GT(lat[i], 0.0f);
+  }
+}
+
+TEST_F(Cli, UserMistakesExitTwoAndLeaveNoFile) {
+  const fs::path out = dir_ / "x.h5";
+  const std::string o = " --out '" + out.string() + "'";
+  expect_user_error("eval --space nb999 --archs all" + o, "nb999", out);
+  expect_user_error("eval --space nb201 --archs all --devices no_such_device" + o, "no_such_device", out);
+
+  const fs::path bad = dir_ / "bad_device.yaml";
+  std::string text = kValidDevice;
+  text.replace(text.find("peak_gflops: 100"), 16, "peak_gflops: fast");
+  std::ofstream(bad) << text;
+  expect_user_error("eval --space nb201 --archs all --devices '" + bad.string() + "'" + o, bad.string(), out);
+  expect_user_error("eval --space nb201 --archs all --devices '" + bad.string() + "'" + o, "peak_gflops", out);
+  const fs::path unparsable = dir_ / "unparsable.yaml";
+  std::ofstream(unparsable) << "name: [unclosed\n";
+  expect_user_error("eval --space nb201 --archs all --devices '" + unparsable.string() + "'" + o, unparsable.string(), out);
+
+  expect_user_error("eval --space nb201 --archs abc" + o, "'abc'", out);
+  expect_user_error("eval --space nb201 --archs 0" + o, "'0'", out);
+  expect_user_error("eval --space fbnet --archs all" + o, "fbnet", out);
+  expect_user_error("eval --space nb201 --archs all --mode sideways" + o, "sideways", out);
+}
+
+TEST_F(Cli, UnwritableOutputsExitTwoAndLeaveNoFile) {
+  expect_user_error("eval --space nb201 --archs 10 --out /proc/x.h5", "/proc/x.h5", "/proc/x.h5");
+  // A folder that cannot exist: a path component is a regular file.
+  const fs::path file = dir_ / "plain_file";
+  std::ofstream(file) << "not a folder\n";
+  const fs::path under_file = file / "sub" / "x.h5";
+  expect_user_error("eval --space nb201 --archs 10 --out '" + under_file.string() + "'", under_file.string(), under_file);
+  if (::geteuid() != 0) {  // root writes into read-only folders
+    const fs::path ro = dir_ / "readonly";
+    fs::create_directories(ro);
+    fs::permissions(ro, fs::perms::owner_read | fs::perms::owner_exec);
+    const fs::path in_ro = ro / "x.h5";
+    expect_user_error("eval --space nb201 --archs 10 --out '" + in_ro.string() + "'", in_ro.string(), in_ro);
+  }
+}
+
+TEST_F(Cli, RunConfigErrorsNameTheKeyOrFile) {
+  const fs::path out = dir_ / "run.h5";
+  const fs::path cfg = dir_ / "typo.yaml";
+  std::ofstream(cfg) << "name: typo\nspace: nb201\narchs: all\nbogus_setting: 3\nstages: [eval]\noutput: " << out.string()
+                     << "\n";
+  expect_user_error("run '" + cfg.string() + "'", "bogus_setting", out);
+  expect_user_error("run '" + cfg.string() + "'", cfg.string(), out);
+  const fs::path missing = dir_ / "no_such_config.yaml";
+  expect_user_error("run '" + missing.string() + "'", missing.string(), out);
+
+  const fs::path good = dir_ / "good.yaml";
+  std::ofstream(good) << "name: good\nspace: {name: fbnet}\narchs: {sample: 64, seed: 2}\ndevices: all\n"
+                      << "stages:\n  - eval: {chunk: 10, mode: compiled}\noutput: " << out.string() << "\n";
+  const CliResult r = run("run '" + good.string() + "' --quiet");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+}
+
+TEST_F(Cli, SpacesAndDevicesAreListed) {
+  const CliResult s = run("spaces");
+  EXPECT_EQ(s.code, 0) << s.err;
+  for (const char* name : {"nb201", "fbnet", "ofa_mbv3"}) EXPECT_NE(s.out.find(name), std::string::npos) << name;
+  EXPECT_NE(s.out.find("15625"), std::string::npos);
+  const CliResult d = run("devices");
+  EXPECT_EQ(d.code, 0) << d.err;
+  for (const auto& dev : builtin_devices()) EXPECT_NE(d.out.find(dev.name), std::string::npos) << dev.name;
+  const CliResult v = run("devices --verbose");
+  EXPECT_EQ(v.code, 0);
+  EXPECT_NE(v.out.find("source:"), std::string::npos);
+}

@@ -149,7 +149,7 @@ DeviceSpec parse_device_yaml(const std::string& text, const std::string& file) {
   if (!eff.IsMap()) r.fail("efficiency", "expected a mapping of op class to a fraction of peak");
   for (int i = 0; i < kNumOpClasses; ++i) {
     const std::string key(kOpClassNames[i]);
-    p.efficiency[i] = static_cast<float>(r.number_in(eff, key, "efficiency." + key, 1e-4, 1.0));
+    p.efficiency[i] = static_cast<float>(r.number_in(eff, key, "efficiency." + key, 1e-4, 2.0));
   }
   for (const auto& kv : eff) {
     const std::string key = kv.first.as<std::string>();

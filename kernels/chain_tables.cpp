@@ -30,9 +30,11 @@ ChainTables compile_chain(SpaceId space, const SpaceParams& params, const std::v
   t.choices = chain_choices(space);
   t.groups = chain_groups(space);
   t.devices = static_cast<int32_t>(devices.size());
-  const int P = t.positions, C = t.choices, G = t.groups, D = t.devices;
+  t.stride = (t.devices + kChainDeviceBlock - 1) / kChainDeviceBlock * kChainDeviceBlock;
+  const int P = t.positions, C = t.choices, G = t.groups, D = t.devices, S = t.stride;
+  if (P > kMaxChainPositions) throw std::logic_error("compile_chain: more positions than kMaxChainPositions");
 
-  t.prefix.assign(static_cast<size_t>(G) * D, 0.0f);
+  t.prefix.assign(static_cast<size_t>(G) * S, 0.0f);
   t.stat.assign(static_cast<size_t>(G) * P * C * 3, 0.0f);
   t.stat_fixed.assign(static_cast<size_t>(G) * 3, 0.0f);
   t.state_base.assign(static_cast<size_t>(G) * (P + 1), 0);
@@ -92,12 +94,15 @@ ChainTables compile_chain(SpaceId space, const SpaceParams& params, const std::v
       rows_so_far += static_cast<uint32_t>(states[pos].size());
     }
     for (int pos = 0; pos < P; ++pos) t.next_state.insert(t.next_state.end(), next[pos].begin(), next[pos].end());
+    // next_state shares cost's row numbering, which counts the final boundary's states
+    // too: pad them, or every later group (OFA resolution) reads shifted transitions.
+    t.next_state.resize(t.next_state.size() + states[P].size() * C, 0);
   }
 
   // Costs: walk every (position, state, choice) on every device.
   const size_t boundary_rows = rows_so_far;
-  t.cost.assign(boundary_rows * C * D, 0.0f);
-  t.suffix.assign(boundary_rows * D, 0.0f);
+  t.cost.assign(boundary_rows * C * S, 0.0f);
+  t.suffix.assign(boundary_rows * S, 0.0f);
   for (int g = 0; g < G; ++g) {
     const uint32_t* base = &t.state_base[static_cast<size_t>(g) * (P + 1)];
     for (int d = 0; d < D; ++d) {
@@ -107,7 +112,7 @@ ChainTables compile_chain(SpaceId space, const SpaceParams& params, const std::v
       LatencyWalk pw(dev);
       Emitter<LatencyWalk> pem(pw);
       Tensor x = chain_prefix(space, g, params, pem);
-      t.prefix[static_cast<size_t>(g) * D + d] = static_cast<float>(pw.total_s);
+      t.prefix[static_cast<size_t>(g) * S + d] = static_cast<float>(pw.total_s);
       end_of[-1] = WalkEnd{pw.prev_exec_s, pw.prev_out_bytes};
       const int32_t boundary_id = x.id;
       const int32_t next_id = pem.next_id;
@@ -131,14 +136,14 @@ ChainTables compile_chain(SpaceId space, const SpaceParams& params, const std::v
           };
           if (pos == P) {
             LatencyWalk w = walk_from_start([&](auto& em, Tensor in) { chain_suffix(space, params, em, in); });
-            t.suffix[(static_cast<size_t>(base[pos]) + si) * D + d] = static_cast<float>(w.total_s);
+            t.suffix[(static_cast<size_t>(base[pos]) + si) * S + d] = static_cast<float>(w.total_s);
             continue;
           }
           for (int c = 0; c < C; ++c) {
             const size_t row = (static_cast<size_t>(base[pos]) + si) * C + c;
             if (chain_identity(space, pos, c)) continue;  // cost 0, state passes through
             LatencyWalk w = walk_from_start([&](auto& em, Tensor in) { chain_position(space, pos, c, em, in); });
-            t.cost[row * D + d] = static_cast<float>(w.total_s);
+            t.cost[row * S + d] = static_cast<float>(w.total_s);
             const int origin = pos * C + c;
             const WalkEnd end{w.prev_exec_s, w.prev_out_bytes};
             auto it = end_of.find(origin);

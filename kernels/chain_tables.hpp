@@ -16,35 +16,40 @@
 namespace proxysim {
 
 // Raw view of the tables, valid on the backend that evaluates them.
+// Table rows are padded to whole blocks of this many devices, so every row starts
+// on a 64-byte boundary for the vectorised device loops.
+inline constexpr int kChainDeviceBlock = 16;
+inline constexpr int kMaxChainPositions = 22;
+
 struct ChainView {
   int32_t positions = 0;
   int32_t choices = 0;
   int32_t devices = 0;
+  int32_t stride = 0;                    // devices rounded up to kChainDeviceBlock: the row length
   const uint32_t* state_base = nullptr;  // [group][position + 1]: first state row of each boundary
   const uint16_t* next_state = nullptr;  // [row = (state_base + s) * choices + c]
-  const float* cost = nullptr;           // [row][device] seconds
-  const float* suffix = nullptr;         // [state_base[g][positions] + s][device] seconds
-  const float* prefix = nullptr;         // [group][device] seconds
+  const float* cost = nullptr;           // [row][stride] seconds
+  const float* suffix = nullptr;         // [state_base[g][positions] + s][stride] seconds
+  const float* prefix = nullptr;         // [group][stride] seconds
   const float* stat = nullptr;           // [(group * positions + pos) * choices + c][3] macs, params, ops
   const float* stat_fixed = nullptr;     // [group][3] prefix + suffix statistics
 };
 
-// Sum of the compiled costs of one architecture on devices [d0, d1), written to out[d - d0].
-PROXYSIM_HD inline void chain_latency_seconds(SpaceId s, const ChainView& v, const uint8_t* code, int d0, int d1,
-                                              float* out) {
+// The table rows one architecture reads: rows[pos] for each position, then the suffix
+// row in rows[positions]. Returns its group. The walk over states is the same for
+// every device, so it is done once per architecture.
+PROXYSIM_HD inline int chain_rows(SpaceId s, const ChainView& v, const uint8_t* code, uint32_t* rows) {
   const int g = chain_group(s, code);
   const uint32_t* base = v.state_base + static_cast<int64_t>(g) * (v.positions + 1);
-  for (int d = d0; d < d1; ++d) out[d - d0] = v.prefix[static_cast<int64_t>(g) * v.devices + d];
   uint32_t state = 0;
   for (int pos = 0; pos < v.positions; ++pos) {
     const uint32_t row = (base[pos] + state) * static_cast<uint32_t>(v.choices) +
                          static_cast<uint32_t>(chain_choice(s, code, pos));
-    const float* c = v.cost + static_cast<int64_t>(row) * v.devices;
-    for (int d = d0; d < d1; ++d) out[d - d0] += c[d];
+    rows[pos] = row;
     state = v.next_state[row];
   }
-  const float* sfx = v.suffix + static_cast<int64_t>(base[v.positions] + state) * v.devices;
-  for (int d = d0; d < d1; ++d) out[d - d0] += sfx[d];
+  rows[v.positions] = base[v.positions] + state;
+  return g;
 }
 
 PROXYSIM_HD inline void chain_stats(SpaceId s, const ChainView& v, const uint8_t* code, float* macs, float* params) {
@@ -61,14 +66,15 @@ PROXYSIM_HD inline void chain_stats(SpaceId s, const ChainView& v, const uint8_t
 }
 
 struct ChainTables {
-  int32_t positions = 0, choices = 0, groups = 0, devices = 0;
+  int32_t positions = 0, choices = 0, groups = 0, devices = 0, stride = 0;
   std::vector<uint32_t> state_base;
   std::vector<uint16_t> next_state;
   std::vector<float> cost, suffix, prefix, stat, stat_fixed;
 
   ChainView view() const {
-    return ChainView{positions,         choices,        devices,       state_base.data(), next_state.data(),
-                     cost.data(),       suffix.data(),  prefix.data(), stat.data(),       stat_fixed.data()};
+    return ChainView{positions,     choices,       devices,           stride,       state_base.data(),
+                     next_state.data(), cost.data(), suffix.data(),     prefix.data(), stat.data(),
+                     stat_fixed.data()};
   }
 };
 

@@ -18,8 +18,14 @@ class CpuEngine final : public Engine {
     for (const auto& d : devices_) {
       params_.push_back(d.params);
       keys_.push_back(device_noise_key(d.name, options_.noise_seed));
+      sigma_.push_back(d.params.noise_sigma);
+      resolution_.push_back(d.params.resolution_ms);
     }
     if (compiled_) tables_ = compile_chain(space_.id(), space_.params(), params_);
+    const size_t padded = (devices_.size() + kChainDeviceBlock - 1) / kChainDeviceBlock * kChainDeviceBlock;
+    keys_.resize(padded, 0);
+    sigma_.resize(padded, 0.0f);
+    resolution_.resize(padded, 0.0f);
   }
 
   Backend backend() const override { return Backend::kCpu; }
@@ -29,8 +35,10 @@ class CpuEngine final : public Engine {
       const auto n = space_.size();
       if (!n || batch.first + batch.count > *n) throw UserError("enumeration past the end of space " + space_.name());
     }
-    detail::EngineView v{space_.id(), space_.params(), space_.decisions(), devices(), params_.data(),
-                         keys_.data(), nb201_official_order().data(), compiled_, tables_.view()};
+    detail::EngineView v{space_.id(),    space_.params(),     space_.decisions(),
+                         devices(),      params_.data(),      keys_.data(),
+                         sigma_.data(),  resolution_.data(),  nb201_official_order().data(),
+                         compiled_,      tables_.view()};
     detail::BatchView b{static_cast<int>(batch.kind), batch.first, batch.seed, batch.codes};
     detail::evaluate_chunk(thrust::omp::par, v, b, batch.count, devices(), codes, latency_ms, macs, params);
   }
@@ -38,6 +46,7 @@ class CpuEngine final : public Engine {
  private:
   std::vector<DeviceParams> params_;
   std::vector<uint64_t> keys_;
+  std::vector<float> sigma_, resolution_;
   ChainTables tables_;
 };
 

@@ -21,7 +21,11 @@ struct EngineView {
   int32_t decisions;
   int32_t devices;
   const DeviceParams* device_params;
-  const uint64_t* noise_keys;     // per device
+  // Per device, padded with zeros to the chain stride: noise keys, and copies of the
+  // noise sigma and timer resolution kept contiguous so the block loop vectorises.
+  const uint64_t* noise_keys;
+  const float* noise_sigma;
+  const float* resolution_ms;
   const uint16_t* nb201_order;    // official order, for enumeration
   bool compiled;
   ChainView chain;
@@ -70,9 +74,9 @@ struct ArchStats {
   }
 };
 
-// Latency of one architecture on a block of devices: item t covers architecture
-// t / blocks and devices [(t % blocks) * block, ...). The CPU uses one block of all
-// devices (a vectorisable inner loop), CUDA one device per thread (coalesced rows).
+// Latency of one architecture on a range of devices: item t covers architecture
+// t / blocks and devices [(t % blocks) * block, ...). The CPU takes all devices per
+// item (the device loops vectorise), CUDA one device per thread (coalesced rows).
 struct ArchLatency {
   EngineView v;
   const uint8_t* codes;
@@ -84,19 +88,30 @@ struct ArchLatency {
     const int d0 = static_cast<int>(t % static_cast<uint64_t>(blocks)) * block;
     const int d1 = d0 + block < v.devices ? d0 + block : v.devices;
     const uint8_t* code = codes + i * v.decisions;
-    float* out = latency_ms + i * v.devices + d0;
+    float* PROXYSIM_RESTRICT out = latency_ms + i * v.devices;
     const uint64_t net = network_hash(v.space, code);
+    // Local copies of the pointers: loads of pointer members inside the loops would
+    // keep the compiler from vectorising them.
+    const float* PROXYSIM_RESTRICT sigma = v.noise_sigma;
+    const float* PROXYSIM_RESTRICT q = v.resolution_ms;
+    const uint64_t* PROXYSIM_RESTRICT keys = v.noise_keys;
     if (v.compiled) {
-      chain_latency_seconds(v.space, v.chain, code, d0, d1, out);
-      for (int d = d0; d < d1; ++d) {
-        out[d - d0] = measured_ms(out[d - d0], v.device_params[d], pair_noise_bits(net, v.noise_keys[d]));
+      uint32_t rows[kMaxChainPositions + 1];
+      const ChainView& c = v.chain;
+      const int g = chain_rows(v.space, c, code, rows);
+      const float* PROXYSIM_RESTRICT p = c.prefix + static_cast<int64_t>(g) * c.stride;
+      for (int d = d0; d < d1; ++d) out[d] = p[d];
+      for (int pos = 0; pos <= c.positions; ++pos) {
+        const float* PROXYSIM_RESTRICT row = (pos < c.positions ? c.cost : c.suffix) + static_cast<int64_t>(rows[pos]) * c.stride;
+        for (int d = d0; d < d1; ++d) out[d] += row[d];
       }
+      for (int d = d0; d < d1; ++d) out[d] = apply_measurement(out[d] * 1e3f, sigma[d], q[d], pair_noise_bits(net, keys[d]));
       return;
     }
     for (int d = d0; d < d1; ++d) {
       LatencyWalk w(v.device_params[d]);
       lower_code(v.space, code, v.params, w);
-      out[d - d0] = measured_ms(w.total_s, v.device_params[d], pair_noise_bits(net, v.noise_keys[d]));
+      out[d] = measured_ms(w.total_s, v.device_params[d], pair_noise_bits(net, keys[d]));
     }
   }
 };

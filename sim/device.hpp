@@ -11,8 +11,10 @@ namespace proxysim {
 enum class DeviceClass : uint8_t { kCpu, kMobileCpu, kGpu, kMobileGpu, kDsp, kNpu, kTpu, kFpga, kAsic };
 inline constexpr int kNumDeviceClasses = 9;
 
-// Operator classes with their own efficiency (fraction of peak compute reached when
-// the op fills the machine): real kernels differ by op type and kernel size.
+// Operator classes with their own efficiency: the fraction of the datasheet FLOP peak
+// an op reaches when it fills the machine (a multiply-add counts two FLOPs). Real
+// kernels differ by op type and kernel size; above 1 means the runtime beats the
+// direct algorithm's count (Winograd 3x3, FFT) or the clock boosts past the datasheet.
 enum class OpClass : uint8_t {
   kPointwise,   // 1x1 dense conv
   kDense3,      // 3x3 dense conv (Winograd-friendly on CPUs and GPUs)

@@ -48,7 +48,7 @@ PROXYSIM_HD inline double op_exec_seconds(const Op& op, const DeviceParams& dev,
     const double u = quantised_utilisation(op.out_c, dev.lanes_out) *
                      quantised_utilisation(reduction, dev.lanes_in) * (tiles / (waves * dev.units));
     const double sat = macs / (macs + static_cast<double>(dev.half_util_macs));
-    compute_s = macs / (peak * eff * u * sat);
+    compute_s = 2.0 * macs / (peak * eff * u * sat);  // a multiply-add is two FLOPs of the datasheet peak
   } else {
     const double work = op_vector_work(op) * batch;
     const double sat = work / (work + 0.1 * static_cast<double>(dev.half_util_macs));
@@ -138,26 +138,25 @@ PROXYSIM_HD inline uint64_t pair_noise_bits(uint64_t network_hash, uint64_t devi
 // where exp's degree-6 Taylor polynomial is exact to 1.3e-7 relative.
 inline constexpr float kMaxNoiseSigma = 0.1f;
 
-// Measurement model applied to a walked total: multiplicative log-normal noise with a
-// standard normal drawn by the Irwin-Hall sum of four 16-bit uniforms (bounded, cheap
-// and identical on every backend), then the timer's resolution (phones report whole ms).
+// Measurement model: multiplicative log-normal noise with a standard normal drawn by
+// the Irwin-Hall sum of four 16-bit uniforms (bounded, cheap and identical on every
+// backend), then the timer's resolution `q` (phones report whole ms). Branch-free,
+// so a loop over devices vectorises.
+PROXYSIM_HD inline float apply_measurement(float ms, float sigma, float q, uint64_t noise_bits) {
+  const uint32_t s = static_cast<uint32_t>((noise_bits & 0xffff) + ((noise_bits >> 16) & 0xffff) +
+                                           ((noise_bits >> 32) & 0xffff) + (noise_bits >> 48));
+  const float z = (static_cast<float>(s) * (1.0f / 65536.0f) - 2.0f) * 1.7320508f;
+  const float x = sigma * z;
+  // exp(x) by its Taylor series in Horner form (|x| <= 0.35, see kMaxNoiseSigma).
+  ms *= 1.0f + x * (1.0f + x * (0.5f + x * (1.0f / 6 + x * (1.0f / 24 + x * (1.0f / 120 + x * (1.0f / 720))))));
+  const float safe_q = q > 0.0f ? q : 1.0f;
+  float r = std::floor(ms / safe_q + 0.5f) * safe_q;
+  r = r < safe_q ? safe_q : r;
+  return q > 0.0f ? r : ms;
+}
+
 PROXYSIM_HD inline float measured_ms(double total_s, const DeviceParams& dev, uint64_t noise_bits) {
-  float ms = static_cast<float>(total_s * 1e3);
-  if (dev.noise_sigma > 0.0f) {
-    const uint32_t s = static_cast<uint32_t>((noise_bits & 0xffff) + ((noise_bits >> 16) & 0xffff) +
-                                             ((noise_bits >> 32) & 0xffff) + (noise_bits >> 48));
-    const float z = (static_cast<float>(s) * (1.0f / 65536.0f) - 2.0f) * 1.7320508f;
-    const float x = dev.noise_sigma * z;
-    // exp(x), Horner form of its Taylor series: branch-free, so it vectorises.
-    const float e = 1.0f + x * (1.0f + x * (0.5f + x * (1.0f / 6 + x * (1.0f / 24 + x * (1.0f / 120 + x * (1.0f / 720))))));
-    ms *= e;
-  }
-  if (dev.resolution_ms > 0.0f) {
-    const float q = dev.resolution_ms;
-    const float r = std::floor(ms / q + 0.5f) * q;
-    ms = r < q ? q : r;
-  }
-  return ms;
+  return apply_measurement(static_cast<float>(total_s * 1e3), dev.noise_sigma, dev.resolution_ms, noise_bits);
 }
 
 }  // namespace proxysim

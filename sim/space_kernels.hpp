@@ -35,8 +35,10 @@ PROXYSIM_HD inline int decision_choices(SpaceId s, int k) {
 // of (s, i, decision), so any backend and any chunking produce the same codes.
 PROXYSIM_HD inline void sample_code(SpaceId s, uint64_t seed, uint64_t i, uint8_t* code) {
   const int n = space_decisions(s);
+  const uint64_t arch_key = mix64(mix64(seed) ^ i);  // counter_hash(seed, i, k) with its per-arch part hoisted
   for (int k = 0; k < n; ++k) {
-    code[k] = static_cast<uint8_t>(bounded(counter_hash(seed, i, static_cast<uint64_t>(k)), decision_choices(s, k)));
+    const uint64_t bits = mix64(arch_key ^ (static_cast<uint64_t>(k) * 0xd1342543de82ef95ull));
+    code[k] = static_cast<uint8_t>(bounded(bits, decision_choices(s, k)));
   }
 }
 

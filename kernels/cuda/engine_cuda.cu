@@ -41,12 +41,17 @@ class CudaEngine final : public Engine {
       : Engine(space, std::move(devices), options) {
     std::vector<DeviceParams> params;
     std::vector<uint64_t> keys;
+    std::vector<float> sigma, resolution;
     for (const auto& d : devices_) {
       params.push_back(d.params);
       keys.push_back(device_noise_key(d.name, options_.noise_seed));
+      sigma.push_back(d.params.noise_sigma);
+      resolution.push_back(d.params.resolution_ms);
     }
     params_ = params;
     keys_ = keys;
+    sigma_ = sigma;
+    resolution_ = resolution;
     order_ = nb201_official_order();
     if (compiled_) {
       const ChainTables t = compile_chain(space_.id(), space_.params(), params);
@@ -57,8 +62,8 @@ class CudaEngine final : public Engine {
       prefix_ = t.prefix;
       stat_ = t.stat;
       stat_fixed_ = t.stat_fixed;
-      chain_ = ChainView{t.positions,   t.choices,      t.devices,    raw(state_base_), raw(next_state_),
-                         raw(cost_),    raw(suffix_),   raw(prefix_), raw(stat_),       raw(stat_fixed_)};
+      chain_ = ChainView{t.positions,  t.choices,   t.devices,    t.stride,   raw(state_base_), raw(next_state_),
+                         raw(cost_),   raw(suffix_), raw(prefix_), raw(stat_), raw(stat_fixed_)};
     }
   }
 
@@ -80,8 +85,8 @@ class CudaEngine final : public Engine {
       list_.assign(batch.codes, batch.codes + n * k);
       list = raw(list_);
     }
-    detail::EngineView v{space_.id(), space_.params(), space_.decisions(), devices(), raw(params_),
-                         raw(keys_),  raw(order_),     compiled_,          chain_};
+    detail::EngineView v{space_.id(), space_.params(), space_.decisions(), devices(),    raw(params_), raw(keys_),
+                         raw(sigma_), raw(resolution_), raw(order_),       compiled_,    chain_};
     detail::BatchView b{static_cast<int>(batch.kind), batch.first, batch.seed, list};
     detail::evaluate_chunk(thrust::cuda::par, v, b, n, 1, raw(codes_), raw(latency_), raw(macs_), raw(params_out_));
     PROXYSIM_CUDA_CHECK(cudaGetLastError());
@@ -94,6 +99,7 @@ class CudaEngine final : public Engine {
  private:
   thrust::device_vector<DeviceParams> params_;
   thrust::device_vector<uint64_t> keys_;
+  thrust::device_vector<float> sigma_, resolution_;
   thrust::device_vector<uint16_t> order_;
   thrust::device_vector<uint32_t> state_base_;
   thrust::device_vector<uint16_t> next_state_;

@@ -53,14 +53,20 @@ COUNTERPARTS = {
     "titan_rtx_b1": ("help_nb201_latency.csv", "titan_rtx_1"),
     "titan_rtx_b32": ("help_nb201_latency.csv", "titan_rtx_32"),
     "titan_rtx_b256": ("help_nb201_latency.csv", "titan_rtx_256"),
+    "titanxp_b1": ("help_nb201_latency.csv", "titanxp_1"),
+    "titanxp_b32": ("help_nb201_latency.csv", "titanxp_32"),
     "titanxp_b256": ("help_nb201_latency.csv", "titanxp_256"),
+    "rtx2080ti_b32": ("help_nb201_latency.csv", "2080ti_32"),
+    "titanx_b1": ("help_nb201_latency.csv", "titanx_1"),
+    "titanx_b32": ("help_nb201_latency.csv", "titanx_32"),
+    "titanx_b256": ("help_nb201_latency.csv", "titanx_256"),
+    "xeon_silver4210r": ("help_nb201_latency.csv", "silver_4210r"),
     "jetson_tx2_gpu": ("hwnasbench_nb201_cifar10.csv", "edgegpu_latency"),
     "edgetpu": ("hwnasbench_nb201_cifar10.csv", "edgetpu_latency"),
     "cortex_a76": ("oneproxy_nb201_1999_latency.csv", "true_a76"),
     "adreno630": ("oneproxy_nb201_1999_latency.csv", "true_630"),
     "adreno640": ("oneproxy_nb201_1999_latency.csv", "true_640"),
     "myriad_vpu": ("oneproxy_nb201_1999_latency.csv", "true_vpu"),
-    "core_i7": ("oneproxy_nb201_1999_latency.csv", "eagle_i7"),
     "jetson_nano_fp32": ("oneproxy_nb201_1999_latency.csv", "eagle_jetson"),
     "jetson_nano_fp16": ("oneproxy_nb201_1999_latency.csv", "eagle_jetson_16"),
     "snapdragon855_cpu": ("oneproxy_nb201_1999_latency.csv", "eagle_cpu_855"),
@@ -119,8 +125,8 @@ def print_stats(label, rho):
 
 def real_help(name, codes_of_row):
     rows = read_csv(name)
-    cols = [c for c in rows[0] if c not in ("arch_index", "arch_str", "connected") and not c.startswith("L")
-            and c not in ("row",)]
+    meta = {"arch_index", "arch_str", "connected", "arch_id", "row"}
+    cols = [c for c in rows[0] if c not in meta and not (c[0] == "L" and c[1:].isdigit())]
     lat = np.array([[float(r[c]) for c in cols] for r in rows])
     keep = np.ones(len(rows), dtype=bool)
     if codes_of_row:

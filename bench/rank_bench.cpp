@@ -1,0 +1,96 @@
+// Rank statistics throughput in architectures per second: the SRCC matrix of a
+// 1,000,000 x 32 latency matrix and Kendall tau-b of one 1,000,000-row pair, on every
+// backend the build has, beside scipy.stats (bench/peer_scipy_rank.py) timed in the same
+// run on the same data shape.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "kernels/rank_stats.hpp"
+#include "kernels/rng.hpp"
+
+using namespace proxysim;
+
+namespace {
+
+constexpr int64_t kRows = 1000000;
+constexpr int32_t kDevices = 32;
+
+// Correlated devices: a shared architecture cost times per-device noise, rounded to
+// 1e-3 ms so ties occur as in measured data.
+const std::vector<float>& matrix() {
+  static const std::vector<float> m = [] {
+    std::vector<float> v(static_cast<size_t>(kRows) * kDevices);
+    for (int64_t i = 0; i < kRows; ++i) {
+      const double base = 1 + 20 * unit_open(counter_hash(1, i, 0));
+      for (int32_t d = 0; d < kDevices; ++d) {
+        const double noise = 0.6 + 0.8 * unit_open(counter_hash(2, i, d));
+        v[i * kDevices + d] = static_cast<float>(static_cast<int64_t>(base * noise * 1000) / 1000.0);
+      }
+    }
+    return v;
+  }();
+  return m;
+}
+
+void bm_spearman_matrix(benchmark::State& state, Backend backend) {
+  const auto& m = matrix();
+  for (auto _ : state) {
+    PairMatrix r = spearman_matrix(backend, LatencyMatrix{m.data(), kRows, kDevices});
+    benchmark::DoNotOptimize(r.value.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kRows * kDevices);
+  state.counters["rows"] = kRows;
+  state.counters["devices"] = kDevices;
+}
+
+void bm_kendall_pair(benchmark::State& state, Backend backend) {
+  const auto& m = matrix();
+  std::vector<float> a(kRows), b(kRows);
+  for (int64_t i = 0; i < kRows; ++i) a[i] = m[i * kDevices], b[i] = m[i * kDevices + 1];
+  for (auto _ : state) benchmark::DoNotOptimize(kendall_tau_b(backend, a.data(), b.data(), kRows));
+  state.SetItemsProcessed(state.iterations() * kRows);
+}
+
+// scipy on the same shapes, run once: the peer prints items/s per statistic.
+void bm_scipy_peer(benchmark::State& state, const char* stat) {
+  const std::string cmd = std::string("/usr/bin/python3 ") + PROXYSIM_SOURCE_DIR + "/bench/peer_scipy_rank.py --stat " +
+                          stat + " --rows " + std::to_string(kRows) + " --devices " + std::to_string(kDevices);
+  double seconds = 0;
+  for (auto _ : state) {
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p || std::fscanf(p, "%lf", &seconds) != 1) {
+      if (p) pclose(p);
+      state.SkipWithError("peer_scipy_rank.py failed (needs numpy and scipy)");
+      return;
+    }
+    pclose(p);
+    state.SetIterationTime(seconds);
+  }
+  const int64_t items = std::string(stat) == "spearman" ? kRows * kDevices : kRows;
+  state.SetItemsProcessed(state.iterations() * items);
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(bm_spearman_matrix, cpu, Backend::kCpu)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+BENCHMARK_CAPTURE(bm_kendall_pair, cpu, Backend::kCpu)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+BENCHMARK_CAPTURE(bm_scipy_peer, spearman, "spearman")->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(bm_scipy_peer, kendall, "kendall")->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+
+static void register_cuda() {
+  if (cuda_device_count() == 0) return;
+  benchmark::RegisterBenchmark("bm_spearman_matrix/cuda", bm_spearman_matrix, Backend::kCuda)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("bm_kendall_pair/cuda", bm_kendall_pair, Backend::kCuda)->Unit(benchmark::kMillisecond);
+}
+
+int main(int argc, char** argv) {
+  register_cuda();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

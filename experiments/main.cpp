@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
 
   ExperimentConfig mo;
   mo.name = "monotonicity";
+  mo.space.clear();  // inferred from the first --measured file unless given
   mo.monotonicity = true;
   std::string mo_archs, mo_devices;
   RunOptions mo_opts;

@@ -99,12 +99,12 @@ void print_srcc_table(const MonotonicityReport& r, std::ostream& out) {
   for (const auto& d : r.devices) w = std::max(w, d.size());
   fmt::print(out, "\nSRCC over {} architectures", r.rows);
   if (r.excluded_disconnected) fmt::print(out, " ({} disconnected NB201 architectures excluded)", r.excluded_disconnected);
-  fmt::print(out, "; * marks strong monotonicity (>= 0.9)\n{:<{}}", "", w);
-  for (size_t b = 0; b < D; ++b) fmt::print(out, " {:>6}", r.devices[b].substr(0, 6));
+  fmt::print(out, "; * marks strong monotonicity (>= 0.9); columns follow the row numbers\n{:<{}}", "", w + 4);
+  for (size_t b = 0; b < D; ++b) fmt::print(out, " {:>6}", b);
   fmt::print(out, "\n");
   size_t strong = 0, pairs = 0;
   for (size_t a = 0; a < D; ++a) {
-    fmt::print(out, "{:<{}}", r.devices[a], w);
+    fmt::print(out, "{:>3} {:<{}}", a, r.devices[a], w);
     for (size_t b = 0; b < D; ++b) {
       const double v = r.srcc.at(static_cast<int32_t>(a), static_cast<int32_t>(b));
       if (std::isnan(v)) {

@@ -18,6 +18,7 @@
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/iterator/transform_iterator.h>
 #include <thrust/logical.h>
+#include <thrust/memory.h>
 #include <thrust/reduce.h>
 #include <thrust/scan.h>
 #include <thrust/sequence.h>
@@ -499,16 +500,329 @@ struct KendallBoot {
   }
 };
 
+// ---------------------------------------------------------------- serial kernels
+// One worker's whole job, for backends with a few fat threads (System::kSerialWorkers):
+// there a column sort or a pair's merge count is cheapest done start to finish by one
+// thread, and the threads split columns (or halves) instead of every single pass.
+
+// Next work item for a worker: items are handed out in order, so a worker slowed by a
+// neighbour's process takes fewer of them.
+PROXYSIM_HD inline int64_t next_item(unsigned long long* counter) {
+#if defined(__CUDA_ARCH__)
+  return static_cast<int64_t>(atomicAdd(counter, 1ull));
+#else
+  return static_cast<int64_t>(__atomic_fetch_add(counter, 1ull, __ATOMIC_RELAXED));
+#endif
+}
+
+PROXYSIM_HD inline int bit_width64(uint64_t x) {
+  int b = 0;
+  while (x) { ++b; x >>= 1; }
+  return b;
+}
+
+// LSD radix sort of a[0, n) on bits [lo, hi) with 11-bit digits, using tmp; digits every
+// item shares are skipped. Returns the buffer holding the result (a or tmp).
+PROXYSIM_HD inline uint64_t* radix_sort_bits(uint64_t* a, uint64_t* tmp, int64_t n, int lo, int hi) {
+  constexpr int kDigit = 11;
+  constexpr int kMaxDigits = 6;
+  uint32_t count[kMaxDigits][1 << kDigit];
+  const int digits = (hi - lo + kDigit - 1) / kDigit;
+  for (int d = 0; d < digits; ++d)
+    for (int v = 0; v < (1 << kDigit); ++v) count[d][v] = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t k = a[i];
+    for (int d = 0; d < digits; ++d) ++count[d][(k >> (lo + d * kDigit)) & ((1u << kDigit) - 1)];
+  }
+  uint64_t* src = a;
+  uint64_t* dst = tmp;
+  for (int d = 0; d < digits; ++d) {
+    const int shift = lo + d * kDigit;
+    const int width = hi - shift < kDigit ? hi - shift : kDigit;
+    const uint32_t mask = (1u << width) - 1;
+    uint32_t* c = count[d];
+    if (n == 0 || c[(src[0] >> shift) & mask] == static_cast<uint64_t>(n)) continue;
+    uint32_t sum = 0;
+    for (int v = 0; v < (1 << kDigit); ++v) {
+      const uint32_t t = c[v];
+      c[v] = sum;
+      sum += t;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const uint64_t k = src[i];
+      dst[c[(k >> shift) & mask]++] = k;
+    }
+    uint64_t* t = src; src = dst; dst = t;
+  }
+  return src;
+}
+
+// Tie-averaged ranks of whole columns as v = first + last sorted position of the row's
+// tie run (2 * rank - 1 with 1-based ranks; 2c = v + 1 - n), bit-packed `per_word` to a
+// 64-bit word, `bits` each: 21 bits at n = 10^6 make the D columns 2/3 of the matrix.
+struct PackedRanks {
+  uint64_t* words;
+  int64_t words_per_column;
+  int bits, per_word;
+  PROXYSIM_HD uint64_t mask() const { return (uint64_t{1} << bits) - 1; }
+  PROXYSIM_HD uint32_t get(int64_t column, int64_t i) const {
+    const int64_t q = i / per_word, r = i % per_word;
+    return static_cast<uint32_t>((words[column * words_per_column + q] >> (r * bits)) & mask());
+  }
+};
+
+// Worker w ranks clean columns until none are left; a column with a NaN is flagged
+// instead (its pairs are ranked pairwise). scratch holds 2n keys per worker.
+struct RankColumnsSerial {
+  const float* lat;
+  int64_t n;
+  int32_t d;
+  uint64_t* scratch;
+  PackedRanks out;
+  uint8_t* dirty;
+  unsigned long long* counter;
+  PROXYSIM_HD void operator()(int64_t w) const {
+    uint64_t* a = scratch + w * 2 * n;
+    for (int64_t j = next_item(counter); j < d; j = next_item(counter)) {
+      bool nan = false;
+      for (int64_t i = 0; i < n; ++i) {
+        const float x = lat[i * d + j];
+        nan |= is_nan(x);
+        a[i] = (static_cast<uint64_t>(order_key(x)) << 32) | static_cast<uint64_t>(i);
+      }
+      dirty[j] = nan;
+      if (nan) continue;
+      const uint64_t* s = radix_sort_bits(a, a + n, n, 32, 64);
+      // v by row in the half of the scratch the sort left free, then packed in order.
+      uint32_t* v = reinterpret_cast<uint32_t*>(s == a ? a + n : a);
+      for (int64_t p = 0; p < n;) {
+        const uint64_t key = s[p] >> 32;
+        int64_t q = p + 1;
+        while (q < n && (s[q] >> 32) == key) ++q;
+        const uint32_t run = static_cast<uint32_t>(p + q - 1);
+        for (int64_t t = p; t < q; ++t) v[s[t] & 0xffffffffu] = run;
+        p = q;
+      }
+      uint64_t* col = out.words + j * out.words_per_column;
+      for (int64_t qw = 0; qw < out.words_per_column; ++qw) {
+        uint64_t word = 0;
+        const int64_t i0 = qw * out.per_word;
+        const int64_t cnt = n - i0 < out.per_word ? n - i0 : out.per_word;
+        for (int64_t r = 0; r < cnt; ++r) word |= static_cast<uint64_t>(v[i0 + r]) << (r * out.bits);
+        col[qw] = word;
+      }
+    }
+  }
+};
+
+// Worker w sums the rank products of every clean pair over row blocks of `block` rows:
+// a block is unpacked once to doubles (2c, |2c| < n) in the worker's buffer and every
+// pair is a dot product there. A block sum adds integers below 2^53 while
+// block * n^2 < 2^53 (n up to ~2.4 * 10^6 at block 1536), so it is exact there.
+struct GramSerial {
+  PackedRanks ranks;
+  const int32_t* clean;
+  int64_t columns, n, block;
+  double* buffer;  // per worker: columns x block
+  double* acc;     // per worker: columns x columns (upper triangle used)
+  unsigned long long* counter;
+  PROXYSIM_HD void operator()(int64_t w) const {
+    double* buf = buffer + w * columns * block;
+    double* g = acc + w * columns * columns;
+    for (int64_t i = 0; i < columns * columns; ++i) g[i] = 0;
+    const int64_t blocks = (n + block - 1) / block;
+    const int64_t wpb = block / ranks.per_word;
+    const uint64_t mask = ranks.mask();
+    const double off = 1.0 - static_cast<double>(n);
+    for (int64_t c = next_item(counter); c < blocks; c = next_item(counter)) {
+      const int64_t i0 = c * block;
+      const int64_t len = i0 + block < n ? block : n - i0;
+      for (int64_t a = 0; a < columns; ++a) {
+        const uint64_t* src = ranks.words + clean[a] * ranks.words_per_column + c * wpb;
+        double* x = buf + a * block;
+        const int64_t words = (len + ranks.per_word - 1) / ranks.per_word;
+        for (int64_t q = 0; q < words; ++q) {
+          uint64_t word = src[q];
+          for (int r = 0; r < ranks.per_word; ++r, word >>= ranks.bits)
+            x[q * ranks.per_word + r] = static_cast<double>(word & mask) + off;
+        }
+      }
+      for (int64_t a = 0; a < columns; ++a) {
+        const double* x = buf + a * block;
+        int64_t b = a;
+        for (; b + 4 <= columns; b += 4) {
+          const double* y0 = buf + b * block;
+          const double* y1 = y0 + block;
+          const double* y2 = y1 + block;
+          const double* y3 = y2 + block;
+          double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#if !defined(__CUDA_ARCH__)
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+#endif
+          for (int64_t i = 0; i < len; ++i) {
+            s0 += x[i] * y0[i];
+            s1 += x[i] * y1[i];
+            s2 += x[i] * y2[i];
+            s3 += x[i] * y3[i];
+          }
+          g[a * columns + b] += s0;
+          g[a * columns + b + 1] += s1;
+          g[a * columns + b + 2] += s2;
+          g[a * columns + b + 3] += s3;
+        }
+        for (; b < columns; ++b) {
+          const double* y = buf + b * block;
+          double s = 0;
+#if !defined(__CUDA_ARCH__)
+#pragma omp simd reduction(+ : s)
+#endif
+          for (int64_t i = 0; i < len; ++i) s += x[i] * y[i];
+          g[a * columns + b] += s;
+        }
+      }
+    }
+  }
+};
+
+// Per-element kernels of the same two steps for wide backends.
+struct StoreRunSum {
+  const uint32_t* keys;  // sorted
+  const uint32_t* perm;  // sorted position -> row
+  int64_t m;
+  uint32_t* v;           // by row
+  PROXYSIM_HD void operator()(int64_t p) const {
+    const Keys32 get{keys};
+    v[perm[p]] = static_cast<uint32_t>(run_start(get, p) + run_end(get, p, m));
+  }
+};
+struct PackWords {
+  const uint32_t* v;
+  int64_t n;
+  PackedRanks out;
+  int64_t column;
+  PROXYSIM_HD void operator()(int64_t q) const {
+    uint64_t word = 0;
+    for (int r = 0; r < out.per_word; ++r) {
+      const int64_t i = q * out.per_word + r;
+      if (i < n) word |= static_cast<uint64_t>(v[i]) << (r * out.bits);
+    }
+    out.words[column * out.words_per_column + q] = word;
+  }
+};
+struct GramPackedPartial {
+  PackedRanks ranks;
+  const int32_t* clean;
+  int64_t n, chunk, pairs;
+  const int32_t* pa;
+  const int32_t* pb;
+  double* partial;
+  PROXYSIM_HD void operator()(int64_t t) const {
+    const int64_t c = t / pairs, p = t % pairs;
+    const int64_t i0 = c * chunk;
+    const int64_t i1 = i0 + chunk < n ? i0 + chunk : n;
+    const int64_t x = clean[pa[p]], y = clean[pb[p]];
+    const double off = 1.0 - static_cast<double>(n);
+    double s = 0;
+    for (int64_t i = i0; i < i1; ++i)
+      s += (static_cast<double>(ranks.get(x, i)) + off) * (static_cast<double>(ranks.get(y, i)) + off);
+    partial[t] = s;
+  }
+};
+
+// Kendall's discordant pairs of one segment: insertion sort of blocks of 32, then
+// bottom-up merges, counting the strict inversions; the sorted segment ends in y.
+PROXYSIM_HD inline uint64_t merge_count_range(uint32_t* y, uint32_t* z, int64_t lo, int64_t hi) {
+  constexpr int64_t kBase = 32;
+  uint64_t count = 0;
+  for (int64_t b = lo; b < hi; b += kBase) {
+    const int64_t e = b + kBase < hi ? b + kBase : hi;
+    for (int64_t i = b + 1; i < e; ++i) {
+      const uint32_t x = y[i];
+      int64_t j = i;
+      while (j > b && y[j - 1] > x) {
+        y[j] = y[j - 1];
+        --j;
+      }
+      count += static_cast<uint64_t>(i - j);
+      y[j] = x;
+    }
+  }
+  uint32_t* src = y;
+  uint32_t* dst = z;
+  for (int64_t w = kBase; w < hi - lo; w *= 2) {
+    for (int64_t s = lo; s < hi; s += 2 * w) {
+      const int64_t mid = s + w < hi ? s + w : hi;
+      const int64_t end = s + 2 * w < hi ? s + 2 * w : hi;
+      int64_t i = s, j = mid, o = s;
+      while (i < mid && j < end) {
+        const uint32_t a = src[i], b = src[j];
+        const bool right = b < a;
+        dst[o++] = right ? b : a;
+        count += right ? static_cast<uint64_t>(mid - i) : 0;
+        i += !right;
+        j += right;
+      }
+      while (i < mid) dst[o++] = src[i++];
+      while (j < end) dst[o++] = src[j++];
+    }
+    uint32_t* t = src; src = dst; dst = t;
+  }
+  if (src != y)
+    for (int64_t i = lo; i < hi; ++i) y[i] = src[i];
+  return count;
+}
+
+struct MergeCountSegments {
+  uint32_t* y;
+  uint32_t* z;
+  int64_t m, segment;
+  uint64_t* count;
+  PROXYSIM_HD void operator()(int64_t s) const {
+    const int64_t lo = s * segment;
+    const int64_t hi = lo + segment < m ? lo + segment : m;
+    count[s] = lo < hi ? merge_count_range(y, z, lo, hi) : 0;
+  }
+};
+
 // ---------------------------------------------------------------- loops
 
 template <class V>
 auto raw(V& v) { return thrust::raw_pointer_cast(v.data()); }
+
+// Uninitialised memory of the backend, for buffers every element of which is written
+// before it is read: a value-initialised vector would zero-fill (and fault in) it twice.
+template <class System, class T>
+class RawBuffer {
+ public:
+  RawBuffer() = default;
+  explicit RawBuffer(int64_t count) { allocate(count); }
+  RawBuffer(const RawBuffer&) = delete;
+  RawBuffer& operator=(const RawBuffer&) = delete;
+  ~RawBuffer() { release(); }
+  void allocate(int64_t count) {
+    release();
+    if (count > 0) {
+      p_ = thrust::malloc<T>(System::policy(), static_cast<size_t>(count)).get();
+      System::advise_large(p_, static_cast<size_t>(count) * sizeof(T));
+    }
+  }
+  void release() {
+    if (p_) thrust::free(System::policy(), p_);
+    p_ = nullptr;
+  }
+  T* get() const { return p_; }
+
+ private:
+  T* p_ = nullptr;
+};
 
 template <class System>
 class RankLoops {
  public:
   template <class T>
   using Vec = typename System::template vector<T>;
+  template <class T>
+  using Buffer = RawBuffer<System, T>;
 
   RankLoops(const float* latency, int64_t n, int32_t d) : lat_(latency), n_(n), d_(d) {
     if (n > int64_t{0x7fffffff}) throw UserError("rank statistics: more than 2^31 - 1 architectures");
@@ -565,26 +879,59 @@ class RankLoops {
     return saa > 0 && sbb > 0 ? clip_unit(sab / std::sqrt(saa * sbb)) : kNaN;
   }
 
-  PairMatrix spearman() const {
-    PairMatrix out = empty_matrix();
-    // Every column is ranked over all rows in one strided pass; NaN keys sort to the
-    // ends, so a column whose first or last key is NaN is set aside for pairwise ranking.
-    std::vector<int32_t> clean, dirty;
-    Vec<int32_t> ranks(static_cast<int64_t>(d_) * n_);
-    {
-      Vec<uint32_t> keys(n_), perm(n_);
+  // Ranks of every NaN-free column, bit-packed; dirty[j] = 1 for a column with a NaN
+  // (left unranked). Clean columns all span the n rows, so one ranking serves each pair.
+  PackedRanks rank_all(Buffer<uint64_t>& words, Vec<uint8_t>& dirty) const {
+    PackedRanks r;
+    r.bits = std::max(1, bit_width64(static_cast<uint64_t>(2 * n_ - 2)));
+    r.per_word = 64 / r.bits;
+    r.words_per_column = (n_ + r.per_word - 1) / r.per_word;
+    words.allocate(r.words_per_column * d_);
+    r.words = words.get();
+    dirty.resize(d_);
+    auto pol = System::policy();
+    thrust::counting_iterator<int64_t> zero(0);
+    if constexpr (System::kSerialWorkers) {
+      const int64_t workers = std::min<int64_t>(System::workers(), d_);
+      Buffer<uint64_t> scratch(workers * 2 * n_);
+      Vec<unsigned long long> counter(1, 0ull);
+      thrust::for_each(pol, zero, zero + workers,
+                       RankColumnsSerial{lat_, n_, d_, scratch.get(), r, raw(dirty), raw(counter)});
+    } else {
+      Buffer<uint32_t> keys(n_), perm(n_), v(n_);
       for (int32_t j = 0; j < d_; ++j) {
-        rank_column(column(j), nullptr, n_, keys, perm, raw(ranks) + static_cast<int64_t>(clean.size()) * n_);
-        uint32_t ends[2] = {0, 0};
-        if (n_ > 0) {
-          thrust::copy(keys.begin(), keys.begin() + 1, ends);
-          thrust::copy(keys.begin() + (n_ - 1), keys.begin() + n_, ends + 1);
-        }
-        (n_ > 0 && (key_is_nan(ends[0]) || key_is_nan(ends[1])) ? dirty : clean).push_back(j);
+        const bool nan = has_nan(j);
+        dirty[j] = nan;
+        if (nan) continue;
+        thrust::for_each(pol, zero, zero + n_, ColumnKeys{column(j), nullptr, keys.get()});
+        thrust::sequence(pol, perm.get(), perm.get() + n_);
+        thrust::sort_by_key(pol, keys.get(), keys.get() + n_, perm.get());
+        thrust::for_each(pol, zero, zero + n_, StoreRunSum{keys.get(), perm.get(), n_, v.get()});
+        thrust::for_each(pol, zero, zero + r.words_per_column, PackWords{v.get(), n_, r, j});
       }
     }
+    return r;
+  }
+
+  // Sum over rows of 2c_a * 2c_b for every clean pair a <= b (dc x dc, upper triangle).
+  std::vector<double> gram(const PackedRanks& r, const std::vector<int32_t>& clean) const {
     const int64_t dc = static_cast<int64_t>(clean.size());
-    if (dc > 0) {
+    auto pol = System::policy();
+    thrust::counting_iterator<int64_t> zero(0);
+    std::vector<double> g(static_cast<size_t>(dc * dc), 0.0);
+    Vec<int32_t> cl(clean.begin(), clean.end());
+    if constexpr (System::kSerialWorkers) {
+      const int64_t block = r.per_word * ((System::kGramChunk + r.per_word - 1) / r.per_word);
+      const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(System::workers(), (n_ + block - 1) / block));
+      Buffer<double> buffer(workers * dc * block);
+      Vec<double> acc(workers * dc * dc);
+      Vec<unsigned long long> counter(1, 0ull);
+      thrust::for_each(pol, zero, zero + workers, GramSerial{r, raw(cl), dc, n_, block, buffer.get(), raw(acc), raw(counter)});
+      std::vector<double> h(static_cast<size_t>(workers * dc * dc));
+      thrust::copy(acc.begin(), acc.end(), h.begin());
+      for (int64_t w = 0; w < workers; ++w)
+        for (int64_t i = 0; i < dc * dc; ++i) g[i] += h[w * dc * dc + i];
+    } else {
       std::vector<int32_t> ha, hb;
       for (int32_t a = 0; a < dc; ++a)
         for (int32_t b = a; b < dc; ++b) ha.push_back(a), hb.push_back(b);
@@ -592,20 +939,41 @@ class RankLoops {
       Vec<int32_t> pa(ha.begin(), ha.end()), pb(hb.begin(), hb.end());
       const int64_t chunk = System::kGramChunk;
       const int64_t chunks = (n_ + chunk - 1) / chunk;
-      Vec<double> partial(chunks * pairs), gram(pairs);
-      thrust::counting_iterator<int64_t> zero(0);
-      auto pol = System::policy();
-      thrust::for_each(pol, zero, zero + chunks * pairs, GramPartial{raw(ranks), n_, chunk, pairs, raw(pa), raw(pb), raw(partial)});
-      thrust::for_each(pol, zero, zero + pairs, SumChunks{raw(partial), chunks, pairs, raw(gram)});
-      std::vector<double> g(pairs);
-      thrust::copy(gram.begin(), gram.end(), g.begin());
-      std::vector<double> diag(dc);
-      for (int64_t p = 0; p < pairs; ++p)
-        if (ha[p] == hb[p]) diag[ha[p]] = g[p];
-      for (int64_t p = 0; p < pairs; ++p) {
-        const double den = diag[ha[p]] * diag[hb[p]];
-        const double r = n_ >= 2 && den > 0 ? clip_unit(g[p] / std::sqrt(den)) : kNaN;
-        set(out, clean[ha[p]], clean[hb[p]], r, n_);
+      Vec<double> partial(chunks * pairs), sums(pairs);
+      thrust::for_each(pol, zero, zero + chunks * pairs,
+                       GramPackedPartial{r, raw(cl), n_, chunk, pairs, raw(pa), raw(pb), raw(partial)});
+      thrust::for_each(pol, zero, zero + pairs, SumChunks{raw(partial), chunks, pairs, raw(sums)});
+      std::vector<double> h(pairs);
+      thrust::copy(sums.begin(), sums.end(), h.begin());
+      for (int64_t p = 0; p < pairs; ++p) g[ha[p] * dc + hb[p]] = h[p];
+    }
+    return g;
+  }
+
+  PairMatrix spearman() const {
+    PairMatrix out = empty_matrix();
+    if (n_ == 0) {
+      for (int32_t a = 0; a < d_; ++a)
+        for (int32_t b = a; b < d_; ++b) set(out, a, b, kNaN, 0);
+      return out;
+    }
+    std::vector<int32_t> clean, dirty;
+    {
+      Buffer<uint64_t> words;
+      Vec<uint8_t> flags;
+      const PackedRanks r = rank_all(words, flags);
+      std::vector<uint8_t> f(d_);
+      thrust::copy(flags.begin(), flags.end(), f.begin());
+      for (int32_t j = 0; j < d_; ++j) (f[j] ? dirty : clean).push_back(j);
+      const int64_t dc = static_cast<int64_t>(clean.size());
+      if (dc > 0) {
+        const std::vector<double> g = gram(r, clean);
+        for (int64_t a = 0; a < dc; ++a)
+          for (int64_t b = a; b < dc; ++b) {
+            const double den = g[a * dc + a] * g[b * dc + b];
+            const double rho = n_ >= 2 && den > 0 ? clip_unit(g[a * dc + b] / std::sqrt(den)) : kNaN;
+            set(out, clean[a], clean[b], rho, n_);
+          }
       }
     }
     // Pairs with a NaN column re-rank over the rows measured on both.
@@ -613,14 +981,15 @@ class RankLoops {
       for (int32_t b = 0; b < d_; ++b) {
         if (b != a && std::binary_search(dirty.begin(), dirty.end(), b) && b < a) continue;
         int64_t count = 0;
-        const double r = pair_spearman(column(a), column(b), &count);
-        set(out, a, b, r, count);
+        const double rho = pair_spearman(column(a), column(b), &count);
+        set(out, a, b, rho, count);
       }
     }
     return out;
   }
 
   double pair_kendall(Column a, Column b, int64_t* count) const {
+    if constexpr (System::kSerialWorkers) return pair_kendall_serial(a, b, count);
     auto pol = System::policy();
     Vec<uint32_t> rows;
     const int64_t m = measured_rows(BothMeasured{a, b}, rows);
@@ -641,6 +1010,70 @@ class RankLoops {
     const uint64_t dis = merge_sort_swaps(y, z, m);
     const uint64_t ytie = thrust::transform_reduce(pol, zero, zero + m, TiesBefore<Keys32>{Keys32{raw(y)}},
                                                    uint64_t{0}, thrust::plus<uint64_t>());
+    return tau_b(pairs_of(static_cast<uint64_t>(m)), xtie, ytie, ntie, dis);
+  }
+
+  // Tau-b of one pair on a backend of a few fat threads: Thrust's parallel sort and
+  // per-pass merges cost more in fork-join than they gain at two cores, so the sort runs
+  // serially on keys shortened to the bits the two columns use (usually 5 radix passes,
+  // not 6), and only the merge count is split, one segment per worker plus a last merge.
+  double pair_kendall_serial(Column a, Column b, int64_t* count) const {
+    uint32_t min_a = 0xffffffffu, max_a = 0, min_b = 0xffffffffu, max_b = 0;
+    int64_t m = 0;
+    for (int64_t i = 0; i < n_; ++i) {
+      const float x = a[i], y = b[i];
+      if (is_nan(x) || is_nan(y)) continue;
+      const uint32_t ka = order_key(x), kb = order_key(y);
+      min_a = std::min(min_a, ka), max_a = std::max(max_a, ka);
+      min_b = std::min(min_b, kb), max_b = std::max(max_b, kb);
+      ++m;
+    }
+    *count = m;
+    if (m < 2) return kNaN;
+    const int bits_b = bit_width64(max_b - min_b);
+    const int bits = bit_width64(max_a - min_a) + bits_b;
+    Buffer<uint64_t> buf(2 * m);
+    uint64_t* k = buf.get();
+    for (int64_t i = 0, p = 0; i < n_; ++i) {
+      const float x = a[i], y = b[i];
+      if (is_nan(x) || is_nan(y)) continue;
+      k[p++] = (static_cast<uint64_t>(order_key(x) - min_a) << bits_b) | (order_key(y) - min_b);
+    }
+    const uint64_t* s = radix_sort_bits(k, k + m, m, 0, bits);
+    Buffer<uint32_t> ybuf(2 * m);
+    uint32_t* y = ybuf.get();
+    uint32_t* z = y + m;
+    const uint64_t low = (uint64_t{1} << bits_b) - 1;
+    uint64_t xtie = 0, ntie = 0, run_x = 1, run_xy = 1;
+    y[0] = static_cast<uint32_t>(s[0] & low);
+    for (int64_t p = 1; p < m; ++p) {
+      const uint64_t prev = s[p - 1], cur = s[p];
+      if ((cur >> bits_b) == (prev >> bits_b)) ++run_x; else xtie += pairs_of(run_x), run_x = 1;
+      if (cur == prev) ++run_xy; else ntie += pairs_of(run_xy), run_xy = 1;
+      y[p] = static_cast<uint32_t>(cur & low);
+    }
+    xtie += pairs_of(run_x);
+    ntie += pairs_of(run_xy);
+    buf.release();
+    const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(System::workers(), m / 65536));
+    const int64_t segment = (m + workers - 1) / workers;
+    Vec<uint64_t> counts(workers);
+    thrust::counting_iterator<int64_t> zero(0);
+    thrust::for_each(System::policy(), zero, zero + workers, MergeCountSegments{y, z, m, segment, raw(counts)});
+    uint64_t dis = thrust::reduce(counts.begin(), counts.end(), uint64_t{0});
+    for (int64_t w = segment; w < m; w *= 2) {
+      uint64_t swaps = 0;
+      const MergeBlocks merge{y, z, &swaps, m, w};
+      for (int64_t blk = 0; blk * 2 * w < m; ++blk) {
+        merge(blk);
+        dis += swaps;
+      }
+      std::swap(y, z);
+    }
+    uint64_t ytie = 0, run_y = 1;
+    for (int64_t p = 1; p < m; ++p)
+      if (y[p] == y[p - 1]) ++run_y; else ytie += pairs_of(run_y), run_y = 1;
+    ytie += pairs_of(run_y);
     return tau_b(pairs_of(static_cast<uint64_t>(m)), xtie, ytie, ntie, dis);
   }
 

@@ -15,6 +15,10 @@ struct CudaSystem {
   template <class T>
   using vector = thrust::cuda::vector<T>;
   static auto policy() { return thrust::cuda::par; }
+  static int64_t workers() { return 1; }
+  static void advise_large(void*, size_t) {}
+  // Thousands of threads: every sort and sum is spread over elements.
+  static constexpr bool kSerialWorkers = false;
   // One pair of 256 rows per thread: millions of items for a 1M x 32 matrix.
   static constexpr int64_t kGramChunk = 256;
   // Below 4096 blocks a per-block merge leaves most of the GPU idle: merge per element.

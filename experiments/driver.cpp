@@ -160,11 +160,17 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   }
   {
     h5.group("/eval");
-    H5Matrix lat = h5.matrix_f32("/eval/latency_ms", n, D, {"arch", "device"});
-    H5Matrix codes_ds = h5.matrix_u8("/eval/arch_codes", n, K, {"arch", "decision"});
-    H5Matrix index_ds = h5.vector_u64("/eval/arch_index", n, "arch");
-    H5Matrix macs_ds = h5.vector_f32("/eval/macs", n, "arch");
-    H5Matrix params_ds = h5.vector_f32("/eval/params", n, "arch");
+    // The per-architecture datasets are the eval stage's output; a run with only the
+    // monotonicity stage keeps the matrix in memory and writes its statistics alone.
+    const bool write_matrix = config.eval;
+    H5Matrix lat, codes_ds, index_ds, macs_ds, params_ds;
+    if (write_matrix) {
+      lat = h5.matrix_f32("/eval/latency_ms", n, D, {"arch", "device"});
+      codes_ds = h5.matrix_u8("/eval/arch_codes", n, K, {"arch", "decision"});
+      index_ds = h5.vector_u64("/eval/arch_index", n, "arch");
+      macs_ds = h5.vector_f32("/eval/macs", n, "arch");
+      params_ds = h5.vector_f32("/eval/params", n, "arch");
+    }
 
     const uint64_t chunk = std::min<uint64_t>(config.eval_stage.chunk, n);
     std::vector<uint8_t> codes(chunk * K);
@@ -216,11 +222,13 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
         }
       }
       if (config.monotonicity) std::copy(latency.begin(), latency.begin() + count * D, matrix.begin() + first * D);
-      lat.write_rows(first, count, latency.data());
-      codes_ds.write_rows(first, count, codes.data());
-      index_ds.write_rows(first, count, index.data());
-      macs_ds.write_rows(first, count, macs.data());
-      params_ds.write_rows(first, count, params.data());
+      if (write_matrix) {
+        lat.write_rows(first, count, latency.data());
+        codes_ds.write_rows(first, count, codes.data());
+        index_ds.write_rows(first, count, index.data());
+        macs_ds.write_rows(first, count, macs.data());
+        params_ds.write_rows(first, count, params.data());
+      }
       const auto now = Clock::now();
       if (!options.quiet && (now - last_report > std::chrono::seconds(2) || first + count == n)) {
         const double s = std::chrono::duration<double>(now - t0).count();

@@ -17,7 +17,8 @@ MonotonicityReport compute_monotonicity(Backend backend, const std::vector<float
   std::vector<float> kept;
   const float* data = latency_ms.data();
   uint64_t n = rows;
-  if (!keep.empty()) {
+  const bool drops = std::find(keep.begin(), keep.end(), uint8_t{0}) != keep.end();
+  if (drops) {
     kept.reserve(rows * D);
     n = 0;
     for (uint64_t i = 0; i < rows; ++i) {

@@ -27,6 +27,28 @@ int cmd_spaces() {
   return 0;
 }
 
+// --archs: all (enumerate), measured (the --measured tables' architectures) or N to sample.
+void set_archs(ExperimentConfig& c, const std::string& flag) {
+  if (flag == "all") {
+    c.archs.kind = ArchSelection::Kind::kEnumerate;
+    return;
+  }
+  if (flag == "measured") {
+    if (c.measured.empty()) throw UserError("--archs measured needs --measured files");
+    c.archs.kind = ArchSelection::Kind::kMeasured;
+    return;
+  }
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(flag, &used);
+    if (used != flag.size() || v <= 0) throw std::invalid_argument(flag);
+    c.archs.kind = ArchSelection::Kind::kSample;
+    c.archs.count = static_cast<uint64_t>(v);
+  } catch (const std::exception&) {
+    throw UserError("--archs: expected all, measured or a positive number, found '" + flag + "'");
+  }
+}
+
 int cmd_devices(bool verbose) {
   for (const auto& d : builtin_devices()) {
     const auto& p = d.params;
@@ -115,19 +137,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*eval) {
-      if (ev_archs == "all") {
-        ev.archs.kind = ArchSelection::Kind::kEnumerate;
-      } else {
-        try {
-          size_t used = 0;
-          const long long v = std::stoll(ev_archs, &used);
-          if (used != ev_archs.size() || v <= 0) throw std::invalid_argument(ev_archs);
-          ev.archs.kind = ArchSelection::Kind::kSample;
-          ev.archs.count = static_cast<uint64_t>(v);
-        } catch (const std::exception&) {
-          throw UserError("--archs: expected 'all' or a positive number, found '" + ev_archs + "'");
-        }
-      }
+      set_archs(ev, ev_archs);
       ev.devices = {ev_devices};
       if (ev_mode == "walk") {
         ev.eval_stage.mode = EvalMode::kWalk;
@@ -150,22 +160,7 @@ int main(int argc, char** argv) {
       if (!mo_devices.empty()) mo.devices = {mo_devices};
       if (mo.measured.empty() && mo.devices.empty()) mo.devices = {"all"};
       if (mo_archs.empty()) mo_archs = mo.measured.empty() ? "all" : "measured";
-      if (mo_archs == "all") {
-        mo.archs.kind = ArchSelection::Kind::kEnumerate;
-      } else if (mo_archs == "measured") {
-        if (mo.measured.empty()) throw UserError("--archs measured needs --measured files");
-        mo.archs.kind = ArchSelection::Kind::kMeasured;
-      } else {
-        try {
-          size_t used = 0;
-          const long long v = std::stoll(mo_archs, &used);
-          if (used != mo_archs.size() || v <= 0) throw std::invalid_argument(mo_archs);
-          mo.archs.kind = ArchSelection::Kind::kSample;
-          mo.archs.count = static_cast<uint64_t>(v);
-        } catch (const std::exception&) {
-          throw UserError("--archs: expected all, measured or a positive number, found '" + mo_archs + "'");
-        }
-      }
+      set_archs(mo, mo_archs);
       mo.monotonicity_stage.kendall = !mo_no_kendall;
       const RunResult r = run_experiment(mo, mo_opts, std::cerr);
       if (!mo_opts.quiet) {

@@ -15,8 +15,8 @@ struct CudaSystem {
   template <class T>
   using vector = thrust::cuda::vector<T>;
   static auto policy() { return thrust::cuda::par; }
-  static int64_t workers() { return 1; }
-  static void advise_large(void*, size_t) {}
+  [[maybe_unused]] static int64_t workers() { return 1; }
+  [[maybe_unused]] static void advise_large(void*, size_t) {}
   // Thousands of threads: every sort and sum is spread over elements.
   static constexpr bool kSerialWorkers = false;
   // One pair of 256 rows per thread: millions of items for a 1M x 32 matrix.

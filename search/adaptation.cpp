@@ -1,0 +1,401 @@
+#include "search/adaptation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "kernels/rank_stats.hpp"
+#include "kernels/rng.hpp"
+#include "sim/error.hpp"
+
+namespace proxysim {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+void check_samples(const TargetSamples& s, const char* what, Index n, std::set<int64_t>& seen) {
+  if (static_cast<Index>(s.rows.size()) != s.latency_ms.size()) {
+    throw UserError(std::string("adaptation input: ") + what + " has " + std::to_string(s.rows.size()) +
+                    " rows but " + std::to_string(s.latency_ms.size()) + " latencies");
+  }
+  for (size_t i = 0; i < s.rows.size(); ++i) {
+    const int64_t r = s.rows[i];
+    if (r < 0 || r >= n) {
+      throw UserError(std::string("adaptation input: ") + what + " row " + std::to_string(r) +
+                      " is outside the " + std::to_string(n) + " architectures");
+    }
+    if (!seen.insert(r).second) {
+      throw UserError(std::string("adaptation input: ") + what + " row " + std::to_string(r) +
+                      " is sampled twice");
+    }
+    if (!std::isfinite(s.latency_ms[static_cast<Index>(i)])) {
+      throw UserError(std::string("adaptation input: ") + what + " latency of row " + std::to_string(r) +
+                      " is not finite");
+    }
+  }
+}
+
+MatrixXd gather_rows(const Eigen::Ref<const MatrixXd>& x, const std::vector<int64_t>& rows) {
+  MatrixXd out(static_cast<Index>(rows.size()), x.cols());
+  for (size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Index>(i)) = x.row(rows[i]);
+  return out;
+}
+
+VectorXd gather(const Eigen::Ref<const VectorXd>& v, const std::vector<int64_t>& rows) {
+  VectorXd out(static_cast<Index>(rows.size()));
+  for (size_t i = 0; i < rows.size(); ++i) out[static_cast<Index>(i)] = v[rows[i]];
+  return out;
+}
+
+// Spearman's rho through the rank kernel (float input: latencies are float32 data,
+// and every candidate is compared the same way).
+double srcc(const VectorXd& a, const VectorXd& b) {
+  std::vector<float> fa(a.data(), a.data() + a.size());
+  std::vector<float> fb(b.data(), b.data() + b.size());
+  const double r = spearman_pair(Backend::kCpu, fa.data(), fb.data(), static_cast<int64_t>(fa.size()));
+  return std::isnan(r) ? -kInf : r;  // a constant prediction ranks nothing
+}
+
+// Every scheme's prediction is proxy_scale * proxy + X w.
+struct LinearPredictor {
+  VectorXd w;
+  double proxy_scale = 0;
+  double lambda = kInf;
+};
+
+VectorXd apply(const LinearPredictor& f, const MatrixXd& x, const VectorXd& proxy) {
+  VectorXd out = x * f.w;
+  if (f.proxy_scale != 0) out += f.proxy_scale * proxy;
+  return out;
+}
+
+// Candidates come simplest first; a later one replaces the best only when its
+// validation SRCC is strictly higher, so ties keep the simpler model. With
+// `one_standard_error` the first candidate is kept unless another beats it by more
+// than the standard error of a correlation over v samples, (1 - rho^2) / sqrt(v)
+// (the one-standard-error rule of Hastie, Tibshirani & Friedman, Sec. 7.10): ten
+// validation samples rank too coarsely to trust a smaller gain.
+LinearPredictor choose(const std::vector<LinearPredictor>& candidates, const AdaptationInput& in,
+                       AdaptationChoice& choice, bool one_standard_error = false) {
+  const MatrixXd xv = gather_rows(in.features, in.validation.rows);
+  const VectorXd pv = gather(in.proxy_ms, in.validation.rows);
+  size_t best = 0;
+  double best_srcc = -kInf;
+  double bar = -kInf;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const double s = srcc(apply(candidates[i], xv, pv), in.validation.latency_ms);
+    if (i == 0) {
+      best_srcc = s;
+      const double rho = std::isfinite(s) ? s : 0.0;
+      bar = one_standard_error ? s + (1.0 - rho * rho) / std::sqrt(static_cast<double>(xv.rows())) : s;
+    } else if (s > bar && s > best_srcc) {
+      best = i;
+      best_srcc = s;
+    }
+  }
+  choice.lambda = candidates[best].lambda;
+  choice.validation_srcc = best_srcc;
+  return candidates[best];
+}
+
+// Least squares with the minimum-norm solution where columns are dependent (the
+// one-hot groups each sum to the constant column).
+VectorXd least_squares(const MatrixXd& a, const VectorXd& y) { return a.completeOrthogonalDecomposition().solve(y); }
+
+// argmin (1/m)||y - A t||^2 + lambda sum_{j >= first_penalised} t_j^2.
+VectorXd ridge(const MatrixXd& a, const VectorXd& y, double lambda, Index first_penalised) {
+  const double m = static_cast<double>(a.rows());
+  MatrixXd g = a.transpose() * a / m;
+  for (Index j = first_penalised; j < g.cols(); ++j) g(j, j) += lambda;
+  return g.completeOrthogonalDecomposition().solve(a.transpose() * y / m);
+}
+
+// lambda_max * 10^(-j/2), j = 1..8: the group penalty's scale is set by the data,
+// and lambda_max itself (b = 0) is the first candidate of each scheme.
+std::vector<double> group_grid(double lambda_max) {
+  std::vector<double> g;
+  for (int j = 1; j <= 8; ++j) g.push_back(lambda_max * std::pow(10.0, -0.5 * j));
+  return g;
+}
+
+MatrixXd with_columns(const VectorXd& first, Index rows) {
+  MatrixXd u(rows, 2);
+  u.col(0) = first;
+  u.col(1).setOnes();
+  return u;
+}
+
+class NoneScheme final : public AdaptationScheme {
+ public:
+  VectorXd predict(const AdaptationInput& in) override {
+    check_adaptation_input(in);
+    choice_ = {kInf, std::numeric_limits<double>::quiet_NaN()};
+    return in.proxy_ms;
+  }
+  std::string name() const override { return "none"; }
+};
+
+// Ridge regression of the target on the features alone: the proxy plays no part, the
+// baseline that shows what the proxy is worth. The constant column is unpenalised.
+class TargetOnlyScheme final : public AdaptationScheme {
+ public:
+  VectorXd predict(const AdaptationInput& in) override {
+    check_adaptation_input(in);
+    const Index f = in.features.cols();
+    // Move the constant to the front so the penalty starts at column 1.
+    MatrixXd xt = gather_rows(in.features, in.train.rows);
+    MatrixXd a(xt.rows(), f);
+    a.col(0) = xt.col(f - 1);
+    a.rightCols(f - 1) = xt.leftCols(f - 1);
+    std::vector<LinearPredictor> candidates;
+    for (int k = 3; k >= -4; --k) {  // 1e3 .. 1e-4, strongest first
+      const double lambda = std::pow(10.0, k);
+      const VectorXd t = ridge(a, in.train.latency_ms, lambda, 1);
+      LinearPredictor p;
+      p.w.resize(f);
+      p.w[f - 1] = t[0];
+      p.w.head(f - 1) = t.tail(f - 1);
+      p.lambda = lambda;
+      candidates.push_back(std::move(p));
+    }
+    const LinearPredictor best = choose(candidates, in, choice_);
+    return apply(best, in.features, in.proxy_ms);
+  }
+  std::string name() const override { return "target_only"; }
+};
+
+// AdaProxy (Lu et al. 2022): w_T = w_P * (a + b) + c e_const, w_P the least-squares
+// proxy weights on all architectures. With d = w_P * b the prediction is
+// a (X w_P) + c + Z b, Z = X diag(w_P).
+class AdaProxyScheme final : public AdaptationScheme {
+ public:
+  explicit AdaProxyScheme(bool squared) : squared_(squared) {}
+
+  VectorXd predict(const AdaptationInput& in) override {
+    check_adaptation_input(in);
+    const Index f = in.features.cols();
+    const VectorXd w_p = least_squares(in.features, in.proxy_ms);
+    const MatrixXd xt = gather_rows(in.features, in.train.rows);
+    const MatrixXd z = xt * w_p.asDiagonal();
+    const MatrixXd u = with_columns(xt * w_p, xt.rows());
+    const VectorXd& y = in.train.latency_ms;
+
+    auto predictor = [&](const VectorXd& uv, const VectorXd& b, double lambda) {
+      LinearPredictor p;
+      p.w = w_p.cwiseProduct(b + VectorXd::Constant(f, uv[0]));
+      p.w[f - 1] += uv[1];
+      p.lambda = lambda;
+      return p;
+    };
+    std::vector<LinearPredictor> candidates;
+    candidates.push_back(predictor(least_squares(u, y), VectorXd::Zero(f), kInf));
+    if (squared_) {
+      MatrixXd a(xt.rows(), 2 + f);
+      a << u, z;
+      const double scale = z.squaredNorm() / static_cast<double>(z.rows() * f);
+      for (int k = 3; k >= -4; --k) {
+        const double lambda = scale * std::pow(10.0, k);
+        const VectorXd t = ridge(a, y, lambda, 2);
+        candidates.push_back(predictor(t.head(2), t.tail(f), lambda));
+      }
+    } else {
+      for (double lambda : group_grid(group_lasso_lambda_max(u, z, y))) {
+        const GroupLassoFit fit = group_lasso(u, z, y, lambda);
+        candidates.push_back(predictor(fit.u, fit.b, lambda));
+      }
+    }
+    const LinearPredictor best = choose(candidates, in, choice_);
+    return apply(best, in.features, in.proxy_ms);
+  }
+  std::string name() const override { return squared_? "adaproxy_sq" : "adaproxy"; }
+
+ private:
+  bool squared_;
+};
+
+// Anchored adaptation: s * proxy + c + Z b with Z = X diag(w_P) as in AdaProxy, so
+// the proxy's measured latency (not its linear fit) stays the anchor and the
+// features only correct it. The first candidate, b = 0, is a positive rescaling of
+// the proxy: rank-identical to no adaptation, and kept unless a correction ranks the
+// validation samples better by more than the noise of ten validation ranks.
+class AnchoredScheme final : public AdaptationScheme {
+ public:
+  VectorXd predict(const AdaptationInput& in) override {
+    check_adaptation_input(in);
+    const Index f = in.features.cols();
+    const VectorXd w_p = least_squares(in.features, in.proxy_ms);
+    const MatrixXd xt = gather_rows(in.features, in.train.rows);
+    const MatrixXd z = xt * w_p.asDiagonal();
+    const VectorXd pt = gather(in.proxy_ms, in.train.rows);
+    const MatrixXd u = with_columns(pt, xt.rows());
+    const VectorXd& y = in.train.latency_ms;
+
+    auto predictor = [&](const VectorXd& uv, const VectorXd& b, double lambda) {
+      LinearPredictor p;
+      p.w = w_p.cwiseProduct(b);
+      p.w[f - 1] += uv[1];
+      p.proxy_scale = uv[0];
+      p.lambda = lambda;
+      return p;
+    };
+    std::vector<LinearPredictor> candidates;
+    VectorXd uv = least_squares(u, y);
+    if (!(uv[0] > 0)) {
+      // A non-positive slope would reverse the proxy's ranking; the ratio of means
+      // keeps the unadapted member rank-identical to the proxy.
+      uv[0] = y.mean() / pt.mean();
+      uv[1] = 0;
+    }
+    candidates.push_back(predictor(uv, VectorXd::Zero(f), kInf));
+    for (double lambda : group_grid(group_lasso_lambda_max(u, z, y))) {
+      const GroupLassoFit fit = group_lasso(u, z, y, lambda);
+      candidates.push_back(predictor(fit.u, fit.b, lambda));
+    }
+    const LinearPredictor best = choose(candidates, in, choice_, true);
+    return apply(best, in.features, in.proxy_ms);
+  }
+  std::string name() const override { return "anchored"; }
+};
+
+}  // namespace
+
+void check_adaptation_input(const AdaptationInput& in) {
+  const Index n = in.features.rows();
+  if (in.proxy_ms.size() != n) {
+    throw UserError("adaptation input: " + std::to_string(in.proxy_ms.size()) + " proxy latencies for " +
+                    std::to_string(n) + " architectures");
+  }
+  if (!in.proxy_ms.allFinite()) throw UserError("adaptation input: a proxy latency is not finite");
+  std::set<int64_t> seen;
+  check_samples(in.train, "train", n, seen);
+  check_samples(in.validation, "validation", n, seen);
+  if (in.train.rows.size() < 3) {
+    throw UserError("adaptation input: " + std::to_string(in.train.rows.size()) +
+                    " training samples, expected at least 3");
+  }
+}
+
+TargetSamples gather_target_samples(const std::vector<int64_t>& rows, const float* target_ms) {
+  TargetSamples s;
+  s.rows = rows;
+  s.latency_ms.resize(static_cast<Index>(rows.size()));
+  for (size_t i = 0; i < rows.size(); ++i) s.latency_ms[static_cast<Index>(i)] = target_ms[rows[i]];
+  return s;
+}
+
+std::vector<int64_t> draw_rows(uint64_t seed, const std::vector<int64_t>& pool, int64_t count) {
+  if (count < 0 || count > static_cast<int64_t>(pool.size())) {
+    throw UserError("draw_rows: " + std::to_string(count) + " samples from a pool of " +
+                    std::to_string(pool.size()));
+  }
+  std::vector<int64_t> p = pool;
+  for (int64_t i = 0; i < count; ++i) {
+    const auto left = static_cast<uint32_t>(p.size() - static_cast<size_t>(i));
+    const int64_t j = i + bounded(counter_hash(seed ^ 0x6a09e667f3bcc908ull, 0, static_cast<uint64_t>(i)), left);
+    std::swap(p[static_cast<size_t>(i)], p[static_cast<size_t>(j)]);
+  }
+  p.resize(static_cast<size_t>(count));
+  return p;
+}
+
+std::unique_ptr<AdaptationScheme> make_adaptation_scheme(std::string_view name) {
+  if (name == "none") return std::make_unique<NoneScheme>();
+  if (name == "target_only") return std::make_unique<TargetOnlyScheme>();
+  if (name == "adaproxy") return std::make_unique<AdaProxyScheme>(false);
+  if (name == "adaproxy_sq") return std::make_unique<AdaProxyScheme>(true);
+  if (name == "anchored") return std::make_unique<AnchoredScheme>();
+  std::string known;
+  for (const auto& n : adaptation_scheme_names()) known += (known.empty() ? "" : ", ") + n;
+  throw UserError("unknown adaptation scheme '" + std::string(name) + "', expected one of " + known);
+}
+
+std::vector<std::string> adaptation_scheme_names() {
+  return {"none", "target_only", "adaproxy", "adaproxy_sq", "anchored"};
+}
+
+double group_lasso_objective(const MatrixXd& u_cols, const MatrixXd& z, const VectorXd& y, double lambda,
+                             const VectorXd& u, const VectorXd& b) {
+  const VectorXd r = y - u_cols * u - z * b;
+  return r.squaredNorm() / static_cast<double>(y.size()) + lambda * b.norm();
+}
+
+double group_lasso_lambda_max(const MatrixXd& u_cols, const MatrixXd& z, const VectorXd& y) {
+  const VectorXd r = y - u_cols * least_squares(u_cols, y);
+  return (2.0 / static_cast<double>(y.size()) * (z.transpose() * r)).norm();
+}
+
+GroupLassoFit group_lasso(const MatrixXd& u_cols, const MatrixXd& z, const VectorXd& y, double lambda,
+                          const GroupLassoOptions& options) {
+  const Index m = y.size();
+  const Index k = u_cols.cols();
+  const Index q = z.cols();
+  MatrixXd a(m, k + q);
+  a << u_cols, z;
+  const double inv_m = 1.0 / static_cast<double>(m);
+  // L = largest eigenvalue of the smooth part's Hessian (2/m) A^T A.
+  const Eigen::SelfAdjointEigenSolver<MatrixXd> eig(2.0 * inv_m * (a.transpose() * a), Eigen::EigenvaluesOnly);
+  const double lipschitz = std::max(eig.eigenvalues().maxCoeff(), 1e-300);
+  const double step = 1.0 / lipschitz;
+
+  auto objective = [&](const VectorXd& t) {
+    return (y - a * t).squaredNorm() * inv_m + lambda * t.tail(q).norm();
+  };
+  auto prox_step = [&](const VectorXd& from) {
+    VectorXd t = from + (2.0 * inv_m * step) * (a.transpose() * (y - a * from));
+    const double norm = t.tail(q).norm();
+    const double shrink = norm > 0 ? std::max(0.0, 1.0 - step * lambda / norm) : 0.0;
+    t.tail(q) *= shrink;
+    return t;
+  };
+
+  // Start from b = 0 with u fitted: the solution for every lambda >= lambda_max.
+  VectorXd theta = VectorXd::Zero(k + q);
+  theta.head(k) = least_squares(u_cols, y);
+  double value = objective(theta);
+  // The floor keeps the relative test meaningful when the fit is exact (value -> 0).
+  const double floor = 1e-12 * y.squaredNorm() * inv_m;
+  VectorXd extrapolated = theta;
+  double t_momentum = 1.0;
+  GroupLassoFit fit;
+  int quiet = 0;
+  for (int it = 1; it <= options.max_iterations; ++it) {
+    fit.iterations = it;
+    VectorXd next = prox_step(extrapolated);
+    double next_value = objective(next);
+    if (next_value > value) {
+      // Momentum overshot: restart from the last iterate with a plain proximal step,
+      // which cannot raise the objective with step 1/L.
+      t_momentum = 1.0;
+      next = prox_step(theta);
+      next_value = objective(next);
+      if (next_value > value) {  // only rounding is left
+        fit.converged = true;
+        break;
+      }
+    }
+    const double decrease = value - next_value;
+    const double t_next = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t_momentum * t_momentum));
+    extrapolated = next + ((t_momentum - 1.0) / t_next) * (next - theta);
+    t_momentum = t_next;
+    theta = std::move(next);
+    value = next_value;
+    // A few quiet steps in a row, so one slow step under momentum does not stop it.
+    quiet = decrease <= options.tolerance * std::max(value, floor) ? quiet + 1 : 0;
+    if (quiet >= 5) {
+      fit.converged = true;
+      break;
+    }
+  }
+  fit.u = theta.head(k);
+  fit.b = theta.tail(q);
+  fit.objective = value;
+  return fit;
+}
+
+}  // namespace proxysim

@@ -1,0 +1,92 @@
+// Proxy adaptation (Lu et al. 2022, Sec. 5): turn a proxy device's latencies into
+// predictions of a target device's latencies from a few target measurements. Latency
+// is modelled as linear in a one-hot operator encoding (search/features.hpp); a
+// scheme sees the features and proxy latencies of every architecture but the target
+// latencies of the sampled architectures only, and AdaptationInput has no field
+// through which any other target latency could reach it.
+#pragma once
+#include <Eigen/Dense>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace proxysim {
+
+// Target measurements of a few architectures (rows of the feature matrix).
+struct TargetSamples {
+  std::vector<int64_t> rows;
+  Eigen::VectorXd latency_ms;  // same order as rows
+};
+
+struct AdaptationInput {
+  Eigen::Ref<const Eigen::MatrixXd> features;  // n x F; the last column is the constant 1
+  Eigen::Ref<const Eigen::VectorXd> proxy_ms;  // n, measured on the proxy
+  TargetSamples train;                         // fit the scheme's parameters
+  TargetSamples validation;                    // choose its regularisation (by SRCC)
+};
+
+// Throws UserError when sizes disagree, a row is out of range or sampled twice
+// (within or across the two sets), a latency is not finite, or there are fewer than
+// three training samples.
+void check_adaptation_input(const AdaptationInput& input);
+
+// Copies the target latencies of `rows` out of a full per-architecture vector: the
+// caller's one place to hold every target latency, so it never enters a scheme.
+TargetSamples gather_target_samples(const std::vector<int64_t>& rows, const float* target_ms);
+
+// `count` distinct entries of `pool` (partial Fisher-Yates), a pure function of
+// (seed, pool, count) through the counter-based RNG, so any run redraws them.
+std::vector<int64_t> draw_rows(uint64_t seed, const std::vector<int64_t>& pool, int64_t count);
+
+// What a scheme chose on its validation samples in its last predict().
+struct AdaptationChoice {
+  double lambda = 0;           // +infinity: the unadapted member of the family
+  double validation_srcc = 0;  // NaN when the scheme chooses nothing
+};
+
+class AdaptationScheme {
+ public:
+  virtual ~AdaptationScheme() = default;
+  // Predicted target latency (ms) of every architecture, n entries.
+  virtual Eigen::VectorXd predict(const AdaptationInput& input) = 0;
+  virtual std::string name() const = 0;
+  const AdaptationChoice& last_choice() const { return choice_; }
+
+ protected:
+  AdaptationChoice choice_;
+};
+
+// none | target_only | adaproxy | adaproxy_sq | anchored. Throws UserError otherwise.
+std::unique_ptr<AdaptationScheme> make_adaptation_scheme(std::string_view name);
+std::vector<std::string> adaptation_scheme_names();
+
+// ---- the convex problem behind adaproxy, exposed for its tests ----
+//
+// minimise (1/m) ||y - U u - Z b||^2 + lambda ||b||_2   (the norm, not its square)
+// over u (unpenalised) and b: a group lasso with one group. Solved by accelerated
+// proximal gradient (FISTA, Beck & Teboulle 2009) with step 1/L from the Lipschitz
+// constant of the smooth part, block soft-thresholding as the prox of the norm, and
+// O'Donoghue & Candes' (2015) restart whenever the objective rises, so the objective
+// is monotone and its change is a sound stopping test.
+struct GroupLassoOptions {
+  double tolerance = 1e-13;  // stop when the objective falls by less than this, relatively
+  int max_iterations = 200000;
+};
+struct GroupLassoFit {
+  Eigen::VectorXd u;
+  Eigen::VectorXd b;
+  double objective = 0;
+  int iterations = 0;
+  bool converged = false;
+};
+double group_lasso_objective(const Eigen::MatrixXd& u_cols, const Eigen::MatrixXd& z, const Eigen::VectorXd& y,
+                             double lambda, const Eigen::VectorXd& u, const Eigen::VectorXd& b);
+// Smallest lambda at which b = 0 is optimal: ||(2/m) Z^T r0||, r0 the residual of
+// y regressed on U alone.
+double group_lasso_lambda_max(const Eigen::MatrixXd& u_cols, const Eigen::MatrixXd& z, const Eigen::VectorXd& y);
+GroupLassoFit group_lasso(const Eigen::MatrixXd& u_cols, const Eigen::MatrixXd& z, const Eigen::VectorXd& y,
+                          double lambda, const GroupLassoOptions& options = {});
+
+}  // namespace proxysim

@@ -17,23 +17,44 @@ using namespace proxysim;
 namespace {
 
 constexpr int64_t kRows = 1000000;
+constexpr int64_t kLargeRows = 10000000;  // the GPU comparison's size (10^7 x 32)
 constexpr int32_t kDevices = 32;
 
 // Correlated devices: a shared architecture cost times per-device noise, rounded to
 // 1e-3 ms so ties occur as in measured data.
-const std::vector<float>& matrix() {
-  static const std::vector<float> m = [] {
-    std::vector<float> v(static_cast<size_t>(kRows) * kDevices);
-    for (int64_t i = 0; i < kRows; ++i) {
+std::vector<float> make_matrix(int64_t rows) {
+  std::vector<float> v(static_cast<size_t>(rows) * kDevices);
+  for (int64_t i = 0; i < rows; ++i) {
       const double base = 1 + 20 * unit_open(counter_hash(1, i, 0));
       for (int32_t d = 0; d < kDevices; ++d) {
         const double noise = 0.6 + 0.8 * unit_open(counter_hash(2, i, d));
         v[i * kDevices + d] = static_cast<float>(static_cast<int64_t>(base * noise * 1000) / 1000.0);
       }
-    }
-    return v;
-  }();
+  }
+  return v;
+}
+
+const std::vector<float>& matrix() {
+  static const std::vector<float> m = make_matrix(kRows);
   return m;
+}
+
+const std::vector<float>& large_matrix() {
+  static const std::vector<float> m = make_matrix(kLargeRows);
+  return m;
+}
+
+// SRCC matrix of 10^7 x 32 on a backend: registered only where a GPU is, so the GPU
+// figure and the CPU path it is compared with come from the same machine and run.
+void bm_spearman_large(benchmark::State& state, Backend backend) {
+  const auto& m = large_matrix();
+  for (auto _ : state) {
+    PairMatrix r = spearman_matrix(backend, LatencyMatrix{m.data(), kLargeRows, kDevices});
+    benchmark::DoNotOptimize(r.value.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kLargeRows * kDevices);
+  state.counters["rows"] = kLargeRows;
+  state.counters["devices"] = kDevices;
 }
 
 void bm_spearman_matrix(benchmark::State& state, Backend backend) {
@@ -85,6 +106,10 @@ static void register_cuda() {
   if (cuda_device_count() == 0) return;
   benchmark::RegisterBenchmark("bm_spearman_matrix/cuda", bm_spearman_matrix, Backend::kCuda)->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("bm_kendall_pair/cuda", bm_kendall_pair, Backend::kCuda)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("bm_spearman_large/cuda", bm_spearman_large, Backend::kCuda)
+      ->Unit(benchmark::kMillisecond)->UseRealTime();
+  benchmark::RegisterBenchmark("bm_spearman_large/cpu", bm_spearman_large, Backend::kCpu)
+      ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 }
 
 int main(int argc, char** argv) {

@@ -2,10 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "search/adaptation.hpp"
 #include "sim/error.hpp"
 
 namespace proxysim {
@@ -16,10 +18,36 @@ class Ctx {
  public:
   explicit Ctx(std::string file) : file_(std::move(file)) {}
 
+  // "file:line: 'key path'", the prefix of every message about that key.
+  std::string where(const YAML::Node& n, const std::string& path) const {
+    std::string w = file_.empty() ? "config" : file_;
+    if (n && n.Mark().line >= 0) w += ":" + std::to_string(n.Mark().line + 1);
+    return w + ": '" + path + "'";
+  }
+
   [[noreturn]] void fail(const YAML::Node& n, const std::string& path, const std::string& what) const {
-    std::string where = file_.empty() ? "config" : file_;
-    if (n && n.Mark().line >= 0) where += ":" + std::to_string(n.Mark().line + 1);
-    throw UserError(where + ": '" + path + "': " + what);
+    throw UserError(where(n, path) + ": " + what);
+  }
+
+  bool flag(const YAML::Node& n, const std::string& path) const {
+    try {
+      return n.as<bool>();
+    } catch (const YAML::Exception&) {
+      fail(n, path, "expected true or false");
+    }
+  }
+
+  // A scalar or a non-empty list of scalars.
+  std::vector<std::string> str_list(const YAML::Node& n, const std::string& path) const {
+    std::vector<std::string> out;
+    if (n.IsScalar()) {
+      out.push_back(n.Scalar());
+    } else if (n.IsSequence() && n.size() > 0) {
+      for (size_t i = 0; i < n.size(); ++i) out.push_back(str(n[i], path + "[" + std::to_string(i) + "]"));
+    } else {
+      fail(n, path, "expected a name or a non-empty list of names");
+    }
+    return out;
   }
 
   void only_keys(const YAML::Node& map, const std::string& path, const std::set<std::string>& allowed) const {
@@ -220,8 +248,61 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
         if (body["bootstrap"]) m.bootstrap = static_cast<int32_t>(ctx.u64(body["bootstrap"], bp + ".bootstrap", 0, 100000));
         if (body["bootstrap_seed"]) m.bootstrap_seed = ctx.u64(body["bootstrap_seed"], bp + ".bootstrap_seed", 0, UINT64_MAX);
       }
+    } else if (kind == "adapt") {
+      c.adapt = true;
+      auto& a = c.adapt_stage;
+      const std::string bp = path + ".adapt";
+      if (!body || body.IsNull()) ctx.fail(s, bp, "needs settings, at least {proxy: DEVICE}");
+      ctx.only_keys(body, bp, {"proxy", "targets", "schemes", "n", "validation", "repeats", "seed", "include_disconnected"});
+      if (!body["proxy"]) ctx.fail(body, bp + ".proxy", "missing (the proxy device's column name)");
+      a.proxy = ctx.str(body["proxy"], bp + ".proxy");
+      a.proxy_where = ctx.where(body["proxy"], bp + ".proxy");
+      if (body["targets"]) {
+        const YAML::Node t = body["targets"];
+        a.targets_where = ctx.where(t, bp + ".targets");
+        if (!(t.IsScalar() && t.Scalar() == "all")) a.targets = ctx.str_list(t, bp + ".targets");
+      }
+      if (body["schemes"]) {
+        const YAML::Node sc = body["schemes"];
+        a.schemes = ctx.str_list(sc, bp + ".schemes");
+        const auto known = adaptation_scheme_names();
+        for (size_t j = 0; j < a.schemes.size(); ++j) {
+          const std::string key = sc.IsSequence() ? bp + ".schemes[" + std::to_string(j) + "]" : bp + ".schemes";
+          const YAML::Node at = sc.IsSequence() ? sc[j] : sc;
+          if (std::find(known.begin(), known.end(), a.schemes[j]) == known.end()) {
+            std::string list;
+            for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+            ctx.fail(at, key, "unknown adaptation scheme '" + a.schemes[j] + "' (expected one of " + list + ")");
+          }
+          if (std::find(a.schemes.begin(), a.schemes.begin() + j, a.schemes[j]) != a.schemes.begin() + j) {
+            ctx.fail(at, key, "scheme '" + a.schemes[j] + "' is listed twice");
+          }
+        }
+      }
+      if (body["n"]) {
+        const YAML::Node nn = body["n"];
+        a.n_where = ctx.where(nn, bp + ".n");
+        a.n.clear();
+        if (nn.IsScalar()) {
+          a.n.push_back(static_cast<int64_t>(ctx.u64(nn, bp + ".n", 3, kMaxArchs)));
+        } else if (nn.IsSequence() && nn.size() > 0) {
+          for (size_t j = 0; j < nn.size(); ++j) {
+            const std::string key = bp + ".n[" + std::to_string(j) + "]";
+            // Fewer than 3 training samples cannot fit a slope and an intercept with a check.
+            a.n.push_back(static_cast<int64_t>(ctx.u64(nn[j], key, 3, kMaxArchs)));
+            if (j > 0 && a.n[j] <= a.n[j - 1]) ctx.fail(nn[j], key, "budgets must increase");
+          }
+        } else {
+          ctx.fail(nn, bp + ".n", "expected a number or a non-empty list of training budgets");
+        }
+      }
+      // Fewer than 3 validation samples rank nothing worth choosing by.
+      if (body["validation"]) a.validation = static_cast<int64_t>(ctx.u64(body["validation"], bp + ".validation", 3, kMaxArchs));
+      if (body["repeats"]) a.repeats = static_cast<int32_t>(ctx.u64(body["repeats"], bp + ".repeats", 1, 100000));
+      if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);
+      if (body["include_disconnected"]) a.include_disconnected = ctx.flag(body["include_disconnected"], bp + ".include_disconnected");
     } else {
-      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval or monotonicity)");
+      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval, monotonicity or adapt)");
     }
   }
   return c;
@@ -269,6 +350,20 @@ std::string resolved_yaml(const ExperimentConfig& c) {
         << YAML::Value << m.kendall << YAML::Key << "top_k" << YAML::Value << m.top_k << YAML::Key << "bootstrap"
         << YAML::Value << m.bootstrap << YAML::Key << "bootstrap_seed" << YAML::Value << m.bootstrap_seed << YAML::Key
         << "include_disconnected" << YAML::Value << m.include_disconnected << YAML::EndMap << YAML::EndMap;
+  }
+  if (c.adapt) {
+    const auto& a = c.adapt_stage;
+    out << YAML::BeginMap << YAML::Key << "adapt" << YAML::Value << YAML::BeginMap << YAML::Key << "proxy" << YAML::Value
+        << a.proxy << YAML::Key << "targets" << YAML::Value;
+    if (a.targets.empty()) {
+      out << "all";
+    } else {
+      out << a.targets;
+    }
+    out << YAML::Key << "schemes" << YAML::Value << a.schemes << YAML::Key << "n" << YAML::Value << YAML::Flow << a.n
+        << YAML::Key << "validation" << YAML::Value << a.validation << YAML::Key << "repeats" << YAML::Value
+        << a.repeats << YAML::Key << "seed" << YAML::Value << a.seed << YAML::Key << "include_disconnected"
+        << YAML::Value << a.include_disconnected << YAML::EndMap << YAML::EndMap;
   }
   out << YAML::EndSeq;
   if (!c.output.empty()) out << YAML::Key << "output" << YAML::Value << c.output;

@@ -31,6 +31,23 @@ struct MonotonicityStage {
   bool include_disconnected = false;  // NB201's 341 disconnected architectures
 };
 
+// Proxy adaptation over the run's latency matrix: for each target, each budget n and
+// each repeat, n training + `validation` target measurements are drawn among the
+// architectures measured on both devices and every scheme predicts the rest.
+struct AdaptStage {
+  std::string proxy;                 // a device column of the run
+  std::vector<std::string> targets;  // empty = every column but the proxy
+  std::vector<std::string> schemes = {"none", "adaproxy", "anchored"};
+  std::vector<int64_t> n = {5, 10, 20, 50, 100, 200};  // training samples per target
+  int64_t validation = 10;           // held-out target samples that choose the regularisation
+  int32_t repeats = 20;
+  uint64_t seed = 0;
+  bool include_disconnected = false;  // NB201's 341 disconnected architectures
+  // Where the device names were given ("file:line: 'key path'"), for errors the driver
+  // raises once it knows the run's device columns.
+  std::string proxy_where, targets_where, n_where;
+};
+
 struct ExperimentConfig {
   std::string file;           // where it was read from ("" for a CLI shorthand)
   std::string name = "run";
@@ -45,6 +62,8 @@ struct ExperimentConfig {
   EvalStage eval_stage;
   bool monotonicity = false;
   MonotonicityStage monotonicity_stage;
+  bool adapt = false;
+  AdaptStage adapt_stage;
   std::string output;         // result file; "" = results/runs/<name>/<timestamp>/result.h5
   int summary_rows = 40;      // devices shown in the printed summary
 };

@@ -42,7 +42,9 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   const SearchSpace space = make_space(config.space, config.dataset);
   const std::vector<DeviceSpec> specs = resolve_devices(config.devices);
   const Backend backend = resolve_backend(options.backend.empty() ? config.backend : options.backend);
-  if (!config.eval && !config.monotonicity) throw UserError("config has no stage to run (eval, monotonicity)");
+  if (!config.eval && !config.monotonicity && !config.adapt) {
+    throw UserError("config has no stage to run (eval, monotonicity, adapt)");
+  }
   const int K = space.decisions();
 
   // Measured devices: their columns join the simulated ones, keyed by architecture.
@@ -107,6 +109,8 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   const int Ds = static_cast<int>(specs.size());
   const int D = static_cast<int>(names.size());
   if (D == 0) throw UserError("no devices: name simulated devices or measured: files");
+  // Device names in the adapt stage are checked now, before any work.
+  if (config.adapt) resolve_adapt_devices(config.adapt_stage, names);
   // Measured latencies per row (NaN where a table lacks the architecture).
   std::vector<float> measured;
   if (!tables.empty()) {
@@ -152,12 +156,14 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   result.devices.resize(D);
   std::vector<double> sum(D, 0.0), mn(D, std::numeric_limits<double>::infinity()), mx(D, 0.0);
   std::vector<uint64_t> counted(D, 0);
-  std::vector<float> matrix;  // kept in memory for the monotonicity stage
-  std::vector<uint8_t> keep;  // rows the statistics use
-  if (config.monotonicity) {
-    matrix.resize(n * D);
-    keep.assign(n, 1);
-  }
+  // Kept in memory for the stages that read the whole matrix (monotonicity, adapt).
+  const bool hold = config.monotonicity || config.adapt;
+  std::vector<float> matrix;
+  std::vector<uint8_t> keep;       // rows the monotonicity statistics use
+  std::vector<uint8_t> all_codes;  // every row's architecture, for adaptation's features
+  if (hold) matrix.resize(n * D);
+  if (config.monotonicity) keep.assign(n, 1);
+  if (config.adapt) all_codes.resize(n * K);
   {
     h5.group("/eval");
     // The per-architecture datasets are the eval stage's output; a run with only the
@@ -221,7 +227,8 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
           mx[d] = std::max(mx[d], v);
         }
       }
-      if (config.monotonicity) std::copy(latency.begin(), latency.begin() + count * D, matrix.begin() + first * D);
+      if (hold) std::copy(latency.begin(), latency.begin() + count * D, matrix.begin() + first * D);
+      if (config.adapt) std::copy(codes.begin(), codes.begin() + count * K, all_codes.begin() + first * K);
       if (write_matrix) {
         lat.write_rows(first, count, latency.data());
         codes_ds.write_rows(first, count, codes.data());
@@ -268,6 +275,13 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     result.monotonicity_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     h5.attr("/monotonicity", "seconds", result.monotonicity_seconds);
   }
+  if (config.adapt) {
+    const auto t0 = Clock::now();
+    result.adapt = compute_adaptation(space, matrix, n, all_codes, names, config.adapt_stage);
+    write_adaptation(h5, result.adapt);
+    result.adapt_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    h5.attr("/adapt", "seconds", result.adapt_seconds);
+  }
 
   h5.attr("/", "proxysim_version", info.version);
   h5.attr("/", "git_commit", info.git_commit);
@@ -294,6 +308,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
 
 void print_summary(const RunResult& r, std::ostream& out, int max_rows) {
   if (!r.monotonicity.devices.empty()) print_srcc_table(r.monotonicity, out);
+  if (!r.adapt.targets.empty()) print_adaptation_table(r.adapt, out);
   fmt::print(out, "\n{:<22} {:<11} {:>10} {:>10} {:>10} {:>12}\n", "device", "class", "min ms", "mean ms", "max ms",
              "fastest arch");
   int shown = 0;
@@ -309,6 +324,7 @@ void print_summary(const RunResult& r, std::ostream& out, int max_rows) {
              r.devices.size(), r.eval_seconds, r.backend,
              r.archs * static_cast<double>(r.devices.size()) / std::max(r.eval_seconds, 1e-9));
   if (!r.monotonicity.devices.empty()) fmt::print(out, "monotonicity statistics in {:.2f} s\n", r.monotonicity_seconds);
+  if (!r.adapt.targets.empty()) fmt::print(out, "adaptation in {:.2f} s\n", r.adapt_seconds);
   fmt::print(out, "results: {}\n", r.output);
 }
 

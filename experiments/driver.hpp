@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/adapt.hpp"
 #include "experiments/config.hpp"
 #include "experiments/monotonicity.hpp"
 
@@ -32,6 +33,8 @@ struct RunResult {
   double eval_seconds = 0.0;
   MonotonicityReport monotonicity;
   double monotonicity_seconds = 0.0;
+  AdaptReport adapt;
+  double adapt_seconds = 0.0;
 };
 
 RunResult run_experiment(const ExperimentConfig& config, const RunOptions& options, std::ostream& log);

@@ -119,6 +119,21 @@ H5Matrix H5Writer::vector_f32(const std::string& name, uint64_t rows, const std:
   return make(name, H5T_NATIVE_FLOAT, rows, 0, {dim});
 }
 
+void H5Writer::array_f32(const std::string& name, const std::vector<uint64_t>& shape, const float* data,
+                         const std::vector<std::string>& dims) {
+  const std::vector<hsize_t> size(shape.begin(), shape.end());
+  H5Handle space(checked(H5Screate_simple(static_cast<int>(size.size()), size.data(), nullptr), "space " + name),
+                 H5Sclose);
+  H5Handle ds(checked(H5Dcreate2(file_.get(), name.c_str(), H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                 H5P_DEFAULT),
+                      "dataset " + name),
+              H5Dclose);
+  check(H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "write " + name);
+  std::string joined;
+  for (size_t i = 0; i < dims.size(); ++i) joined += (i ? "," : "") + dims[i];
+  attr(name, "dims", joined);
+}
+
 void H5Writer::strings(const std::string& name, const std::vector<std::string>& values, const std::string& dim) {
   H5Handle type(checked(H5Tcopy(H5T_C_S1), "string type"), H5Tclose);
   check(H5Tset_size(type.get(), H5T_VARIABLE), "string size");

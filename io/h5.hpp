@@ -54,6 +54,10 @@ class H5Writer {
   H5Matrix matrix_u8(const std::string& name, uint64_t rows, uint64_t cols, const std::vector<std::string>& dims);
   H5Matrix vector_u64(const std::string& name, uint64_t rows, const std::string& dim);
   H5Matrix vector_f32(const std::string& name, uint64_t rows, const std::string& dim);
+  // A whole float32 array of any rank, written at once (small results such as a
+  // [scheme, target, n] cube).
+  void array_f32(const std::string& name, const std::vector<uint64_t>& shape, const float* data,
+                 const std::vector<std::string>& dims);
   void strings(const std::string& name, const std::vector<std::string>& values, const std::string& dim);
   void attr(const std::string& object, const std::string& name, const std::string& value);
   void attr(const std::string& object, const std::string& name, int64_t value);

@@ -1,0 +1,272 @@
+#include "experiments/adapt.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <numeric>
+#include <stdexcept>
+
+#include "kernels/rank_stats.hpp"
+#include "kernels/rng.hpp"
+#include "search/adaptation.hpp"
+#include "search/features.hpp"
+#include "sim/error.hpp"
+#include "sim/nb201.hpp"
+
+namespace proxysim {
+
+namespace {
+
+int32_t column_of(const std::vector<std::string>& names, const std::string& name, const std::string& where,
+                  const char* role) {
+  const auto it = std::find(names.begin(), names.end(), name);
+  if (it == names.end()) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw UserError(where + ": unknown " + role + " device '" + name + "' (the run's devices are " + list + ")");
+  }
+  return static_cast<int32_t>(it - names.begin());
+}
+
+// The draw of (target, budget, repeat) is its own counter-based stream, so a result
+// does not depend on which thread ran it or on which other budgets were asked for.
+uint64_t draw_seed(uint64_t seed, size_t target, int64_t n, int32_t repeat) {
+  return counter_hash(counter_hash(seed, target, static_cast<uint64_t>(n)), static_cast<uint64_t>(repeat),
+                      0xada9d0c5ull);
+}
+
+// One target's view of the matrix: the architectures measured on proxy and target.
+struct TargetData {
+  Eigen::MatrixXd features;
+  Eigen::VectorXd proxy_ms;
+  std::vector<float> proxy_f, target_ms;
+};
+
+}  // namespace
+
+AdaptDevices resolve_adapt_devices(const AdaptStage& stage, const std::vector<std::string>& names) {
+  AdaptDevices d;
+  const std::string proxy_where = stage.proxy_where.empty() ? "adapt.proxy" : stage.proxy_where;
+  const std::string targets_where = stage.targets_where.empty() ? "adapt.targets" : stage.targets_where;
+  d.proxy = column_of(names, stage.proxy, proxy_where, "proxy");
+  if (stage.targets.empty()) {
+    for (int32_t c = 0; c < static_cast<int32_t>(names.size()); ++c) {
+      if (c != d.proxy) d.targets.push_back(c);
+    }
+  } else {
+    for (const auto& t : stage.targets) {
+      const int32_t c = column_of(names, t, targets_where, "target");
+      if (c == d.proxy) continue;
+      if (std::find(d.targets.begin(), d.targets.end(), c) != d.targets.end()) {
+        throw UserError(targets_where + ": target '" + t + "' is listed twice");
+      }
+      d.targets.push_back(c);
+    }
+  }
+  if (d.targets.empty()) throw UserError(targets_where + ": no target device besides the proxy '" + stage.proxy + "'");
+  return d;
+}
+
+AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
+                               const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
+                               const AdaptStage& stage) {
+  const AdaptDevices cols = resolve_adapt_devices(stage, devices);
+  const size_t D = devices.size();
+  const int K = space.decisions();
+  AdaptReport r;
+  r.proxy = stage.proxy;
+  r.schemes = stage.schemes;
+  r.n = stage.n;
+  r.validation = stage.validation;
+  r.repeats = stage.repeats;
+  r.seed = stage.seed;
+  for (int32_t c : cols.targets) r.targets.push_back(devices[c]);
+
+  // Features once for every row; each target takes its eligible rows from them.
+  std::vector<ArchCode> arch(rows);
+  std::vector<uint8_t> usable(rows, 1);
+  for (uint64_t i = 0; i < rows; ++i) {
+    arch[i].assign(codes.begin() + i * K, codes.begin() + (i + 1) * K);
+    if (space.id() == SpaceId::kNb201 && !stage.include_disconnected && !nb201::connected(arch[i].data())) {
+      usable[i] = 0;
+      ++r.excluded_disconnected;
+    }
+  }
+  const Eigen::MatrixXd all_features = one_hot_features(space.id(), arch);
+
+  const size_t T = cols.targets.size(), S = stage.schemes.size(), N = stage.n.size();
+  const auto R = static_cast<size_t>(stage.repeats);
+  std::vector<TargetData> data(T);
+  r.eligible.resize(T);
+  r.srcc_unadapted.resize(T);
+  const int64_t largest = stage.n.back() + stage.validation;
+  for (size_t t = 0; t < T; ++t) {
+    std::vector<int64_t> keep;
+    for (uint64_t i = 0; i < rows; ++i) {
+      const float p = latency_ms[i * D + cols.proxy], y = latency_ms[i * D + cols.targets[t]];
+      if (usable[i] && std::isfinite(p) && std::isfinite(y)) keep.push_back(static_cast<int64_t>(i));
+    }
+    const auto m = static_cast<int64_t>(keep.size());
+    r.eligible[t] = m;
+    if (m < largest + 1) {
+      // At least one architecture must stay unsampled for the unsampled SRCC.
+      throw UserError(fmt::format("{}: n = {} training + {} validation samples need more than the {} architectures "
+                                  "measured on both '{}' and '{}'",
+                                  stage.n_where.empty() ? "adapt.n" : stage.n_where, stage.n.back(),
+                                  stage.validation, m, stage.proxy, r.targets[t]));
+    }
+    TargetData& d = data[t];
+    d.features.resize(m, all_features.cols());
+    d.proxy_ms.resize(m);
+    d.proxy_f.resize(m);
+    d.target_ms.resize(m);
+    for (int64_t j = 0; j < m; ++j) {
+      const auto i = static_cast<uint64_t>(keep[j]);
+      d.features.row(j) = all_features.row(static_cast<Eigen::Index>(i));
+      d.proxy_f[j] = latency_ms[i * D + cols.proxy];
+      d.proxy_ms[j] = d.proxy_f[j];
+      d.target_ms[j] = latency_ms[i * D + cols.targets[t]];
+    }
+    r.srcc_unadapted[t] = spearman_pair(Backend::kCpu, d.proxy_f.data(), d.target_ms.data(), m);
+  }
+
+  // One task per (target, budget, repeat); every task writes only its own slots, and
+  // the reductions below run in a fixed order, so the result is the same on any
+  // number of threads.
+  const size_t tasks = T * N * R;
+  std::vector<double> all(tasks * S), unsampled(tasks * S);
+  std::vector<std::exception_ptr> errors(tasks);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t task = 0; task < static_cast<int64_t>(tasks); ++task) {
+    try {
+      const size_t t = static_cast<size_t>(task) / (N * R);
+      const size_t k = static_cast<size_t>(task) / R % N;
+      const auto rep = static_cast<int32_t>(static_cast<size_t>(task) % R);
+      const TargetData& d = data[t];
+      const auto m = static_cast<int64_t>(d.target_ms.size());
+      const int64_t n = stage.n[k];
+      std::vector<int64_t> pool(static_cast<size_t>(m));
+      std::iota(pool.begin(), pool.end(), int64_t{0});
+      const std::vector<int64_t> drawn = draw_rows(draw_seed(stage.seed, t, n, rep), pool, n + stage.validation);
+      const std::vector<int64_t> train(drawn.begin(), drawn.begin() + n), val(drawn.begin() + n, drawn.end());
+      AdaptationInput in{d.features, d.proxy_ms, gather_target_samples(train, d.target_ms.data()),
+                         gather_target_samples(val, d.target_ms.data())};
+      std::vector<uint8_t> sampled(static_cast<size_t>(m), 0);
+      for (int64_t i : drawn) sampled[static_cast<size_t>(i)] = 1;
+      std::vector<float> pred(static_cast<size_t>(m)), pred_rest, true_rest;
+      pred_rest.reserve(static_cast<size_t>(m));
+      true_rest.reserve(static_cast<size_t>(m));
+      for (size_t s = 0; s < S; ++s) {
+        const auto scheme = make_adaptation_scheme(stage.schemes[s]);
+        const Eigen::VectorXd p = scheme->predict(in);
+        for (int64_t i = 0; i < m; ++i) pred[static_cast<size_t>(i)] = static_cast<float>(p[i]);
+        pred_rest.clear();
+        true_rest.clear();
+        for (int64_t i = 0; i < m; ++i) {
+          if (sampled[static_cast<size_t>(i)]) continue;
+          pred_rest.push_back(pred[static_cast<size_t>(i)]);
+          true_rest.push_back(d.target_ms[static_cast<size_t>(i)]);
+        }
+        all[static_cast<size_t>(task) * S + s] = spearman_pair(Backend::kCpu, pred.data(), d.target_ms.data(), m);
+        unsampled[static_cast<size_t>(task) * S + s] = spearman_pair(
+            Backend::kCpu, pred_rest.data(), true_rest.data(), static_cast<int64_t>(pred_rest.size()));
+      }
+    } catch (...) {
+      errors[static_cast<size_t>(task)] = std::current_exception();
+    }
+  }
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+
+  r.srcc_mean.assign(S * T * N, 0.0);
+  r.srcc_std.assign(S * T * N, 0.0);
+  r.srcc_unsampled_mean.assign(S * T * N, 0.0);
+  for (size_t s = 0; s < S; ++s) {
+    for (size_t t = 0; t < T; ++t) {
+      for (size_t k = 0; k < N; ++k) {
+        double sum = 0, sum_rest = 0;
+        for (size_t rep = 0; rep < R; ++rep) {
+          const size_t task = (t * N + k) * R + rep;
+          sum += all[task * S + s];
+          sum_rest += unsampled[task * S + s];
+        }
+        const double mean = sum / static_cast<double>(R);
+        double ss = 0;
+        for (size_t rep = 0; rep < R; ++rep) {
+          const double dlt = all[((t * N + k) * R + rep) * S + s] - mean;
+          ss += dlt * dlt;
+        }
+        // Sample standard deviation (ddof = 1); a single repeat has no spread to show.
+        r.srcc_mean[r.at(s, t, k)] = mean;
+        r.srcc_std[r.at(s, t, k)] = R > 1 ? std::sqrt(ss / static_cast<double>(R - 1)) : 0.0;
+        r.srcc_unsampled_mean[r.at(s, t, k)] = sum_rest / static_cast<double>(R);
+      }
+    }
+  }
+  return r;
+}
+
+void write_adaptation(H5Writer& h5, const AdaptReport& r) {
+  h5.group("/adapt");
+  const std::vector<uint64_t> shape = {r.schemes.size(), r.targets.size(), r.n.size()};
+  for (const auto& [name, values] : {std::pair{"/adapt/srcc_mean", &r.srcc_mean}, std::pair{"/adapt/srcc_std", &r.srcc_std},
+                                     std::pair{"/adapt/srcc_unsampled_mean", &r.srcc_unsampled_mean}}) {
+    const std::vector<float> f(values->begin(), values->end());
+    h5.array_f32(name, shape, f.data(), {"scheme", "target", "n"});
+  }
+  h5.strings("/adapt/schemes", r.schemes, "scheme");
+  h5.strings("/adapt/targets", r.targets, "target");
+  {
+    std::vector<uint64_t> n(r.n.begin(), r.n.end());
+    H5Matrix m = h5.vector_u64("/adapt/n", n.size(), "n");
+    m.write_rows(0, n.size(), n.data());
+    std::vector<uint64_t> spent;
+    for (int64_t x : r.n) spent.push_back(static_cast<uint64_t>(x + r.validation));
+    H5Matrix sm = h5.vector_u64("/adapt/measurements", spent.size(), "n");
+    sm.write_rows(0, spent.size(), spent.data());
+    std::vector<uint64_t> eligible(r.eligible.begin(), r.eligible.end());
+    H5Matrix em = h5.vector_u64("/adapt/eligible", eligible.size(), "target");
+    em.write_rows(0, eligible.size(), eligible.data());
+  }
+  {
+    const std::vector<float> u(r.srcc_unadapted.begin(), r.srcc_unadapted.end());
+    H5Matrix m = h5.vector_f32("/adapt/srcc_unadapted", u.size(), "target");
+    m.write_rows(0, u.size(), u.data());
+  }
+  h5.attr("/adapt", "proxy", r.proxy);
+  h5.attr("/adapt", "validation", static_cast<int64_t>(r.validation));
+  h5.attr("/adapt", "repeats", static_cast<int64_t>(r.repeats));
+  h5.attr("/adapt", "seed", static_cast<int64_t>(r.seed));
+  h5.attr("/adapt", "excluded_disconnected", static_cast<int64_t>(r.excluded_disconnected));
+}
+
+void print_adaptation_table(const AdaptReport& r, std::ostream& out) {
+  size_t k = r.n.size() - 1;
+  for (size_t i = 0; i < r.n.size(); ++i) {
+    if (r.n[i] >= 10) {
+      k = i;
+      break;
+    }
+  }
+  size_t w = 6;
+  for (const auto& t : r.targets) w = std::max(w, t.size());
+  fmt::print(out, "\nAdaptation from proxy '{}': mean SRCC over {} repeats at n = {} training + {} validation target "
+             "samples\n{:<{}} {:>10}",
+             r.proxy, r.repeats, r.n[k], r.validation, "target", w, "unadapted");
+  size_t sw = 10;
+  for (const auto& s : r.schemes) sw = std::max(sw, s.size());
+  for (const auto& s : r.schemes) fmt::print(out, " {:>{}}", s, sw);
+  fmt::print(out, "\n");
+  for (size_t t = 0; t < r.targets.size(); ++t) {
+    fmt::print(out, "{:<{}} {:>10.3f}", r.targets[t], w, r.srcc_unadapted[t]);
+    for (size_t s = 0; s < r.schemes.size(); ++s) fmt::print(out, " {:>{}.3f}", r.srcc_mean[r.at(s, t, k)], sw);
+    fmt::print(out, "\n");
+  }
+}
+
+}  // namespace proxysim

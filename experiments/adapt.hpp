@@ -1,0 +1,53 @@
+// The adapt stage: how well each adaptation scheme turns the proxy's latencies into
+// a ranking of each target's, as a function of the number of target measurements
+// spent (Lu et al. 2022, Sec. 5), over the run's in-memory latency matrix.
+#pragma once
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "experiments/config.hpp"
+#include "io/h5.hpp"
+#include "sim/space.hpp"
+
+namespace proxysim {
+
+// Column indices of the stage's proxy and targets among the run's device names.
+// Throws UserError naming the config key when a name is not a column; a target equal
+// to the proxy is dropped (adapting a device to itself measures nothing).
+struct AdaptDevices {
+  int32_t proxy = -1;
+  std::vector<int32_t> targets;
+};
+AdaptDevices resolve_adapt_devices(const AdaptStage& stage, const std::vector<std::string>& names);
+
+struct AdaptReport {
+  std::string proxy;
+  std::vector<std::string> targets, schemes;
+  std::vector<int64_t> n;
+  int64_t validation = 0;
+  int32_t repeats = 0;
+  uint64_t seed = 0;
+  // [scheme][target][n], flattened: SRCC between prediction and true target latency
+  // over every eligible architecture (mean and std over repeats) and over the ones
+  // not sampled (mean).
+  std::vector<double> srcc_mean, srcc_std, srcc_unsampled_mean;
+  std::vector<double> srcc_unadapted;  // [target]: SRCC(proxy, target), no measurement spent
+  std::vector<int64_t> eligible;       // [target]: architectures measured on proxy and target
+  uint64_t excluded_disconnected = 0;
+  size_t at(size_t scheme, size_t target, size_t k) const { return (scheme * targets.size() + target) * n.size() + k; }
+};
+
+// `latency_ms` is rows x devices (NaN = not measured), `codes` rows x space.decisions().
+AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
+                               const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
+                               const AdaptStage& stage);
+// /adapt in the result file: [scheme, target, n] cubes of mean, spread and
+// unsampled-architecture SRCC, with the names along each axis.
+void write_adaptation(H5Writer& h5, const AdaptReport& r);
+// Target, unadapted SRCC and each scheme's mean SRCC at the smallest n >= 10 (or the
+// largest n when all are smaller).
+void print_adaptation_table(const AdaptReport& r, std::ostream& out);
+
+}  // namespace proxysim

@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""Figures of one proxysim result file: what the file has, as PNGs.
+
+  results/plot.py RESULT.h5 [--out DIR]
+
+- <stem>_srcc.png: the device x device SRCC heatmap (/monotonicity), pairs at or
+  above 0.9 (strong monotonicity) outlined.
+- <stem>_adapt_bars.png: SRCC per target before and after adaptation (/adapt) at
+  n = 10 target samples, or the smallest n in the file.
+- <stem>_adapt_curves.png: SRCC against n per scheme, mean over targets with a band
+  of one standard deviation across targets, beside the paper's reference points:
+  HELP's mean with 10 target samples (0.932) and FLOPs alone (0.787).
+
+Prints the paths it wrote.
+"""
+import argparse
+import os
+import sys
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+STRONG = 0.9
+HELP_10_SAMPLES = 0.932  # Lu et al. 2022 / HELP, NB201, mean over six devices
+FLOPS_ONLY = 0.787
+
+
+def strings(ds):
+    return [s.decode() if isinstance(s, bytes) else str(s) for s in ds[()]]
+
+
+def heatmap(f, path):
+    srcc = f["/monotonicity/srcc"][()]
+    devices = strings(f["/monotonicity/devices"])
+    d = len(devices)
+    size = max(5.0, 0.42 * d + 2.5)
+    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    im = ax.imshow(srcc, vmin=min(0.0, float(np.nanmin(srcc))), vmax=1.0, cmap="viridis")
+    ax.set_xticks(range(d), devices, rotation=90, fontsize=8)
+    ax.set_yticks(range(d), devices, fontsize=8)
+    ax.set_xlabel("target")
+    ax.set_ylabel("proxy")
+    for a in range(d):
+        for b in range(d):
+            v = srcc[a, b]
+            if a != b and np.isfinite(v) and v >= STRONG:
+                ax.add_patch(plt.Rectangle((b - 0.5, a - 0.5), 1, 1, fill=False, edgecolor="red", lw=1.2))
+            if d <= 20 and np.isfinite(v):
+                ax.text(b, a, f"{v:.2f}", ha="center", va="center", fontsize=6,
+                        color="black" if v > 0.6 else "white")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="SRCC")
+    archs = f["/monotonicity"].attrs.get("archs", "")
+    ax.set_title(f"Latency monotonicity (SRCC) over {archs} architectures; red: >= {STRONG}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def adapt_data(f):
+    g = f["/adapt"]
+    return dict(
+        schemes=strings(g["schemes"]),
+        targets=strings(g["targets"]),
+        n=[int(x) for x in g["n"][()]],
+        mean=g["srcc_mean"][()],
+        std=g["srcc_std"][()],
+        unadapted=g["srcc_unadapted"][()],
+        proxy=g.attrs["proxy"].decode() if isinstance(g.attrs["proxy"], bytes) else str(g.attrs["proxy"]),
+        validation=int(g.attrs["validation"]),
+        repeats=int(g.attrs["repeats"]),
+    )
+
+
+def bars(a, path):
+    n = a["n"]
+    k = n.index(10) if 10 in n else int(np.argmin(n))
+    schemes = [s for s in a["schemes"] if s != "none"]  # none is the unadapted bar
+    targets = a["targets"]
+    width = 0.8 / (len(schemes) + 1)
+    x = np.arange(len(targets))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(targets) * (len(schemes) + 1) * 0.5 + 3), 4.5))
+    ax.bar(x - 0.4 + width / 2, a["unadapted"], width, label="unadapted", color="0.6")
+    for i, s in enumerate(schemes):
+        si = a["schemes"].index(s)
+        ax.bar(x - 0.4 + width * (i + 1.5), a["mean"][si, :, k], width, yerr=a["std"][si, :, k], capsize=2, label=s)
+    ax.axhline(STRONG, color="red", ls="--", lw=0.8)
+    ax.set_xticks(x, targets, rotation=45 if len(targets) > 6 else 0, ha="right" if len(targets) > 6 else "center")
+    lo = min(0.0, float(np.nanmin(a["unadapted"])))
+    ax.set_ylim(lo, 1.02)
+    ax.set_ylabel("SRCC with the target")
+    ax.set_title(f"Proxy {a['proxy']}: before and after adaptation, n = {n[k]} (+{a['validation']} validation), "
+                 f"mean of {a['repeats']}")
+    ax.legend(fontsize=8, ncol=2, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def curves(a, path):
+    n = np.array(a["n"])
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for si, s in enumerate(a["schemes"]):
+        per_target = a["mean"][si]  # [target, n]
+        m = np.nanmean(per_target, axis=0)
+        sd = np.nanstd(per_target, axis=0)
+        line, = ax.plot(n, m, marker="o", label=s)
+        ax.fill_between(n, m - sd, m + sd, color=line.get_color(), alpha=0.15)
+    ax.axhline(HELP_10_SAMPLES, color="black", ls="--", lw=0.9, label=f"HELP, 10 samples ({HELP_10_SAMPLES})")
+    ax.axhline(FLOPS_ONLY, color="black", ls=":", lw=0.9, label=f"FLOPs ({FLOPS_ONLY})")
+    ax.set_xscale("log")
+    ax.set_xticks(n, [str(v) for v in n])
+    ax.set_xlabel("target training samples n")
+    ax.set_ylabel("SRCC, mean over targets (band: 1 std)")
+    ax.set_title(f"Proxy {a['proxy']}: {len(a['targets'])} targets, {a['repeats']} repeats")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("result", help="proxysim result .h5")
+    p.add_argument("--out", help="folder for the PNGs (default: the result's folder)")
+    args = p.parse_args(argv)
+    out = args.out or os.path.dirname(os.path.abspath(args.result))
+    os.makedirs(out, exist_ok=True)
+    stem = os.path.splitext(os.path.basename(args.result))[0]
+    written = []
+    with h5py.File(args.result, "r") as f:
+        if "/monotonicity/srcc" in f:
+            path = os.path.join(out, f"{stem}_srcc.png")
+            heatmap(f, path)
+            written.append(path)
+        if "/adapt/srcc_mean" in f:
+            a = adapt_data(f)
+            path = os.path.join(out, f"{stem}_adapt_bars.png")
+            bars(a, path)
+            written.append(path)
+            path = os.path.join(out, f"{stem}_adapt_curves.png")
+            curves(a, path)
+            written.append(path)
+    if not written:
+        print(f"{args.result}: nothing to plot (no /monotonicity or /adapt)", file=sys.stderr)
+        return 1
+    for w in written:
+        print(w)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

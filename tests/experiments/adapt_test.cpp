@@ -1,0 +1,226 @@
+// Checks the adapt stage end to end through `proxysim run`: config mistakes exit 2
+// naming the key; on a table whose target is exactly linear in NB201's one-hot
+// features with other weights than the proxy, AdaProxy at n = 50 ranks it almost
+// perfectly (> 0.99: the model is exact, only float32 storage of the CSV and of the
+// result perturbs it) and beats no adaptation by a wide margin; `none` equals the
+// unadapted SRCC to float32 storage (1e-6), and a fixed seed reproduces every value
+// bit for bit, on one thread as on several.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/h5_read.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::array<const char*, 5> kOps = {"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"};
+
+std::string arch_str(int packed) {
+  int op[6];
+  for (int e = 5; e >= 0; --e) {
+    op[e] = packed % 5;
+    packed /= 5;
+  }
+  std::ostringstream s;
+  s << "|" << kOps[op[0]] << "~0|+|" << kOps[op[1]] << "~0|" << kOps[op[2]] << "~1|+|" << kOps[op[3]] << "~0|"
+    << kOps[op[4]] << "~1|" << kOps[op[5]] << "~2|";
+  return s.str();
+}
+
+// proxy = sum of per-(edge, op) weights + 1; target = the same weights rescaled per op
+// (3x3 convolutions 5x cheaper, pooling 6x dearer, as on a device with a convolution
+// engine and slow pooling) + 0.3; mirror = 1.5 proxy + 0.2, rank-identical to the proxy.
+fs::path write_table() {
+  const double op_ms[5] = {0.0, 0.1, 1.0, 3.0, 0.5};
+  const double target_scale[5] = {1.0, 1.0, 1.0, 0.2, 6.0};
+  const fs::path p = fs::temp_directory_path() / "adapt_linear.csv";
+  std::ofstream out(p);
+  out << "arch_str,proxy,target,mirror\n";
+  out.precision(9);
+  for (int i = 0; i < 600; ++i) {
+    const int packed = static_cast<int>((static_cast<long long>(i) * 7919) % 15625);  // distinct: gcd(7919, 15625) = 1
+    int code[6];
+    int rest = packed;
+    for (int e = 5; e >= 0; --e) {
+      code[e] = rest % 5;
+      rest /= 5;
+    }
+    double proxy = 1.0, target = 0.3;
+    for (int e = 0; e < 6; ++e) {
+      const double w = op_ms[code[e]] * (1.0 + 0.1 * e);
+      proxy += w;
+      target += w * target_scale[code[e]];
+    }
+    out << arch_str(packed) << "," << proxy << "," << target << "," << 1.5 * proxy + 0.2 << "\n";
+  }
+  return p;
+}
+
+struct RunOutcome {
+  int rc = -1;
+  std::string err;
+};
+
+RunOutcome run_config(const std::string& name, const std::string& yaml, const fs::path& out,
+                      const std::string& env = "") {
+  const fs::path cfg = fs::temp_directory_path() / (name + ".yaml");
+  std::ofstream(cfg) << yaml;
+  const fs::path err = fs::temp_directory_path() / (name + ".err");
+  fs::remove(out);
+  const int rc = std::system((env + std::string(PROXYSIM_BINARY) + " run " + cfg.string() + " --backend cpu --out " +
+                              out.string() + " > /dev/null 2> " + err.string())
+                                 .c_str());
+  RunOutcome r;
+  r.rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  std::ifstream in(err);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+std::string config(const std::string& table, const std::string& adapt) {
+  return "name: adapt_test\nspace: nb201\nmeasured: " + table + "\nstages:\n  - monotonicity: {kendall: false}\n" +
+         "  - adapt: " + adapt + "\n";
+}
+
+struct Adapt {
+  std::vector<std::string> schemes, targets;
+  std::vector<uint64_t> n;
+  std::vector<hsize_t> dims;
+  std::vector<float> mean, std_, unsampled, unadapted;
+  std::string dims_attr;
+};
+
+Adapt read_adapt(const fs::path& path) {
+  Adapt a;
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  EXPECT_GE(f, 0) << path;
+  if (f < 0) return a;
+  a.schemes = read_strings(f, "/adapt/schemes");
+  a.targets = read_strings(f, "/adapt/targets");
+  std::vector<hsize_t> d;
+  a.n = read_all<uint64_t>(f, "/adapt/n", H5T_NATIVE_UINT64, &d);
+  a.mean = read_all<float>(f, "/adapt/srcc_mean", H5T_NATIVE_FLOAT, &a.dims);
+  a.std_ = read_all<float>(f, "/adapt/srcc_std", H5T_NATIVE_FLOAT, &d);
+  a.unsampled = read_all<float>(f, "/adapt/srcc_unsampled_mean", H5T_NATIVE_FLOAT, &d);
+  a.unadapted = read_all<float>(f, "/adapt/srcc_unadapted", H5T_NATIVE_FLOAT, &d);
+  const hid_t ds = H5Dopen2(f, "/adapt/srcc_mean", H5P_DEFAULT);
+  const hid_t at = H5Aopen(ds, "dims", H5P_DEFAULT);
+  const hid_t t = H5Aget_type(at);
+  if (H5Tis_variable_str(t) > 0) {
+    char* s = nullptr;
+    H5Aread(at, t, &s);
+    a.dims_attr = s ? s : "";
+    H5free_memory(s);
+  } else {
+    std::string s(H5Tget_size(t), '\0');
+    H5Aread(at, t, s.data());
+    a.dims_attr = s.c_str();
+  }
+  H5Tclose(t);
+  H5Aclose(at);
+  H5Dclose(ds);
+  H5Fclose(f);
+  return a;
+}
+
+}  // namespace
+
+TEST(AdaptCli, UnknownSchemeExitsTwoNamingTheKey) {
+  const fs::path table = write_table();
+  const fs::path out = fs::temp_directory_path() / "adapt_bad_scheme.h5";
+  const RunOutcome r = run_config("adapt_bad_scheme", config(table.string(), "{proxy: proxy, schemes: [none, adaprox]}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[1].adapt.schemes[1]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("adaprox"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(AdaptCli, UnknownProxyAndTargetExitTwoNamingTheKey) {
+  const fs::path table = write_table();
+  const fs::path out = fs::temp_directory_path() / "adapt_bad_proxy.h5";
+  RunOutcome r = run_config("adapt_bad_proxy", config(table.string(), "{proxy: pixel3}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[1].adapt.proxy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("pixel3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(":6:"), std::string::npos) << "the line of the key: " << r.err;
+  r = run_config("adapt_bad_target", config(table.string(), "{proxy: proxy, targets: [target, tpu]}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[1].adapt.targets"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("tpu"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(AdaptCli, BudgetBeyondTheMeasuredArchitecturesExitsTwo) {
+  const fs::path table = write_table();
+  const fs::path out = fs::temp_directory_path() / "adapt_big_n.h5";
+  const RunOutcome r = run_config("adapt_big_n", config(table.string(), "{proxy: proxy, n: [10, 595]}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[1].adapt.n"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(AdaptCli, ProxyAmongTargetsIsSkipped) {
+  const fs::path table = write_table();
+  const fs::path out = fs::temp_directory_path() / "adapt_skip.h5";
+  const RunOutcome r = run_config(
+      "adapt_skip", config(table.string(), "{proxy: proxy, targets: [proxy, mirror], schemes: [none], n: [10], repeats: 2}"),
+      out);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const Adapt a = read_adapt(out);
+  EXPECT_EQ(a.targets, std::vector<std::string>{"mirror"});
+  ASSERT_EQ(a.unadapted.size(), 1u);
+  EXPECT_FLOAT_EQ(a.unadapted[0], 1.0f);  // mirror is an increasing function of the proxy
+  fs::remove(out);
+}
+
+TEST(AdaptCli, AdaProxyRecoversALinearTargetAndNoneIsUnadapted) {
+  const fs::path table = write_table();
+  const std::string adapt = "{proxy: proxy, targets: [target], schemes: [none, adaproxy, anchored], n: [10, 50], "
+                            "validation: 10, repeats: 5, seed: 7}";
+  const fs::path out1 = fs::temp_directory_path() / "adapt_linear_1.h5";
+  const fs::path out2 = fs::temp_directory_path() / "adapt_linear_2.h5";
+  RunOutcome r = run_config("adapt_linear_1", config(table.string(), adapt), out1);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  // The second run on one thread: the result must not depend on the thread count.
+  r = run_config("adapt_linear_2", config(table.string(), adapt), out2, "OMP_NUM_THREADS=1 ");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const Adapt a = read_adapt(out1);
+  const Adapt b = read_adapt(out2);
+
+  ASSERT_EQ(a.schemes, (std::vector<std::string>{"none", "adaproxy", "anchored"}));
+  ASSERT_EQ(a.targets, std::vector<std::string>{"target"});
+  ASSERT_EQ(a.n, (std::vector<uint64_t>{10, 50}));
+  ASSERT_EQ(a.dims, (std::vector<hsize_t>{3, 1, 2}));
+  EXPECT_EQ(a.dims_attr, "scheme,target,n");
+  auto at = [&](const std::vector<float>& v, size_t s, size_t k) { return v[s * 2 + k]; };
+
+  // The weighting differs enough that the proxy alone ranks the target poorly.
+  ASSERT_EQ(a.unadapted.size(), 1u);
+  EXPECT_LT(a.unadapted[0], 0.9f);
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_NEAR(at(a.mean, 0, k), a.unadapted[0], 1e-6);
+    EXPECT_NEAR(at(a.std_, 0, k), 0.0, 1e-6);
+  }
+  EXPECT_GT(at(a.mean, 1, 1), 0.99f);
+  EXPECT_GT(at(a.unsampled, 1, 1), 0.99f);
+  EXPECT_GT(at(a.mean, 1, 1), at(a.mean, 0, 1) + 0.05f);
+
+  // Same seed, same everything, on any number of threads.
+  EXPECT_EQ(a.mean, b.mean);
+  EXPECT_EQ(a.std_, b.std_);
+  EXPECT_EQ(a.unsampled, b.unsampled);
+  EXPECT_EQ(a.unadapted, b.unadapted);
+  fs::remove(out1);
+  fs::remove(out2);
+}

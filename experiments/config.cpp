@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "experiments/select.hpp"
 #include "search/adaptation.hpp"
 #include "sim/error.hpp"
 
@@ -301,8 +302,60 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
       if (body["repeats"]) a.repeats = static_cast<int32_t>(ctx.u64(body["repeats"], bp + ".repeats", 1, 100000));
       if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);
       if (body["include_disconnected"]) a.include_disconnected = ctx.flag(body["include_disconnected"], bp + ".include_disconnected");
+    } else if (kind == "select") {
+      c.select = true;
+      auto& a = c.select_stage;
+      const std::string bp = path + ".select";
+      if (body && !body.IsNull()) {
+        ctx.only_keys(body, bp, {"candidates", "targets", "rules", "n", "repeats", "seed", "include_disconnected"});
+        auto devices = [&](const char* key, std::vector<std::string>& out, std::string& where) {
+          if (!body[key]) return;
+          const YAML::Node t = body[key];
+          where = ctx.where(t, bp + "." + key);
+          if (!(t.IsScalar() && t.Scalar() == "all")) out = ctx.str_list(t, bp + "." + key);
+        };
+        devices("candidates", a.candidates, a.candidates_where);
+        devices("targets", a.targets, a.targets_where);
+        if (body["rules"]) {
+          const YAML::Node ru = body["rules"];
+          a.rules = ctx.str_list(ru, bp + ".rules");
+          const auto& known = select_rule_names();
+          for (size_t j = 0; j < a.rules.size(); ++j) {
+            const std::string key = ru.IsSequence() ? bp + ".rules[" + std::to_string(j) + "]" : bp + ".rules";
+            const YAML::Node at = ru.IsSequence() ? ru[j] : ru;
+            if (std::find(known.begin(), known.end(), a.rules[j]) == known.end()) {
+              std::string list;
+              for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+              ctx.fail(at, key, "unknown selection rule '" + a.rules[j] + "' (expected one of " + list + ")");
+            }
+            if (std::find(a.rules.begin(), a.rules.begin() + j, a.rules[j]) != a.rules.begin() + j) {
+              ctx.fail(at, key, "rule '" + a.rules[j] + "' is listed twice");
+            }
+          }
+        }
+        if (body["n"]) {
+          const YAML::Node nn = body["n"];
+          a.n_where = ctx.where(nn, bp + ".n");
+          a.n.clear();
+          // Fewer than 3 samples leave an SRCC with nothing to rank.
+          if (nn.IsScalar()) {
+            a.n.push_back(static_cast<int64_t>(ctx.u64(nn, bp + ".n", 3, kMaxArchs)));
+          } else if (nn.IsSequence() && nn.size() > 0) {
+            for (size_t j = 0; j < nn.size(); ++j) {
+              const std::string key = bp + ".n[" + std::to_string(j) + "]";
+              a.n.push_back(static_cast<int64_t>(ctx.u64(nn[j], key, 3, kMaxArchs)));
+              if (j > 0 && a.n[j] <= a.n[j - 1]) ctx.fail(nn[j], key, "budgets must increase");
+            }
+          } else {
+            ctx.fail(nn, bp + ".n", "expected a number or a non-empty list of sample budgets");
+          }
+        }
+        if (body["repeats"]) a.repeats = static_cast<int32_t>(ctx.u64(body["repeats"], bp + ".repeats", 1, 100000));
+        if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);
+        if (body["include_disconnected"]) a.include_disconnected = ctx.flag(body["include_disconnected"], bp + ".include_disconnected");
+      }
     } else {
-      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval, monotonicity or adapt)");
+      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval, monotonicity, adapt or select)");
     }
   }
   return c;
@@ -364,6 +417,25 @@ std::string resolved_yaml(const ExperimentConfig& c) {
         << YAML::Key << "validation" << YAML::Value << a.validation << YAML::Key << "repeats" << YAML::Value
         << a.repeats << YAML::Key << "seed" << YAML::Value << a.seed << YAML::Key << "include_disconnected"
         << YAML::Value << a.include_disconnected << YAML::EndMap << YAML::EndMap;
+  }
+  if (c.select) {
+    const auto& a = c.select_stage;
+    auto names = [&](const std::vector<std::string>& v) {
+      if (v.empty()) {
+        out << "all";
+      } else {
+        out << v;
+      }
+    };
+    out << YAML::BeginMap << YAML::Key << "select" << YAML::Value << YAML::BeginMap << YAML::Key << "candidates"
+        << YAML::Value;
+    names(a.candidates);
+    out << YAML::Key << "targets" << YAML::Value;
+    names(a.targets);
+    out << YAML::Key << "rules" << YAML::Value << a.rules << YAML::Key << "n" << YAML::Value << YAML::Flow << a.n
+        << YAML::Key << "repeats" << YAML::Value << a.repeats << YAML::Key << "seed" << YAML::Value << a.seed
+        << YAML::Key << "include_disconnected" << YAML::Value << a.include_disconnected << YAML::EndMap
+        << YAML::EndMap;
   }
   out << YAML::EndSeq;
   if (!c.output.empty()) out << YAML::Key << "output" << YAML::Value << c.output;

@@ -48,6 +48,22 @@ struct AdaptStage {
   std::string proxy_where, targets_where, n_where;
 };
 
+// Proxy selection over the run's latency matrix: for each target, each budget n and
+// each repeat, n architectures measured on the target are drawn and every rule picks a
+// proxy among the candidates from the target's latencies on them alone.
+struct SelectStage {
+  std::vector<std::string> candidates;  // empty = every column
+  std::vector<std::string> targets;     // empty = every column
+  std::vector<std::string> rules = {"max_mean_srcc", "max_min_srcc", "flops", "random"};
+  std::vector<int64_t> n = {5, 10, 20, 50};  // target samples per selection
+  int32_t repeats = 20;
+  uint64_t seed = 0;
+  bool include_disconnected = false;  // NB201's 341 disconnected architectures
+  // Where the device names and budgets were given ("file:line: 'key path'"), for errors
+  // the driver raises once it knows the run's device columns.
+  std::string candidates_where, targets_where, n_where;
+};
+
 struct ExperimentConfig {
   std::string file;           // where it was read from ("" for a CLI shorthand)
   std::string name = "run";
@@ -64,6 +80,8 @@ struct ExperimentConfig {
   MonotonicityStage monotonicity_stage;
   bool adapt = false;
   AdaptStage adapt_stage;
+  bool select = false;
+  SelectStage select_stage;
   std::string output;         // result file; "" = results/runs/<name>/<timestamp>/result.h5
   int summary_rows = 40;      // devices shown in the printed summary
 };

@@ -42,8 +42,8 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   const SearchSpace space = make_space(config.space, config.dataset);
   const std::vector<DeviceSpec> specs = resolve_devices(config.devices);
   const Backend backend = resolve_backend(options.backend.empty() ? config.backend : options.backend);
-  if (!config.eval && !config.monotonicity && !config.adapt) {
-    throw UserError("config has no stage to run (eval, monotonicity, adapt)");
+  if (!config.eval && !config.monotonicity && !config.adapt && !config.select) {
+    throw UserError("config has no stage to run (eval, monotonicity, adapt, select)");
   }
   const int K = space.decisions();
 
@@ -111,6 +111,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   if (D == 0) throw UserError("no devices: name simulated devices or measured: files");
   // Device names in the adapt stage are checked now, before any work.
   if (config.adapt) resolve_adapt_devices(config.adapt_stage, names);
+  if (config.select) resolve_select_devices(config.select_stage, names);
   // Measured latencies per row (NaN where a table lacks the architecture).
   std::vector<float> measured;
   if (!tables.empty()) {
@@ -156,14 +157,15 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   result.devices.resize(D);
   std::vector<double> sum(D, 0.0), mn(D, std::numeric_limits<double>::infinity()), mx(D, 0.0);
   std::vector<uint64_t> counted(D, 0);
-  // Kept in memory for the stages that read the whole matrix (monotonicity, adapt).
-  const bool hold = config.monotonicity || config.adapt;
+  // Kept in memory for the stages that read the whole matrix (monotonicity, adapt, select).
+  const bool hold = config.monotonicity || config.adapt || config.select;
+  const bool hold_codes = config.adapt || config.select;
   std::vector<float> matrix;
   std::vector<uint8_t> keep;       // rows the monotonicity statistics use
-  std::vector<uint8_t> all_codes;  // every row's architecture, for adaptation's features
+  std::vector<uint8_t> all_codes;  // every row's architecture, for adaptation's features and selection's MACs
   if (hold) matrix.resize(n * D);
   if (config.monotonicity) keep.assign(n, 1);
-  if (config.adapt) all_codes.resize(n * K);
+  if (hold_codes) all_codes.resize(n * K);
   {
     h5.group("/eval");
     // The per-architecture datasets are the eval stage's output; a run with only the
@@ -228,7 +230,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
         }
       }
       if (hold) std::copy(latency.begin(), latency.begin() + count * D, matrix.begin() + first * D);
-      if (config.adapt) std::copy(codes.begin(), codes.begin() + count * K, all_codes.begin() + first * K);
+      if (hold_codes) std::copy(codes.begin(), codes.begin() + count * K, all_codes.begin() + first * K);
       if (write_matrix) {
         lat.write_rows(first, count, latency.data());
         codes_ds.write_rows(first, count, codes.data());
@@ -282,6 +284,13 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     result.adapt_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     h5.attr("/adapt", "seconds", result.adapt_seconds);
   }
+  if (config.select) {
+    const auto t0 = Clock::now();
+    result.select = compute_selection(space, matrix, n, all_codes, names, config.select_stage);
+    write_selection(h5, result.select);
+    result.select_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    h5.attr("/select", "seconds", result.select_seconds);
+  }
 
   h5.attr("/", "proxysim_version", info.version);
   h5.attr("/", "git_commit", info.git_commit);
@@ -309,6 +318,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
 void print_summary(const RunResult& r, std::ostream& out, int max_rows) {
   if (!r.monotonicity.devices.empty()) print_srcc_table(r.monotonicity, out);
   if (!r.adapt.targets.empty()) print_adaptation_table(r.adapt, out);
+  if (!r.select.targets.empty()) print_selection_table(r.select, out);
   fmt::print(out, "\n{:<22} {:<11} {:>10} {:>10} {:>10} {:>12}\n", "device", "class", "min ms", "mean ms", "max ms",
              "fastest arch");
   int shown = 0;
@@ -325,6 +335,7 @@ void print_summary(const RunResult& r, std::ostream& out, int max_rows) {
              r.archs * static_cast<double>(r.devices.size()) / std::max(r.eval_seconds, 1e-9));
   if (!r.monotonicity.devices.empty()) fmt::print(out, "monotonicity statistics in {:.2f} s\n", r.monotonicity_seconds);
   if (!r.adapt.targets.empty()) fmt::print(out, "adaptation in {:.2f} s\n", r.adapt_seconds);
+  if (!r.select.targets.empty()) fmt::print(out, "proxy selection in {:.2f} s\n", r.select_seconds);
   fmt::print(out, "results: {}\n", r.output);
 }
 

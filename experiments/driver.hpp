@@ -9,6 +9,7 @@
 #include "experiments/adapt.hpp"
 #include "experiments/config.hpp"
 #include "experiments/monotonicity.hpp"
+#include "experiments/select.hpp"
 
 namespace proxysim {
 
@@ -35,6 +36,8 @@ struct RunResult {
   double monotonicity_seconds = 0.0;
   AdaptReport adapt;
   double adapt_seconds = 0.0;
+  SelectReport select;
+  double select_seconds = 0.0;
 };
 
 RunResult run_experiment(const ExperimentConfig& config, const RunOptions& options, std::ostream& log);

@@ -10,15 +10,14 @@
 #include "sim/error.hpp"
 #include "sim/fbnet.hpp"
 #include "sim/space.hpp"
+#include "tests/support/ops.hpp"
 
 using namespace proxysim;
+using proxysim::test::Collect;
+using proxysim::test::sum_macs;
+using proxysim::test::sum_params;
 
 namespace {
-
-struct Collect {
-  std::vector<Op> ops;
-  void operator()(const Op& op) { ops.push_back(op); }
-};
 
 // One searchable layer lowered alone on an input of the given shape.
 std::vector<Op> layer_ops(int layer, int choice, uint16_t hw, uint16_t c) {
@@ -29,16 +28,6 @@ std::vector<Op> layer_ops(int layer, int choice, uint16_t hw, uint16_t c) {
   return sink.ops;
 }
 
-double sum_macs(const std::vector<Op>& ops) {
-  double m = 0;
-  for (const auto& op : ops) m += op_macs(op);
-  return m;
-}
-double sum_params(const std::vector<Op>& ops) {
-  double p = 0;
-  for (const auto& op : ops) p += op_params(op);
-  return p;
-}
 
 // FBNet's macro-architecture for CIFAR (HW-NAS-Bench): per searchable layer, input
 // channels, output channels and stride; the first layer of each stage changes shape.

@@ -9,15 +9,14 @@
 #include "sim/error.hpp"
 #include "sim/ofa_mbv3.hpp"
 #include "sim/space.hpp"
+#include "tests/support/ops.hpp"
 
 using namespace proxysim;
+using proxysim::test::Collect;
+using proxysim::test::sum_macs;
+using proxysim::test::sum_params;
 
 namespace {
-
-struct Collect {
-  std::vector<Op> ops;
-  void operator()(const Op& op) { ops.push_back(op); }
-};
 
 std::vector<Op> slot_ops(int slot, int kernel_idx, int expand_idx, uint16_t hw, uint16_t c) {
   Collect sink;
@@ -27,16 +26,6 @@ std::vector<Op> slot_ops(int slot, int kernel_idx, int expand_idx, uint16_t hw, 
   return sink.ops;
 }
 
-double sum_macs(const std::vector<Op>& ops) {
-  double m = 0;
-  for (const auto& op : ops) m += op_macs(op);
-  return m;
-}
-double sum_params(const std::vector<Op>& ops) {
-  double p = 0;
-  for (const auto& op : ops) p += op_params(op);
-  return p;
-}
 
 // make_divisible from the MobileNet / OFA reference code:
 //   new_v = max(divisor, int(v + divisor / 2) // divisor * divisor); if new_v < 0.9 * v: new_v += divisor

@@ -1,0 +1,235 @@
+// Checks the select stage end to end through `proxysim run`: on a table where one
+// candidate is a strictly increasing function of the target (SRCC exactly 1, so it is
+// the oracle and ties in the target stay ties in it), max_mean_srcc and max_min_srcc
+// pick it in every repeat at n = 20 (regret exactly 0), random's mean regret is
+// clearly positive, and flops' regret equals oracle SRCC - SRCC(MACs) to float32
+// storage (1e-6); config mistakes exit 2 naming the key; a fixed seed reproduces every
+// value bit for bit, on one thread as on several.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/h5_read.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::array<const char*, 5> kOps = {"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"};
+
+std::string arch_str(int packed) {
+  int op[6];
+  for (int e = 5; e >= 0; --e) {
+    op[e] = packed % 5;
+    packed /= 5;
+  }
+  std::ostringstream s;
+  s << "|" << kOps[op[0]] << "~0|+|" << kOps[op[1]] << "~0|" << kOps[op[2]] << "~1|+|" << kOps[op[3]] << "~0|"
+    << kOps[op[4]] << "~1|" << kOps[op[5]] << "~2|";
+  return s.str();
+}
+
+// target = sum of per-(edge, op) weights + 1; mono = exp(target / 4), increasing in the
+// target; noisy_a and noisy_b = target + 10 + uniform noise about as wide as the
+// target's spread (the 10 keeps latencies positive);
+// reverse = 40 - target, ranking everything backwards.
+fs::path write_table() {
+  const double op_ms[5] = {0.0, 0.1, 1.0, 3.0, 0.5};
+  const fs::path p = fs::temp_directory_path() / "select_monotone.csv";
+  std::ofstream out(p);
+  out << "arch_str,target,mono,noisy_a,noisy_b,reverse\n";
+  out.precision(9);
+  std::mt19937 gen(12345);
+  std::uniform_real_distribution<double> noise(-6.0, 6.0);
+  for (int i = 0; i < 400; ++i) {
+    const int packed = static_cast<int>((static_cast<long long>(i) * 7919) % 15625);  // distinct: gcd(7919, 15625) = 1
+    int rest = packed;
+    double target = 1.0;
+    for (int e = 5; e >= 0; --e) {
+      target += op_ms[rest % 5] * (1.0 + 0.1 * e);
+      rest /= 5;
+    }
+    const double a = noise(gen), b = noise(gen);
+    out << arch_str(packed) << "," << target << "," << std::exp(target / 4.0) << "," << target + 10.0 + a << ","
+        << target + 10.0 + b << "," << 40.0 - target << "\n";
+  }
+  return p;
+}
+
+struct RunOutcome {
+  int rc = -1;
+  std::string err;
+};
+
+RunOutcome run_config(const std::string& name, const std::string& yaml, const fs::path& out,
+                      const std::string& env = "") {
+  const fs::path cfg = fs::temp_directory_path() / (name + ".yaml");
+  std::ofstream(cfg) << yaml;
+  const fs::path err = fs::temp_directory_path() / (name + ".err");
+  fs::remove(out);
+  const int rc = std::system((env + std::string(PROXYSIM_BINARY) + " run " + cfg.string() + " --backend cpu --out " +
+                              out.string() + " > /dev/null 2> " + err.string())
+                                 .c_str());
+  RunOutcome r;
+  r.rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  std::ifstream in(err);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+std::string config(const std::string& table, const std::string& select) {
+  return "name: select_test\nspace: nb201\nmeasured: " + table + "\nstages:\n  - select: " + select + "\n";
+}
+
+struct Select {
+  std::vector<std::string> rules, targets, candidates, oracle;
+  std::vector<uint64_t> n;
+  std::vector<hsize_t> dims, group_dims;
+  std::vector<float> srcc, regret, fraction, group_srcc, group_regret, oracle_srcc, macs_srcc, full;
+};
+
+Select read_select(const fs::path& path) {
+  Select s;
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  EXPECT_GE(f, 0) << path;
+  if (f < 0) return s;
+  s.rules = read_strings(f, "/select/rules");
+  s.targets = read_strings(f, "/select/targets");
+  s.candidates = read_strings(f, "/select/candidates");
+  s.oracle = read_strings(f, "/select/oracle");
+  std::vector<hsize_t> d;
+  s.n = read_all<uint64_t>(f, "/select/n", H5T_NATIVE_UINT64, &d);
+  s.srcc = read_all<float>(f, "/select/srcc_mean", H5T_NATIVE_FLOAT, &s.dims);
+  s.regret = read_all<float>(f, "/select/regret_mean", H5T_NATIVE_FLOAT, &d);
+  s.fraction = read_all<float>(f, "/select/oracle_fraction", H5T_NATIVE_FLOAT, &d);
+  s.group_srcc = read_all<float>(f, "/select/group_srcc_mean", H5T_NATIVE_FLOAT, &s.group_dims);
+  s.group_regret = read_all<float>(f, "/select/group_regret_mean", H5T_NATIVE_FLOAT, &d);
+  s.oracle_srcc = read_all<float>(f, "/select/oracle_srcc", H5T_NATIVE_FLOAT, &d);
+  s.macs_srcc = read_all<float>(f, "/select/macs_srcc", H5T_NATIVE_FLOAT, &d);
+  s.full = read_all<float>(f, "/select/srcc_full", H5T_NATIVE_FLOAT, &d);
+  H5Fclose(f);
+  return s;
+}
+
+}  // namespace
+
+TEST(SelectCli, UnknownRuleExitsTwoNamingTheKey) {
+  const fs::path table = write_table();
+  const fs::path out = fs::temp_directory_path() / "select_bad_rule.h5";
+  const RunOutcome r = run_config("select_bad_rule", config(table.string(), "{rules: [flops, max_median_srcc]}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[0].select.rules[1]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("max_median_srcc"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(SelectCli, UnknownCandidateAndTargetExitTwoNamingTheKey) {
+  const fs::path table = write_table();
+  const fs::path out = fs::temp_directory_path() / "select_bad_device.h5";
+  RunOutcome r = run_config("select_bad_candidate", config(table.string(), "{candidates: [mono, pixel3]}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[0].select.candidates"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("pixel3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(":5:"), std::string::npos) << "the line of the key: " << r.err;
+  r = run_config("select_bad_target", config(table.string(), "{targets: [target, tpu]}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[0].select.targets"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("tpu"), std::string::npos) << r.err;
+  r = run_config("select_self", config(table.string(), "{candidates: [mono], targets: [mono]}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[0].select.candidates"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(SelectCli, BudgetBeyondTheMeasuredArchitecturesExitsTwo) {
+  const fs::path table = write_table();
+  const fs::path out = fs::temp_directory_path() / "select_big_n.h5";
+  const RunOutcome r = run_config("select_big_n", config(table.string(), "{n: [10, 5000]}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[0].select.n"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(SelectCli, SrccRulesFindTheMonotoneProxyAndRandomDoesNot) {
+  const fs::path table = write_table();
+  const std::string select = "{candidates: all, targets: [target], n: [5, 20], repeats: 20, seed: 3}";
+  const fs::path out1 = fs::temp_directory_path() / "select_monotone_1.h5";
+  const fs::path out2 = fs::temp_directory_path() / "select_monotone_2.h5";
+  RunOutcome r = run_config("select_monotone_1", config(table.string(), select), out1);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  // The second run on one thread: the result must not depend on the thread count.
+  r = run_config("select_monotone_2", config(table.string(), select), out2, "OMP_NUM_THREADS=1 ");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const Select a = read_select(out1);
+  const Select b = read_select(out2);
+
+  ASSERT_EQ(a.rules, (std::vector<std::string>{"max_mean_srcc", "max_min_srcc", "flops", "random"}));
+  ASSERT_EQ(a.targets, std::vector<std::string>{"target"});
+  ASSERT_EQ(a.candidates, (std::vector<std::string>{"target", "mono", "noisy_a", "noisy_b", "reverse"}));
+  ASSERT_EQ(a.n, (std::vector<uint64_t>{5, 20}));
+  ASSERT_EQ(a.dims, (std::vector<hsize_t>{4, 1, 2}));
+  ASSERT_EQ(a.group_dims, (std::vector<hsize_t>{4, 2}));
+  ASSERT_EQ(a.full.size(), 5u);
+  EXPECT_TRUE(std::isnan(a.full[0]));  // the target is no proxy for itself
+  EXPECT_NEAR(a.full[1], 1.0, 1e-6);
+  EXPECT_NEAR(a.full[4], -1.0, 1e-6);
+  EXPECT_LT(a.full[2], 0.95f);
+  EXPECT_LT(a.full[3], 0.95f);
+
+  ASSERT_EQ(a.oracle, std::vector<std::string>{"mono"});
+  EXPECT_NEAR(a.oracle_srcc[0], 1.0, 1e-6);
+  auto at = [&](const std::vector<float>& v, size_t rule, size_t k) { return v[rule * 2 + k]; };
+  for (size_t rule : {0u, 1u}) {  // max_mean_srcc, max_min_srcc
+    EXPECT_EQ(at(a.fraction, rule, 1), 1.0f);
+    EXPECT_EQ(at(a.regret, rule, 1), 0.0f);
+    EXPECT_NEAR(at(a.srcc, rule, 1), 1.0, 1e-6);
+    EXPECT_EQ(at(a.group_regret, rule, 1), 0.0f);  // one target: the group form is the per-target one
+  }
+  // flops ignores the samples: the same regret at every n, the gap to MACs' SRCC.
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_NEAR(at(a.regret, 2, k), a.oracle_srcc[0] - a.macs_srcc[0], 1e-6);
+    EXPECT_EQ(at(a.fraction, 2, k), 0.0f);
+  }
+  // random picks each of the four other columns about a quarter of the time; all but
+  // mono cost at least 1 - 0.95 of SRCC.
+  EXPECT_GT(at(a.regret, 3, 1), 0.05f);
+  EXPECT_LT(at(a.fraction, 3, 1), 1.0f);
+  EXPECT_GT(at(a.group_regret, 3, 1), 0.05f);
+
+  // Same seed, same everything, on any number of threads.
+  EXPECT_EQ(a.srcc, b.srcc);
+  EXPECT_EQ(a.regret, b.regret);
+  EXPECT_EQ(a.fraction, b.fraction);
+  EXPECT_EQ(a.group_srcc, b.group_srcc);
+  EXPECT_EQ(a.group_regret, b.group_regret);
+  fs::remove(out1);
+  fs::remove(out2);
+}
+
+TEST(SelectCli, GroupFormChoosesOneProxyForSeveralTargets) {
+  // Targets mono and reverse: the column `target` ranks mono perfectly (the oracle,
+  // SRCC 1) and reverse perfectly backwards. Whatever one proxy the group rules choose,
+  // its regret averaged over the targets is oracle - chosen, never negative.
+  const fs::path table = write_table();
+  const fs::path out = fs::temp_directory_path() / "select_group.h5";
+  const RunOutcome r =
+      run_config("select_group", config(table.string(), "{targets: [mono, reverse], n: [20], repeats: 5}"), out);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const Select s = read_select(out);
+  ASSERT_EQ(s.group_dims, (std::vector<hsize_t>{4, 1}));
+  for (float g : s.group_regret) EXPECT_GE(g, -1e-6f);
+  ASSERT_EQ(s.oracle.size(), 2u);
+  EXPECT_EQ(s.oracle[0], "target");
+  EXPECT_NEAR(s.oracle_srcc[0], 1.0, 1e-6);
+  fs::remove(out);
+}

@@ -42,7 +42,9 @@ std::string arch_str(int packed) {
 fs::path write_table() {
   const double op_ms[5] = {0.0, 0.1, 1.0, 3.0, 0.5};
   const double target_scale[5] = {1.0, 1.0, 1.0, 0.2, 6.0};
-  const fs::path p = fs::temp_directory_path() / "adapt_linear.csv";
+  // One file per test: ctest runs tests in parallel processes.
+  const fs::path p =
+      fs::temp_directory_path() / ("adapt_linear_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ".csv");
   std::ofstream out(p);
   out << "arch_str,proxy,target,mirror\n";
   out.precision(9);

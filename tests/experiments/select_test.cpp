@@ -43,7 +43,9 @@ std::string arch_str(int packed) {
 // reverse = 40 - target, ranking everything backwards.
 fs::path write_table() {
   const double op_ms[5] = {0.0, 0.1, 1.0, 3.0, 0.5};
-  const fs::path p = fs::temp_directory_path() / "select_monotone.csv";
+  // One file per test: ctest runs tests in parallel processes.
+  const fs::path p =
+      fs::temp_directory_path() / ("select_monotone_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ".csv");
   std::ofstream out(p);
   out << "arch_str,target,mono,noisy_a,noisy_b,reverse\n";
   out.precision(9);

@@ -15,6 +15,8 @@ namespace proxysim {
 
 namespace {
 
+constexpr uint64_t kMaxArchs = uint64_t{1} << 40;
+
 class Ctx {
  public:
   explicit Ctx(std::string file) : file_(std::move(file)) {}
@@ -47,6 +49,42 @@ class Ctx {
       for (size_t i = 0; i < n.size(); ++i) out.push_back(str(n[i], path + "[" + std::to_string(i) + "]"));
     } else {
       fail(n, path, "expected a name or a non-empty list of names");
+    }
+    return out;
+  }
+
+  // A name or list of names, each one of `known` and none twice (schemes, rules).
+  std::vector<std::string> choices(const YAML::Node& n, const std::string& path, const std::vector<std::string>& known,
+                                   const std::string& what) const {
+    std::vector<std::string> out = str_list(n, path);
+    for (size_t j = 0; j < out.size(); ++j) {
+      const std::string key = n.IsSequence() ? path + "[" + std::to_string(j) + "]" : path;
+      const YAML::Node at = n.IsSequence() ? n[j] : n;
+      if (std::find(known.begin(), known.end(), out[j]) == known.end()) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        fail(at, key, "unknown " + what + " '" + out[j] + "' (expected one of " + list + ")");
+      }
+      if (std::find(out.begin(), out.begin() + j, out[j]) != out.begin() + j) {
+        fail(at, key, what + " '" + out[j] + "' is listed twice");
+      }
+    }
+    return out;
+  }
+
+  // Sample budgets: a number or an increasing list, each at least 3.
+  std::vector<int64_t> budgets(const YAML::Node& n, const std::string& path) const {
+    std::vector<int64_t> out;
+    if (n.IsScalar()) {
+      out.push_back(static_cast<int64_t>(u64(n, path, 3, kMaxArchs)));
+    } else if (n.IsSequence() && n.size() > 0) {
+      for (size_t j = 0; j < n.size(); ++j) {
+        const std::string key = path + "[" + std::to_string(j) + "]";
+        out.push_back(static_cast<int64_t>(u64(n[j], key, 3, kMaxArchs)));
+        if (j > 0 && out[j] <= out[j - 1]) fail(n[j], key, "budgets must increase");
+      }
+    } else {
+      fail(n, path, "expected a number or a non-empty list of sample budgets");
     }
     return out;
   }
@@ -90,7 +128,6 @@ class Ctx {
   std::string file_;
 };
 
-constexpr uint64_t kMaxArchs = uint64_t{1} << 40;
 
 }  // namespace
 
@@ -265,37 +302,13 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
       }
       if (body["schemes"]) {
         const YAML::Node sc = body["schemes"];
-        a.schemes = ctx.str_list(sc, bp + ".schemes");
-        const auto known = adaptation_scheme_names();
-        for (size_t j = 0; j < a.schemes.size(); ++j) {
-          const std::string key = sc.IsSequence() ? bp + ".schemes[" + std::to_string(j) + "]" : bp + ".schemes";
-          const YAML::Node at = sc.IsSequence() ? sc[j] : sc;
-          if (std::find(known.begin(), known.end(), a.schemes[j]) == known.end()) {
-            std::string list;
-            for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-            ctx.fail(at, key, "unknown adaptation scheme '" + a.schemes[j] + "' (expected one of " + list + ")");
-          }
-          if (std::find(a.schemes.begin(), a.schemes.begin() + j, a.schemes[j]) != a.schemes.begin() + j) {
-            ctx.fail(at, key, "scheme '" + a.schemes[j] + "' is listed twice");
-          }
-        }
+        a.schemes = ctx.choices(sc, bp + ".schemes", adaptation_scheme_names(), "adaptation scheme");
       }
       if (body["n"]) {
         const YAML::Node nn = body["n"];
         a.n_where = ctx.where(nn, bp + ".n");
-        a.n.clear();
-        if (nn.IsScalar()) {
-          a.n.push_back(static_cast<int64_t>(ctx.u64(nn, bp + ".n", 3, kMaxArchs)));
-        } else if (nn.IsSequence() && nn.size() > 0) {
-          for (size_t j = 0; j < nn.size(); ++j) {
-            const std::string key = bp + ".n[" + std::to_string(j) + "]";
-            // Fewer than 3 training samples cannot fit a slope and an intercept with a check.
-            a.n.push_back(static_cast<int64_t>(ctx.u64(nn[j], key, 3, kMaxArchs)));
-            if (j > 0 && a.n[j] <= a.n[j - 1]) ctx.fail(nn[j], key, "budgets must increase");
-          }
-        } else {
-          ctx.fail(nn, bp + ".n", "expected a number or a non-empty list of training budgets");
-        }
+        // Fewer than 3 training samples cannot fit a slope and an intercept with a check.
+        a.n = ctx.budgets(nn, bp + ".n");
       }
       // Fewer than 3 validation samples rank nothing worth choosing by.
       if (body["validation"]) a.validation = static_cast<int64_t>(ctx.u64(body["validation"], bp + ".validation", 3, kMaxArchs));
@@ -318,37 +331,13 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
         devices("targets", a.targets, a.targets_where);
         if (body["rules"]) {
           const YAML::Node ru = body["rules"];
-          a.rules = ctx.str_list(ru, bp + ".rules");
-          const auto& known = select_rule_names();
-          for (size_t j = 0; j < a.rules.size(); ++j) {
-            const std::string key = ru.IsSequence() ? bp + ".rules[" + std::to_string(j) + "]" : bp + ".rules";
-            const YAML::Node at = ru.IsSequence() ? ru[j] : ru;
-            if (std::find(known.begin(), known.end(), a.rules[j]) == known.end()) {
-              std::string list;
-              for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-              ctx.fail(at, key, "unknown selection rule '" + a.rules[j] + "' (expected one of " + list + ")");
-            }
-            if (std::find(a.rules.begin(), a.rules.begin() + j, a.rules[j]) != a.rules.begin() + j) {
-              ctx.fail(at, key, "rule '" + a.rules[j] + "' is listed twice");
-            }
-          }
+          a.rules = ctx.choices(ru, bp + ".rules", select_rule_names(), "selection rule");
         }
         if (body["n"]) {
           const YAML::Node nn = body["n"];
           a.n_where = ctx.where(nn, bp + ".n");
-          a.n.clear();
           // Fewer than 3 samples leave an SRCC with nothing to rank.
-          if (nn.IsScalar()) {
-            a.n.push_back(static_cast<int64_t>(ctx.u64(nn, bp + ".n", 3, kMaxArchs)));
-          } else if (nn.IsSequence() && nn.size() > 0) {
-            for (size_t j = 0; j < nn.size(); ++j) {
-              const std::string key = bp + ".n[" + std::to_string(j) + "]";
-              a.n.push_back(static_cast<int64_t>(ctx.u64(nn[j], key, 3, kMaxArchs)));
-              if (j > 0 && a.n[j] <= a.n[j - 1]) ctx.fail(nn[j], key, "budgets must increase");
-            }
-          } else {
-            ctx.fail(nn, bp + ".n", "expected a number or a non-empty list of sample budgets");
-          }
+          a.n = ctx.budgets(nn, bp + ".n");
         }
         if (body["repeats"]) a.repeats = static_cast<int32_t>(ctx.u64(body["repeats"], bp + ".repeats", 1, 100000));
         if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);

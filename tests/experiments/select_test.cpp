@@ -18,6 +18,10 @@
 #include <vector>
 
 #include "tests/support/h5_read.hpp"
+#include "tests/support/run_config.hpp"
+
+using proxysim::test::run_config;
+using proxysim::test::RunOutcome;
 
 namespace {
 
@@ -64,29 +68,6 @@ fs::path write_table() {
         << target + 10.0 + b << "," << 40.0 - target << "\n";
   }
   return p;
-}
-
-struct RunOutcome {
-  int rc = -1;
-  std::string err;
-};
-
-RunOutcome run_config(const std::string& name, const std::string& yaml, const fs::path& out,
-                      const std::string& env = "") {
-  const fs::path cfg = fs::temp_directory_path() / (name + ".yaml");
-  std::ofstream(cfg) << yaml;
-  const fs::path err = fs::temp_directory_path() / (name + ".err");
-  fs::remove(out);
-  const int rc = std::system((env + std::string(PROXYSIM_BINARY) + " run " + cfg.string() + " --backend cpu --out " +
-                              out.string() + " > /dev/null 2> " + err.string())
-                                 .c_str());
-  RunOutcome r;
-  r.rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  std::ifstream in(err);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
-  return r;
 }
 
 std::string config(const std::string& table, const std::string& select) {

@@ -1,6 +1,6 @@
-# Writes a C++ file holding every sim/devices/*.yaml as a string, so the binary
+# Writes a C++ file holding every sim/devices/*.yaml and sim/devices/twins/*.yaml as a string, so the binary
 # carries its device library. Run at build time (script mode) with SRC_DIR and OUT.
-file(GLOB yamls RELATIVE "${SRC_DIR}" "${SRC_DIR}/*.yaml")
+file(GLOB yamls RELATIVE "${SRC_DIR}" "${SRC_DIR}/*.yaml" "${SRC_DIR}/twins/*.yaml")
 list(SORT yamls)
 set(body "// Generated from sim/devices/*.yaml by cmake/embed_devices.cmake.\nnamespace proxysim::detail_embedded {\nstruct EmbeddedFile { const char* name; const char* text; };\nextern const EmbeddedFile kDeviceFiles[];\nextern const int kDeviceFileCount;\nconst EmbeddedFile kDeviceFiles[] = {\n")
 set(count 0)

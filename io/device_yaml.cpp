@@ -162,6 +162,7 @@ DeviceSpec parse_device_yaml(const std::string& text, const std::string& file) {
   p.fuse_bn_act = r.boolean("fuse_bn_act");
   p.fuse_elementwise = r.boolean("fuse_elementwise");
   p.prune_dead = r.boolean("prune_dead");
+  p.fold_zero_inputs = r.boolean("fold_zero_inputs");
   p.batch = r.integer("batch", 1, 4096);
   p.noise_sigma = static_cast<float>(r.number("noise_sigma", 0, kMaxNoiseSigma));
   p.resolution_ms = static_cast<float>(r.number("resolution_ms", 0, 100));
@@ -177,15 +178,64 @@ DeviceSpec load_device_file(const std::string& path) {
   return parse_device_yaml(ss.str(), path);
 }
 
+std::string device_yaml(const DeviceSpec& spec, const std::string& comment) {
+  const DeviceParams& p = spec.params;
+  YAML::Emitter out;
+  out.SetDoublePrecision(9);
+  out.SetFloatPrecision(9);
+  out << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << spec.name;
+  out << YAML::Key << "imitates" << YAML::Value << YAML::DoubleQuoted << spec.imitates;
+  out << YAML::Key << "source" << YAML::Value << YAML::DoubleQuoted << spec.source;
+  out << YAML::Key << "class" << YAML::Value << std::string(device_class_name(p.device_class));
+  out << YAML::Key << "peak_gflops" << YAML::Value << p.peak_gflops;
+  out << YAML::Key << "dram_gbps" << YAML::Value << p.dram_gbps;
+  out << YAML::Key << "onchip_gbps" << YAML::Value << p.onchip_gbps;
+  out << YAML::Key << "onchip_bytes" << YAML::Value << p.onchip_bytes;
+  out << YAML::Key << "bytes_per_element" << YAML::Value << p.bytes_per_element;
+  out << YAML::Key << "lanes_out" << YAML::Value << p.lanes_out;
+  out << YAML::Key << "lanes_in" << YAML::Value << p.lanes_in;
+  out << YAML::Key << "units" << YAML::Value << p.units;
+  out << YAML::Key << "pixels_per_unit" << YAML::Value << p.pixels_per_unit;
+  out << YAML::Key << "half_util_macs" << YAML::Value << p.half_util_macs;
+  out << YAML::Key << "efficiency" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  for (int i = 0; i < kNumOpClasses; ++i) out << YAML::Key << std::string(kOpClassNames[i]) << YAML::Value << p.efficiency[i];
+  out << YAML::EndMap;
+  out << YAML::Key << "launch_us" << YAML::Value << p.launch_us;
+  out << YAML::Key << "async_launch" << YAML::Value << p.async_launch;
+  out << YAML::Key << "fuse_bn_act" << YAML::Value << p.fuse_bn_act;
+  out << YAML::Key << "fuse_elementwise" << YAML::Value << p.fuse_elementwise;
+  out << YAML::Key << "prune_dead" << YAML::Value << p.prune_dead;
+  out << YAML::Key << "fold_zero_inputs" << YAML::Value << p.fold_zero_inputs;
+  out << YAML::Key << "batch" << YAML::Value << p.batch;
+  out << YAML::Key << "noise_sigma" << YAML::Value << p.noise_sigma;
+  out << YAML::Key << "resolution_ms" << YAML::Value << p.resolution_ms;
+  out << YAML::EndMap;
+  std::string text;
+  std::istringstream lines(comment);
+  for (std::string line; std::getline(lines, line);) text += "# " + line + "\n";
+  return text + out.c_str() + "\n";
+}
+
+namespace {
+std::vector<DeviceSpec> embedded(const char* folder, bool twins) {
+  std::vector<DeviceSpec> out;
+  for (int i = 0; i < detail_embedded::kDeviceFileCount; ++i) {
+    const auto& f = detail_embedded::kDeviceFiles[i];
+    const bool is_twin = std::string_view(f.name).starts_with("twins/");
+    if (is_twin == twins) out.push_back(parse_device_yaml(f.text, std::string(folder) + f.name));
+  }
+  return out;
+}
+}  // namespace
+
 const std::vector<DeviceSpec>& builtin_devices() {
-  static const std::vector<DeviceSpec> devices = [] {
-    std::vector<DeviceSpec> out;
-    for (int i = 0; i < detail_embedded::kDeviceFileCount; ++i) {
-      const auto& f = detail_embedded::kDeviceFiles[i];
-      out.push_back(parse_device_yaml(f.text, std::string("sim/devices/") + f.name));
-    }
-    return out;
-  }();
+  static const std::vector<DeviceSpec> devices = embedded("sim/devices/", false);
+  return devices;
+}
+
+const std::vector<DeviceSpec>& twin_devices() {
+  static const std::vector<DeviceSpec> devices = embedded("sim/devices/", true);
   return devices;
 }
 
@@ -193,11 +243,16 @@ const DeviceSpec& builtin_device(std::string_view name) {
   for (const auto& d : builtin_devices()) {
     if (d.name == name) return d;
   }
-  throw UserError("unknown device '" + std::string(name) + "' (see `proxysim devices` for the built-in library)");
+  for (const auto& d : twin_devices()) {
+    if (d.name == name) return d;
+  }
+  throw UserError("unknown device '" + std::string(name) +
+                  "' (see `proxysim devices` for the built-in library and `proxysim devices --twins` for the twins)");
 }
 
 std::vector<DeviceSpec> select_devices(std::string_view list) {
   if (list == "all") return builtin_devices();
+  if (list == "twins") return twin_devices();
   std::vector<DeviceSpec> out;
   std::set<std::string> seen;
   size_t start = 0;

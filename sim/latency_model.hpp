@@ -103,7 +103,11 @@ struct LatencyWalk {
 
   PROXYSIM_HD void operator()(const Op& op) {
     const DeviceParams& d = *dev;
-    if (d.prune_dead && (op.flags & (kOpDead | kOpZero)) != 0) return;
+    if (d.prune_dead) {
+      const unsigned zero_fed = d.fold_zero_inputs ? static_cast<unsigned>(kOpZeroFed) : 0u;
+      const unsigned pruned = kOpDead | kOpZero | zero_fed;
+      if ((op.flags & pruned) != 0) return;
+    }
     const bool from_prev = (op.flags & kOpFromPrev) != 0 && prev_out_bytes >= 0.0;
     const double out_bytes = op_out_elems(op) * d.batch * d.bytes_per_element;
 

@@ -19,35 +19,44 @@ enum Nb201Op : uint8_t { kNone = 0, kSkip = 1, kConv1x1 = 2, kConv3x3 = 3, kAvgP
 PROXYSIM_HD constexpr int edge_from(int e) { return e == 2 || e == 4 ? 1 : e == 5 ? 2 : 0; }
 PROXYSIM_HD constexpr int edge_to(int e) { return e == 0 ? 1 : e <= 2 ? 2 : 3; }
 
-// Which edges survive dead-branch removal: a non-'none' edge i -> j whose source is
-// reachable from the input and whose target reaches the output. Returns whether the
-// output is reachable at all (15625 - 341 architectures are).
-PROXYSIM_HD inline bool live_edges(const uint8_t* code, bool live[kEdges]) {
+// How an edge's op fares under dead-branch removal. `used`: a non-'none' edge whose
+// target reaches the output (its result is consumed). `fed`: its source is reachable
+// from the input (else it only ever sees constant zeros). Every pruning runtime drops
+// unused ops; only constant-folding ones also drop ops fed by zeros (the HW-NAS-Bench
+// TFLite exports measured in help_nb201 keep them: see DeviceParams::fold_zero_inputs).
+// Returns whether the output is reachable at all (15625 - 341 architectures are).
+PROXYSIM_HD inline bool edge_liveness(const uint8_t* code, bool used[kEdges], bool fed[kEdges]) {
   bool on[kEdges];
   for (int e = 0; e < kEdges; ++e) on[e] = code[e] != kNone;
   bool fwd[4] = {true, false, false, false};
   for (int e = 0; e < kEdges; ++e) fwd[edge_to(e)] = fwd[edge_to(e)] || (on[e] && fwd[edge_from(e)]);
   bool bwd[4] = {false, false, false, true};
   for (int e = kEdges - 1; e >= 0; --e) bwd[edge_from(e)] = bwd[edge_from(e)] || (on[e] && bwd[edge_to(e)]);
-  for (int e = 0; e < kEdges; ++e) live[e] = on[e] && fwd[edge_from(e)] && bwd[edge_to(e)];
+  for (int e = 0; e < kEdges; ++e) {
+    used[e] = on[e] && bwd[edge_to(e)];
+    fed[e] = fwd[edge_from(e)];
+  }
   return fwd[3];
 }
 
 PROXYSIM_HD inline bool connected(const uint8_t* code) {
-  bool live[kEdges];
-  return live_edges(code, live);
+  bool used[kEdges], fed[kEdges];
+  return edge_liveness(code, used, fed);
 }
 
 template <class Sink>
-PROXYSIM_HD Tensor lower_cell(const uint8_t* code, const bool live[kEdges], Emitter<Sink>& em, Tensor x) {
+PROXYSIM_HD Tensor lower_cell(const uint8_t* code, const bool used[kEdges], const bool fed[kEdges], Emitter<Sink>& em,
+                              Tensor x) {
   Tensor node[4];
   node[0] = x;
   int e = 0;
   for (int j = 1; j < 4; ++j) {
     Tensor acc;
-    bool acc_live = false;
+    bool acc_used = false;  // some operand so far survives a pruning runtime
+    bool acc_live = false;  // ... and a constant-folding one
     for (int i = 0; i < j; ++i, ++e) {
-      const uint8_t dead = live[e] ? 0 : kOpDead;
+      const bool live = used[e] && fed[e];
+      const uint8_t dead = !used[e] ? kOpDead : !fed[e] ? kOpZeroFed : 0;
       Tensor y;
       switch (code[e]) {
         case kNone: y = em.elementwise(node[i], OpKind::kMul, kOpZero | kOpDead); break;
@@ -59,11 +68,12 @@ PROXYSIM_HD Tensor lower_cell(const uint8_t* code, const bool live[kEdges], Emit
       if (i == 0) {
         acc = y;
       } else {
-        // A pruning runtime keeps an add only where two live operands meet.
-        const uint8_t add_dead = live[e] && acc_live ? 0 : kOpDead;
+        // A pruning runtime keeps an add only where two surviving operands meet.
+        const uint8_t add_dead = !(used[e] && acc_used) ? kOpDead : !(live && acc_live) ? kOpZeroFed : 0;
         acc = em.elementwise(y, OpKind::kAdd, add_dead);
       }
-      acc_live = acc_live || live[e];
+      acc_used = acc_used || used[e];
+      acc_live = acc_live || live;
     }
     node[j] = acc;
   }
@@ -84,10 +94,10 @@ PROXYSIM_HD Tensor lower_reduction(Emitter<Sink>& em, Tensor x, uint16_t out_c) 
 template <class Sink>
 PROXYSIM_HD void lower(const uint8_t* code, const SpaceParams& p, Sink& sink) {
   Emitter<Sink> em(sink);
-  bool live[kEdges];
+  bool used[kEdges], fed[kEdges];
   // A pruning runtime folds a constant-zero cell output back through everything
   // upstream of it: only the head survives (HW-NAS-Bench's near-zero latencies).
-  if (!live_edges(code, live)) em.extra_flags = kOpDead;
+  if (!edge_liveness(code, used, fed)) em.extra_flags = kOpDead;
   Tensor x = em.input(p.input_hw, p.input_hw, 3);
   x = em.conv(x, kStemChannels, 3, 1, 1, kOpBn);
   uint16_t c = kStemChannels;
@@ -96,7 +106,7 @@ PROXYSIM_HD void lower(const uint8_t* code, const SpaceParams& p, Sink& sink) {
       c = static_cast<uint16_t>(c * 2);
       x = lower_reduction(em, x, c);
     }
-    for (int cell = 0; cell < kCellsPerStage; ++cell) x = lower_cell(code, live, em, x);
+    for (int cell = 0; cell < kCellsPerStage; ++cell) x = lower_cell(code, used, fed, em, x);
   }
   em.extra_flags = 0;
   x = em.elementwise(x, OpKind::kBatchNorm, kOpAct | kOpKeepAlive);

@@ -28,9 +28,10 @@ enum : uint8_t {
   kOpBn = 1u << 0,          // followed by batch norm (foldable into the conv)
   kOpAct = 1u << 1,         // followed by an activation (fusable into the conv)
   kOpFromPrev = 1u << 2,    // its (first) input is the output of the op executed just before
-  kOpDead = 1u << 3,        // output never reaches the network output (NB201 pruning)
+  kOpDead = 1u << 3,        // output never used on the way to the network output (NB201 pruning)
   kOpZero = 1u << 4,        // NB201 'none': multiplies by zero, constant-folded by pruning runtimes
   kOpKeepAlive = 1u << 5,   // survives even when the whole cell stack upstream is dead (head)
+  kOpZeroFed = 1u << 6,     // its result is used but its inputs are constant zeros (NB201 'none' upstream)
 };
 
 struct Op {

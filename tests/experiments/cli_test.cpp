@@ -118,6 +118,7 @@ async_launch: false
 fuse_bn_act: true
 fuse_elementwise: false
 prune_dead: false
+fold_zero_inputs: false
 batch: 1
 noise_sigma: 0
 resolution_ms: 0

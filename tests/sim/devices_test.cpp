@@ -48,6 +48,7 @@ void expect_same_params(const DeviceParams& a, const DeviceParams& b, const std:
   EXPECT_EQ(a.fuse_bn_act, b.fuse_bn_act);
   EXPECT_EQ(a.fuse_elementwise, b.fuse_elementwise);
   EXPECT_EQ(a.prune_dead, b.prune_dead);
+  EXPECT_EQ(a.fold_zero_inputs, b.fold_zero_inputs);
   EXPECT_EQ(a.batch, b.batch);
   EXPECT_EQ(a.noise_sigma, b.noise_sigma);
   EXPECT_EQ(a.resolution_ms, b.resolution_ms);
@@ -74,6 +75,7 @@ async_launch: true
 fuse_bn_act: false
 fuse_elementwise: false
 prune_dead: false
+fold_zero_inputs: false
 batch: 1
 noise_sigma: 0.01
 resolution_ms: 0

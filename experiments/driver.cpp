@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "experiments/cover.hpp"
 #include "io/device_yaml.hpp"
 #include "io/measured_csv.hpp"
 #include "io/h5.hpp"
@@ -35,15 +36,27 @@ std::vector<DeviceSpec> resolve_devices(const std::vector<std::string>& names) {
   return out;
 }
 
+void add_unique(std::vector<DeviceSpec>& out, DeviceSpec d) {
+  for (const auto& have : out) {
+    if (have.name == d.name) throw UserError("device '" + d.name + "' is listed twice");
+  }
+  out.push_back(std::move(d));
+}
+
 }  // namespace
 
 RunResult run_experiment(const ExperimentConfig& config, const RunOptions& options, std::ostream& log) {
   using Clock = std::chrono::steady_clock;
   const SearchSpace space = make_space(config.space, config.dataset);
-  const std::vector<DeviceSpec> specs = resolve_devices(config.devices);
+  // Simulated columns: named devices, then populations, then requested-SRCC devices
+  // (which need the architectures, below).
+  std::vector<DeviceSpec> specs = resolve_devices(config.devices);
+  for (const auto& p : config.populations) {
+    for (auto& d : population_specs(p)) add_unique(specs, std::move(d));
+  }
   const Backend backend = resolve_backend(options.backend.empty() ? config.backend : options.backend);
-  if (!config.eval && !config.monotonicity && !config.adapt && !config.select) {
-    throw UserError("config has no stage to run (eval, monotonicity, adapt, select)");
+  if (!config.eval && !config.monotonicity && !config.adapt && !config.select && !config.cover) {
+    throw UserError("config has no stage to run (eval, monotonicity, adapt, select, cover)");
   }
   const int K = space.decisions();
 
@@ -85,6 +98,25 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     }
   }
   if (n == 0) throw UserError("no architectures to evaluate");
+  for (const auto& r : config.srcc_devices) {
+    const DeviceSpec proxy = resolve_one_device(r.proxy, (r.where.empty() ? "srcc_to" : r.where) + ".proxy");
+    ArchBatch b;
+    b.kind = kind;
+    b.count = n;
+    b.seed = config.archs.seed;
+    b.codes = kind == ArchBatch::Kind::kList ? list_codes.data() : nullptr;
+    EngineOptions eo;
+    eo.mode = config.eval_stage.mode;
+    eo.noise_seed = config.noise_seed;
+    const SrccMeter meter(backend, space, b, eo, proxy);
+    SrccDevice sd = srcc_spec(r, meter, proxy);
+    if (!options.quiet) {
+      fmt::print(log, "proxysim: {} at SRCC {:.3f} to {} (asked {:.3f}; mix {:.3f} towards {} on {} archs)\n",
+                 sd.spec.name, sd.srcc, proxy.name, r.srcc, sd.mix, r.far.empty() ? "its scrambled twin" : r.far,
+                 meter.rows());
+    }
+    add_unique(specs, std::move(sd.spec));
+  }
 
   // Column layout: simulated devices first, then each measured table's devices.
   std::vector<std::string> names, classes, imitates, files;
@@ -158,8 +190,8 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   std::vector<double> sum(D, 0.0), mn(D, std::numeric_limits<double>::infinity()), mx(D, 0.0);
   std::vector<uint64_t> counted(D, 0);
   // Kept in memory for the stages that read the whole matrix (monotonicity, adapt, select).
-  const bool hold = config.monotonicity || config.adapt || config.select;
-  const bool hold_codes = config.adapt || config.select;
+  const bool hold = config.monotonicity || config.adapt || config.select || config.cover;
+  const bool hold_codes = config.adapt || config.select || config.cover;
   std::vector<float> matrix;
   std::vector<uint8_t> keep;       // rows the monotonicity statistics use
   std::vector<uint8_t> all_codes;  // every row's architecture, for adaptation's features and selection's MACs
@@ -290,6 +322,17 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     write_selection(h5, result.select);
     result.select_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     h5.attr("/select", "seconds", result.select_seconds);
+  }
+  if (config.cover) {
+    const auto t0 = Clock::now();
+    const CoverReport cover = compute_cover(backend, space, matrix, n, all_codes, names, classes, config.cover_stage);
+    write_cover(h5, cover);
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    h5.attr("/cover", "seconds", seconds);
+    if (!options.quiet) {
+      print_cover_table(cover, log);
+      fmt::print(log, "proxy cover in {:.2f} s\n", seconds);
+    }
   }
 
   h5.attr("/", "proxysim_version", info.version);

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
-#include <numeric>
 #include <stdexcept>
 
 #include "kernels/rank_stats.hpp"
@@ -32,21 +31,21 @@ int32_t column_of(const std::vector<std::string>& names, const std::string& name
   return static_cast<int32_t>(it - names.begin());
 }
 
-// The draw of (target, budget, repeat) is its own counter-based stream, so a result
-// does not depend on which thread ran it or on which other budgets were asked for.
-uint64_t draw_seed(uint64_t seed, size_t target, int64_t n, int32_t repeat) {
-  return counter_hash(counter_hash(seed, target, static_cast<uint64_t>(n)), static_cast<uint64_t>(repeat),
-                      0xada9d0c5ull);
-}
-
-// One target's view of the matrix: the architectures measured on proxy and target.
+// One target's view of the matrix: the architectures measured on proxy and target,
+// and the latencies of the candidate proxies that measured every one of them.
 struct TargetData {
-  Eigen::MatrixXd features;
+  Eigen::MatrixXd features, candidates_ms;
   Eigen::VectorXd proxy_ms;
   std::vector<float> proxy_f, target_ms;
+  std::vector<double> proxy_key;  // the stratified draw's key
 };
 
 }  // namespace
+
+uint64_t adaptation_draw_seed(uint64_t seed, size_t target, int64_t n, int32_t repeat) {
+  return counter_hash(counter_hash(seed, target, static_cast<uint64_t>(n)), static_cast<uint64_t>(repeat),
+                      0xada9d0c5ull);
+}
 
 AdaptDevices resolve_adapt_devices(const AdaptStage& stage, const std::vector<std::string>& names) {
   AdaptDevices d;
@@ -68,6 +67,20 @@ AdaptDevices resolve_adapt_devices(const AdaptStage& stage, const std::vector<st
     }
   }
   if (d.targets.empty()) throw UserError(targets_where + ": no target device besides the proxy '" + stage.proxy + "'");
+  const std::string candidates_where = stage.candidates_where.empty() ? "adapt.candidates" : stage.candidates_where;
+  if (stage.candidates.empty()) {
+    for (int32_t c = 0; c < static_cast<int32_t>(names.size()); ++c) {
+      if (c != d.proxy) d.candidates.push_back(c);
+    }
+  } else {
+    for (const auto& t : stage.candidates) {
+      const int32_t c = column_of(names, t, candidates_where, "candidate");
+      if (std::find(d.candidates.begin(), d.candidates.end(), c) != d.candidates.end()) {
+        throw UserError(candidates_where + ": candidate '" + t + "' is listed twice");
+      }
+      if (c != d.proxy) d.candidates.push_back(c);
+    }
+  }
   return d;
 }
 
@@ -81,6 +94,12 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
   r.proxy = stage.proxy;
   r.schemes = stage.schemes;
   r.n = stage.n;
+  r.sampling = stage.sampling;
+  r.k = stage.k;
+  for (int32_t c : cols.candidates) r.candidates.push_back(devices[c]);
+  const Sampling sampling = sampling_from_name(stage.sampling);
+  const AdaptationOptions options{stage.k};
+  const bool mixes = std::find(stage.schemes.begin(), stage.schemes.end(), "multi_proxy") != stage.schemes.end();
   r.validation = stage.validation;
   r.repeats = stage.repeats;
   r.seed = stage.seed;
@@ -132,6 +151,22 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       d.target_ms[j] = latency_ms[i * D + cols.targets[t]];
     }
     r.srcc_unadapted[t] = spearman_pair(Backend::kCpu, d.proxy_f.data(), d.target_ms.data(), m);
+    d.proxy_key.assign(d.proxy_ms.data(), d.proxy_ms.data() + m);
+    if (mixes) {
+      // A candidate is the target's own column or lacks some of its architectures:
+      // the first would leak the target, the second leave holes in the mix.
+      std::vector<int32_t> usable_candidates;
+      for (int32_t c : cols.candidates) {
+        if (c == cols.targets[t]) continue;
+        bool complete = true;
+        for (int64_t j = 0; j < m && complete; ++j) complete = std::isfinite(latency_ms[static_cast<uint64_t>(keep[j]) * D + c]);
+        if (complete) usable_candidates.push_back(c);
+      }
+      d.candidates_ms.resize(m, static_cast<Eigen::Index>(usable_candidates.size()));
+      for (size_t c = 0; c < usable_candidates.size(); ++c)
+        for (int64_t j = 0; j < m; ++j)
+          d.candidates_ms(j, static_cast<Eigen::Index>(c)) = latency_ms[static_cast<uint64_t>(keep[j]) * D + usable_candidates[c]];
+    }
   }
 
   // One task per (target, budget, repeat); every task writes only its own slots, and
@@ -149,19 +184,19 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       const TargetData& d = data[t];
       const auto m = static_cast<int64_t>(d.target_ms.size());
       const int64_t n = stage.n[k];
-      std::vector<int64_t> pool(static_cast<size_t>(m));
-      std::iota(pool.begin(), pool.end(), int64_t{0});
-      const std::vector<int64_t> drawn = draw_rows(draw_seed(stage.seed, t, n, rep), pool, n + stage.validation);
-      const std::vector<int64_t> train(drawn.begin(), drawn.begin() + n), val(drawn.begin() + n, drawn.end());
-      AdaptationInput in{d.features, d.proxy_ms, gather_target_samples(train, d.target_ms.data()),
-                         gather_target_samples(val, d.target_ms.data())};
+      // The draw sees the proxy's latencies only.
+      const SampleSplit split =
+          draw_adaptation_samples(sampling, adaptation_draw_seed(stage.seed, t, n, rep), d.proxy_key, n, stage.validation);
+      AdaptationInput in{d.features, d.proxy_ms, gather_target_samples(split.train, d.target_ms.data()),
+                         gather_target_samples(split.validation, d.target_ms.data()), d.candidates_ms};
       std::vector<uint8_t> sampled(static_cast<size_t>(m), 0);
-      for (int64_t i : drawn) sampled[static_cast<size_t>(i)] = 1;
+      for (int64_t i : split.train) sampled[static_cast<size_t>(i)] = 1;
+      for (int64_t i : split.validation) sampled[static_cast<size_t>(i)] = 1;
       std::vector<float> pred(static_cast<size_t>(m)), pred_rest, true_rest;
       pred_rest.reserve(static_cast<size_t>(m));
       true_rest.reserve(static_cast<size_t>(m));
       for (size_t s = 0; s < S; ++s) {
-        const auto scheme = make_adaptation_scheme(stage.schemes[s]);
+        const auto scheme = make_adaptation_scheme(stage.schemes[s], options);
         const Eigen::VectorXd p = scheme->predict(in);
         for (int64_t i = 0; i < m; ++i) pred[static_cast<size_t>(i)] = static_cast<float>(p[i]);
         pred_rest.clear();
@@ -243,6 +278,11 @@ void write_adaptation(H5Writer& h5, const AdaptReport& r) {
   h5.attr("/adapt", "repeats", static_cast<int64_t>(r.repeats));
   h5.attr("/adapt", "seed", static_cast<int64_t>(r.seed));
   h5.attr("/adapt", "excluded_disconnected", static_cast<int64_t>(r.excluded_disconnected));
+  h5.attr("/adapt", "sampling", r.sampling);
+  std::string candidates;
+  for (const auto& c : r.candidates) candidates += (candidates.empty() ? "" : ",") + c;
+  h5.attr("/adapt", "multi_proxy_candidates", candidates);
+  h5.attr("/adapt", "multi_proxy_k", static_cast<int64_t>(r.k));
 }
 
 void print_adaptation_table(const AdaptReport& r, std::ostream& out) {

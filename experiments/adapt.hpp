@@ -13,12 +13,14 @@
 
 namespace proxysim {
 
-// Column indices of the stage's proxy and targets among the run's device names.
-// Throws UserError naming the config key when a name is not a column; a target equal
-// to the proxy is dropped (adapting a device to itself measures nothing).
+// Column indices of the stage's proxy, targets and multi_proxy candidates among the
+// run's device names. Throws UserError naming the config key when a name is not a
+// column or is listed twice; a target equal to the proxy is dropped (adapting a device
+// to itself measures nothing), and so is the proxy among the candidates (multi_proxy
+// always has it). Each target later drops itself from the candidates.
 struct AdaptDevices {
   int32_t proxy = -1;
-  std::vector<int32_t> targets;
+  std::vector<int32_t> targets, candidates;
 };
 AdaptDevices resolve_adapt_devices(const AdaptStage& stage, const std::vector<std::string>& names);
 
@@ -26,6 +28,9 @@ struct AdaptReport {
   std::string proxy;
   std::vector<std::string> targets, schemes;
   std::vector<int64_t> n;
+  std::string sampling;
+  std::vector<std::string> candidates;  // multi_proxy's, before each target drops itself
+  int32_t k = 0;
   int64_t validation = 0;
   int32_t repeats = 0;
   uint64_t seed = 0;
@@ -38,6 +43,11 @@ struct AdaptReport {
   uint64_t excluded_disconnected = 0;
   size_t at(size_t scheme, size_t target, size_t k) const { return (scheme * targets.size() + target) * n.size() + k; }
 };
+
+// The seed of the draw of (target index, budget, repeat): its own counter-based
+// stream, so a result does not depend on the thread that ran it or on the other
+// budgets asked for.
+uint64_t adaptation_draw_seed(uint64_t seed, size_t target, int64_t n, int32_t repeat);
 
 // `latency_ms` is rows x devices (NaN = not measured), `codes` rows x space.decisions().
 AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,

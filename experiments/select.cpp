@@ -214,7 +214,12 @@ SelectReport compute_selection(const SearchSpace& space, const std::vector<float
       std::vector<int64_t> pool(d.target_ms.size());
       std::iota(pool.begin(), pool.end(), int64_t{0});
       const uint64_t seed = draw_seed(stage.seed, t, n, rep);
-      const std::vector<int64_t> drawn = draw_rows(seed, pool, n);
+      // Stratified by MACs, known for every architecture: no candidate is favoured and
+      // no target latency enters the draw.
+      const std::vector<int64_t> drawn =
+          stage.sampling == "stratified"
+              ? draw_rows_stratified(seed, pool, std::vector<double>(d.macs.begin(), d.macs.end()), n)
+              : draw_rows(seed, pool, n);
       std::vector<float> y(drawn.size()), x(drawn.size()), a, b;
       for (size_t j = 0; j < drawn.size(); ++j) y[j] = d.target_ms[static_cast<size_t>(drawn[j])];
       std::vector<int32_t> others;

@@ -20,11 +20,18 @@ struct TargetSamples {
   Eigen::VectorXd latency_ms;  // same order as rows
 };
 
+// An empty (0 x 0) matrix: no candidate proxies besides the proxy.
+const Eigen::MatrixXd& no_candidate_proxies();
+
 struct AdaptationInput {
   Eigen::Ref<const Eigen::MatrixXd> features;  // n x F; the last column is the constant 1
   Eigen::Ref<const Eigen::VectorXd> proxy_ms;  // n, measured on the proxy
   TargetSamples train;                         // fit the scheme's parameters
   TargetSamples validation;                    // choose its regularisation (by SRCC)
+  // n x C latencies of other candidate proxies (multi_proxy mixes them with the
+  // proxy): proxy-side data, measured in full, never the target's own column. Every
+  // other scheme ignores it.
+  Eigen::Ref<const Eigen::MatrixXd> candidate_proxies_ms = no_candidate_proxies();
 };
 
 // Throws UserError when sizes disagree, a row is out of range or sampled twice
@@ -40,10 +47,35 @@ TargetSamples gather_target_samples(const std::vector<int64_t>& rows, const floa
 // (seed, pool, count) through the counter-based RNG, so any run redraws them.
 std::vector<int64_t> draw_rows(uint64_t seed, const std::vector<int64_t>& pool, int64_t count);
 
+// `count` distinct entries of `pool`, one from each of `count` strata of equal size
+// (the quantiles of `key`, key[i] belonging to pool[i]; ties broken by pool order), so
+// the draw spans the key's range. In stratum order (ascending key); a pure function of
+// (seed, pool, key, count). The key is proxy-side data (a proxy's latency, MACs).
+std::vector<int64_t> draw_rows_stratified(uint64_t seed, const std::vector<int64_t>& pool,
+                                          const std::vector<double>& key, int64_t count);
+
+enum class Sampling { kRandom, kStratified };
+const std::vector<std::string>& sampling_names();  // random, stratified
+Sampling sampling_from_name(std::string_view name);  // throws UserError otherwise
+
+// The n training and v validation samples of one repeat among positions 0..m-1 of a
+// target's eligible architectures, m = proxy_ms.size(). Random: one draw_rows of n + v
+// (train first). Stratified by the proxy's latency: n strata over all m, then v strata
+// over the rest, so both sets span the proxy's range. Takes no target latency.
+struct SampleSplit {
+  std::vector<int64_t> train, validation;
+};
+SampleSplit draw_adaptation_samples(Sampling sampling, uint64_t seed, const std::vector<double>& proxy_ms, int64_t n,
+                                    int64_t v);
+
 // What a scheme chose on its validation samples in its last predict().
 struct AdaptationChoice {
   double lambda = 0;           // +infinity: the unadapted member of the family
   double validation_srcc = 0;  // NaN when the scheme chooses nothing
+  // multi_proxy: the mixed proxies (0 = proxy_ms, 1 + j = candidate_proxies_ms column
+  // j) and their non-negative weights in the prediction; empty for other schemes.
+  std::vector<int64_t> proxy_columns;
+  std::vector<double> proxy_weights;
 };
 
 class AdaptationScheme {
@@ -58,8 +90,13 @@ class AdaptationScheme {
   AdaptationChoice choice_;
 };
 
-// none | target_only | adaproxy | adaproxy_sq | anchored. Throws UserError otherwise.
-std::unique_ptr<AdaptationScheme> make_adaptation_scheme(std::string_view name);
+struct AdaptationOptions {
+  int multi_proxy_k = 3;  // most proxies multi_proxy mixes
+};
+
+// none | target_only | adaproxy | adaproxy_sq | anchored | multi_proxy. Throws
+// UserError otherwise.
+std::unique_ptr<AdaptationScheme> make_adaptation_scheme(std::string_view name, const AdaptationOptions& options = {});
 std::vector<std::string> adaptation_scheme_names();
 
 // ---- the convex problem behind adaproxy, exposed for its tests ----

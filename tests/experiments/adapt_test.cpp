@@ -4,7 +4,11 @@
 // perfectly (> 0.99: the model is exact, only float32 storage of the CSV and of the
 // result perturbs it) and beats no adaptation by a wide margin; `none` equals the
 // unadapted SRCC to float32 storage (1e-6), and a fixed seed reproduces every value
-// bit for bit, on one thread as on several.
+// bit for bit, on one thread as on several. Through compute_adaptation: the stratified
+// draw the stage makes is replayed from the proxy alone and must give the stage's
+// unsampled SRCC to 1e-12 (only the summation order may differ), for two targets; and
+// multi_proxy recovers a target that is a mix of candidates (float32 storage: 1e-4)
+// but cannot reach a target that is no mix of them, whatever the candidate list says.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -16,6 +20,11 @@
 #include <string>
 #include <vector>
 
+#include "experiments/adapt.hpp"
+#include "kernels/rank_stats.hpp"
+#include "kernels/rng.hpp"
+#include "search/adaptation.hpp"
+#include "sim/space.hpp"
 #include "tests/support/h5_read.hpp"
 #include "tests/support/run_config.hpp"
 
@@ -206,4 +215,158 @@ TEST(AdaptCli, AdaProxyRecoversALinearTargetAndNoneIsUnadapted) {
   EXPECT_EQ(a.unadapted, b.unadapted);
   fs::remove(out1);
   fs::remove(out2);
+}
+
+TEST(AdaptCli, UnknownCandidateAndSamplingExitTwoNamingTheKey) {
+  const fs::path table = write_table();
+  const fs::path out = fs::temp_directory_path() / "adapt_bad_candidate.h5";
+  RunOutcome r = run_config("adapt_bad_candidate",
+                            config(table.string(), "{proxy: proxy, schemes: [multi_proxy], candidates: [mirror, tpu]}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[1].adapt.candidates"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("tpu"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(":6:"), std::string::npos) << "the line of the key: " << r.err;
+  r = run_config("adapt_bad_sampling", config(table.string(), "{proxy: proxy, sampling: quantile}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[1].adapt.sampling"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("quantile"), std::string::npos) << r.err;
+  r = run_config("adapt_bad_k", config(table.string(), "{proxy: proxy, k: 0}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[1].adapt.k"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(AdaptCli, MultiProxyAndStratifiedSamplingRunAndReproduce) {
+  const fs::path table = write_table();
+  const std::string adapt = "{proxy: proxy, targets: [target], schemes: [none, multi_proxy], candidates: [mirror], "
+                            "k: 2, sampling: stratified, n: [10], repeats: 3, seed: 5}";
+  const fs::path out1 = fs::temp_directory_path() / "adapt_multi_1.h5";
+  const fs::path out2 = fs::temp_directory_path() / "adapt_multi_2.h5";
+  RunOutcome r = run_config("adapt_multi_1", config(table.string(), adapt), out1);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  r = run_config("adapt_multi_2", config(table.string(), adapt), out2, "OMP_NUM_THREADS=1 ");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const Adapt a = read_adapt(out1), b = read_adapt(out2);
+  ASSERT_EQ(a.schemes, (std::vector<std::string>{"none", "multi_proxy"}));
+  EXPECT_EQ(a.mean, b.mean);
+  EXPECT_EQ(a.unsampled, b.unsampled);
+  for (float v : a.mean) EXPECT_TRUE(std::isfinite(v));
+  fs::remove(out1);
+  fs::remove(out2);
+}
+
+namespace {
+
+// 600 NB201 architectures and a latency matrix with the given columns, for
+// compute_adaptation directly.
+struct Matrix {
+  std::vector<uint8_t> codes;
+  std::vector<float> latency_ms;
+  std::vector<std::string> devices;
+  uint64_t rows = 0;
+};
+
+Matrix random_matrix() {
+  Matrix m;
+  m.rows = 600;
+  m.devices = {"proxy", "p1", "p2", "p3", "mix", "noise"};
+  m.codes.resize(m.rows * 6);
+  for (uint64_t i = 0; i < m.rows; ++i) {
+    int packed = static_cast<int>((static_cast<long long>(i) * 7919) % 15625);
+    for (int e = 5; e >= 0; --e) {
+      m.codes[i * 6 + static_cast<uint64_t>(e)] = static_cast<uint8_t>(packed % 5);
+      packed /= 5;
+    }
+  }
+  for (uint64_t i = 0; i < m.rows; ++i) {
+    double p[4];
+    for (uint64_t j = 0; j < 4; ++j) p[j] = 2.0 + 40.0 * proxysim::unit_open(proxysim::counter_hash(31, j, i));
+    const double mix = 0.6 * p[1] + 0.4 * p[3];
+    const double noise = 5.0 + proxysim::unit_open(proxysim::counter_hash(32, 0, i));
+    for (double v : {p[0], p[1], p[2], p[3], mix, noise}) m.latency_ms.push_back(static_cast<float>(v));
+  }
+  return m;
+}
+
+double column_srcc(const Matrix& m, int a, int b, const std::vector<uint8_t>& skip) {
+  std::vector<float> x, y;
+  for (uint64_t i = 0; i < m.rows; ++i) {
+    if (skip[i]) continue;
+    x.push_back(m.latency_ms[i * m.devices.size() + static_cast<uint64_t>(a)]);
+    y.push_back(m.latency_ms[i * m.devices.size() + static_cast<uint64_t>(b)]);
+  }
+  return proxysim::spearman_pair(proxysim::Backend::kCpu, x.data(), y.data(), static_cast<int64_t>(x.size()));
+}
+
+}  // namespace
+
+TEST(AdaptStage, StratifiedDrawIsTheProxysAlone) {
+  const Matrix m = random_matrix();
+  proxysim::AdaptStage stage;
+  stage.proxy = "proxy";
+  stage.targets = {"mix", "noise"};
+  stage.schemes = {"none"};
+  stage.n = {10};
+  stage.validation = 10;
+  stage.repeats = 4;
+  stage.seed = 11;
+  stage.sampling = "stratified";
+  stage.include_disconnected = true;  // every row eligible, so positions are rows
+  const proxysim::SearchSpace space = proxysim::make_space("nb201");
+  const proxysim::AdaptReport r = proxysim::compute_adaptation(space, m.latency_ms, m.rows, m.codes, m.devices, stage);
+  std::vector<double> key;
+  for (uint64_t i = 0; i < m.rows; ++i) key.push_back(m.latency_ms[i * m.devices.size()]);
+  for (size_t t = 0; t < 2; ++t) {
+    double sum = 0;
+    for (int32_t rep = 0; rep < stage.repeats; ++rep) {
+      const proxysim::SampleSplit split = proxysim::draw_adaptation_samples(
+          proxysim::Sampling::kStratified, proxysim::adaptation_draw_seed(stage.seed, t, 10, rep), key, 10, 10);
+      std::vector<uint8_t> skip(m.rows, 0);
+      for (int64_t i : split.train) skip[static_cast<size_t>(i)] = 1;
+      for (int64_t i : split.validation) skip[static_cast<size_t>(i)] = 1;
+      sum += column_srcc(m, 0, t == 0 ? 4 : 5, skip);
+    }
+    EXPECT_NEAR(r.srcc_unsampled_mean[r.at(0, t, 0)], sum / stage.repeats, 1e-12) << r.targets[t];
+  }
+  // Random sampling draws other rows: the replay above is not true of any draw.
+  stage.sampling = "random";
+  const proxysim::AdaptReport rr = proxysim::compute_adaptation(space, m.latency_ms, m.rows, m.codes, m.devices, stage);
+  EXPECT_NE(rr.srcc_unsampled_mean[rr.at(0, 0, 0)], r.srcc_unsampled_mean[r.at(0, 0, 0)]);
+}
+
+TEST(AdaptStage, MultiProxyMixesCandidatesButNeverTheTarget) {
+  const Matrix m = random_matrix();
+  proxysim::AdaptStage stage;
+  stage.proxy = "proxy";
+  stage.targets = {"mix", "noise"};
+  stage.schemes = {"none", "multi_proxy"};
+  // The targets are listed as candidates too: each target must drop itself.
+  stage.candidates = {"p1", "p2", "p3", "mix", "noise"};
+  stage.n = {10};
+  stage.repeats = 3;
+  stage.include_disconnected = true;
+  const proxysim::SearchSpace space = proxysim::make_space("nb201");
+  const proxysim::AdaptReport r = proxysim::compute_adaptation(space, m.latency_ms, m.rows, m.codes, m.devices, stage);
+  std::printf("mix: none %.4f multi_proxy %.4f; noise: none %.4f multi_proxy %.4f\n", r.srcc_mean[r.at(0, 0, 0)],
+              r.srcc_mean[r.at(1, 0, 0)], r.srcc_mean[r.at(0, 1, 0)], r.srcc_mean[r.at(1, 1, 0)]);
+  // mix = 0.6 p1 + 0.4 p3, stored as float32: recovered but for rounding.
+  EXPECT_LT(r.srcc_mean[r.at(0, 0, 0)], 0.2);
+  EXPECT_GT(r.srcc_mean[r.at(1, 0, 0)], 1.0 - 1e-4);
+  // noise is independent of every candidate; had it been its own candidate, SRCC 1.
+  const std::vector<uint8_t> none(m.rows, 0);
+  for (int c = 0; c < 5; ++c) ASSERT_LT(std::abs(column_srcc(m, c, 5, none)), 0.15) << m.devices[static_cast<size_t>(c)];
+  EXPECT_LT(r.srcc_mean[r.at(1, 1, 0)], 0.5);
+}
+
+TEST(AdaptCli, SelectStageTakesStratifiedSampling) {
+  // The select stage shares the stratified draw (strata by MACs); here only its key.
+  const fs::path table = write_table();
+  const fs::path out = fs::temp_directory_path() / "select_stratified.h5";
+  const std::string head = "name: select_strat\nspace: nb201\nmeasured: " + table.string() + "\nstages:\n  - select: ";
+  RunOutcome r = run_config("select_strat", head + "{sampling: stratified, n: [10], repeats: 2}\n", out);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  r = run_config("select_bad_sampling", head + "{sampling: quantile}\n", out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[0].select.sampling"), std::string::npos) << r.err;
+  fs::remove(out);
 }

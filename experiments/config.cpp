@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include "experiments/select.hpp"
 #include "search/adaptation.hpp"
 #include "sim/error.hpp"
+#include "sim/population.hpp"
 
 namespace proxysim {
 
@@ -106,6 +108,25 @@ class Ctx {
     return n.Scalar();
   }
 
+  double real(const YAML::Node& n, const std::string& path, double lo, double hi) const {
+    if (!n.IsScalar()) fail(n, path, "expected a number");
+    const std::string s = n.Scalar();
+    double v = 0.0;
+    try {
+      size_t used = 0;
+      v = std::stod(s, &used);
+      if (used != s.size()) throw std::invalid_argument(s);
+    } catch (const std::exception&) {
+      fail(n, path, "expected a number, found '" + s + "'");
+    }
+    if (!std::isfinite(v) || v < lo || v > hi) {
+      std::ostringstream range;
+      range << "must be in [" << lo << ", " << hi << "], found " << s;
+      fail(n, path, range.str());
+    }
+    return v;
+  }
+
   uint64_t u64(const YAML::Node& n, const std::string& path, uint64_t lo, uint64_t hi) const {
     if (!n.IsScalar()) fail(n, path, "expected a whole number");
     const std::string s = n.Scalar();
@@ -128,6 +149,62 @@ class Ctx {
   std::string file_;
 };
 
+// A device name for generated devices: letters, digits and '_', as device YAML names.
+void check_device_name(const Ctx& ctx, const YAML::Node& n, const std::string& path) {
+  const std::string s = ctx.str(n, path);
+  if (s.empty()) ctx.fail(n, path, "expected a non-empty name");
+  for (char ch : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_')) ctx.fail(n, path, "use letters, digits and '_'");
+  }
+}
+
+// A devices: entry that is a mapping: {population: {...}} or {srcc_to: {...}}.
+void parse_device_entry(const Ctx& ctx, const YAML::Node& e, const std::string& path, ExperimentConfig& c) {
+  ctx.only_keys(e, path, {"population", "srcc_to"});
+  if (e.size() != 1) ctx.fail(e, path, "expected one of {population: {...}} or {srcc_to: {...}}");
+  const std::string kind = e.begin()->first.as<std::string>();
+  const YAML::Node b = e.begin()->second;
+  const std::string bp = path + "." + kind;
+  if (kind == "population") {
+    ctx.only_keys(b, bp, {"class", "count", "seed", "centers", "spread", "prefix"});
+    PopulationRequest r;
+    r.where = ctx.where(b, bp);
+    if (!b["class"]) ctx.fail(b, bp + ".class", "missing (a device class, e.g. mobile_cpu)");
+    r.device_class = ctx.str(b["class"], bp + ".class");
+    if (!parse_device_class(r.device_class)) {
+      ctx.fail(b["class"], bp + ".class",
+               "expected one of cpu, mobile_cpu, gpu, mobile_gpu, dsp, npu, tpu, fpga, asic; found '" + r.device_class + "'");
+    }
+    if (!b["count"]) ctx.fail(b, bp + ".count", "missing (how many devices to sample)");
+    r.count = ctx.u64(b["count"], bp + ".count", 1, 100000);
+    if (b["seed"]) r.seed = ctx.u64(b["seed"], bp + ".seed", 0, UINT64_MAX);
+    if (b["centers"] && !(b["centers"].IsScalar() && b["centers"].Scalar() == "all")) {
+      r.centers = ctx.str_list(b["centers"], bp + ".centers");
+    }
+    // Four times the default sigmas already spans orders of magnitude per parameter.
+    if (b["spread"]) r.spread = ctx.real(b["spread"], bp + ".spread", 0.0, 4.0);
+    if (b["prefix"]) {
+      check_device_name(ctx, b["prefix"], bp + ".prefix");
+      r.prefix = b["prefix"].Scalar();
+    }
+    c.populations.push_back(std::move(r));
+  } else {
+    ctx.only_keys(b, bp, {"proxy", "srcc", "seed", "far", "name"});
+    SrccRequest r;
+    r.where = ctx.where(b, bp);
+    if (!b["proxy"]) ctx.fail(b, bp + ".proxy", "missing (a built-in device name or .yaml file)");
+    r.proxy = ctx.str(b["proxy"], bp + ".proxy");
+    if (!b["srcc"]) ctx.fail(b, bp + ".srcc", "missing (the SRCC to the proxy, in [-1, 1])");
+    r.srcc = ctx.real(b["srcc"], bp + ".srcc", -1.0, 1.0);
+    if (b["seed"]) r.seed = ctx.u64(b["seed"], bp + ".seed", 0, UINT64_MAX);
+    if (b["far"]) r.far = ctx.str(b["far"], bp + ".far");
+    if (b["name"]) {
+      check_device_name(ctx, b["name"], bp + ".name");
+      r.name = b["name"].Scalar();
+    }
+    c.srcc_devices.push_back(std::move(r));
+  }
+}
 
 }  // namespace
 
@@ -217,9 +294,20 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
     } else if (d.IsScalar()) {
       c.devices.push_back(d.Scalar());
     } else if (d.IsSequence() && d.size() > 0) {
-      for (size_t i = 0; i < d.size(); ++i) c.devices.push_back(ctx.str(d[i], "devices[" + std::to_string(i) + "]"));
+      for (size_t i = 0; i < d.size(); ++i) {
+        const std::string path = "devices[" + std::to_string(i) + "]";
+        if (d[i].IsMap()) {
+          parse_device_entry(ctx, d[i], path, c);
+        } else {
+          c.devices.push_back(ctx.str(d[i], path));
+        }
+      }
+    } else if (d.IsMap()) {
+      parse_device_entry(ctx, d, "devices", c);
     } else {
-      ctx.fail(d, "devices", "expected 'all', 'none' or a non-empty list of device names and .yaml files");
+      ctx.fail(d, "devices",
+               "expected 'all', 'none' or a non-empty list of device names, .yaml files, {population: ...} and "
+               "{srcc_to: ...} entries");
     }
   }
   if (!root["devices"] && !c.measured.empty()) c.devices.clear();  // measured columns alone
@@ -291,7 +379,8 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
       auto& a = c.adapt_stage;
       const std::string bp = path + ".adapt";
       if (!body || body.IsNull()) ctx.fail(s, bp, "needs settings, at least {proxy: DEVICE}");
-      ctx.only_keys(body, bp, {"proxy", "targets", "schemes", "n", "validation", "repeats", "seed", "include_disconnected"});
+      ctx.only_keys(body, bp, {"proxy", "targets", "schemes", "n", "validation", "repeats", "seed", "include_disconnected",
+                               "candidates", "k", "sampling"});
       if (!body["proxy"]) ctx.fail(body, bp + ".proxy", "missing (the proxy device's column name)");
       a.proxy = ctx.str(body["proxy"], bp + ".proxy");
       a.proxy_where = ctx.where(body["proxy"], bp + ".proxy");
@@ -315,12 +404,23 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
       if (body["repeats"]) a.repeats = static_cast<int32_t>(ctx.u64(body["repeats"], bp + ".repeats", 1, 100000));
       if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);
       if (body["include_disconnected"]) a.include_disconnected = ctx.flag(body["include_disconnected"], bp + ".include_disconnected");
+      if (body["candidates"]) {
+        const YAML::Node cn = body["candidates"];
+        a.candidates_where = ctx.where(cn, bp + ".candidates");
+        if (!(cn.IsScalar() && cn.Scalar() == "all")) a.candidates = ctx.str_list(cn, bp + ".candidates");
+      }
+      if (body["k"]) a.k = static_cast<int32_t>(ctx.u64(body["k"], bp + ".k", 1, 64));
+      if (body["sampling"]) {
+        const YAML::Node sm = body["sampling"];
+        if (!sm.IsScalar()) ctx.fail(sm, bp + ".sampling", "expected random or stratified");
+        a.sampling = ctx.choices(sm, bp + ".sampling", sampling_names(), "sampling").front();
+      }
     } else if (kind == "select") {
       c.select = true;
       auto& a = c.select_stage;
       const std::string bp = path + ".select";
       if (body && !body.IsNull()) {
-        ctx.only_keys(body, bp, {"candidates", "targets", "rules", "n", "repeats", "seed", "include_disconnected"});
+        ctx.only_keys(body, bp, {"candidates", "targets", "rules", "n", "repeats", "seed", "include_disconnected", "sampling"});
         auto devices = [&](const char* key, std::vector<std::string>& out, std::string& where) {
           if (!body[key]) return;
           const YAML::Node t = body[key];
@@ -342,9 +442,38 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
         if (body["repeats"]) a.repeats = static_cast<int32_t>(ctx.u64(body["repeats"], bp + ".repeats", 1, 100000));
         if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);
         if (body["include_disconnected"]) a.include_disconnected = ctx.flag(body["include_disconnected"], bp + ".include_disconnected");
+        if (body["sampling"]) {
+          const YAML::Node sm = body["sampling"];
+          if (!sm.IsScalar()) ctx.fail(sm, bp + ".sampling", "expected random or stratified");
+          a.sampling = ctx.choices(sm, bp + ".sampling", sampling_names(), "sampling").front();
+        }
+      }
+    } else if (kind == "cover") {
+      c.cover = true;
+      auto& cv = c.cover_stage;
+      const std::string bp = path + ".cover";
+      if (body && !body.IsNull()) {
+        ctx.only_keys(body, bp, {"thresholds", "by_class", "include_disconnected"});
+        if (body["thresholds"]) {
+          const YAML::Node t = body["thresholds"];
+          cv.thresholds.clear();
+          if (t.IsScalar()) {
+            cv.thresholds.push_back(ctx.real(t, bp + ".thresholds", -1.0, 1.0));
+          } else if (t.IsSequence() && t.size() > 0) {
+            for (size_t j = 0; j < t.size(); ++j) {
+              const std::string key = bp + ".thresholds[" + std::to_string(j) + "]";
+              cv.thresholds.push_back(ctx.real(t[j], key, -1.0, 1.0));
+              if (j > 0 && cv.thresholds[j] <= cv.thresholds[j - 1]) ctx.fail(t[j], key, "thresholds must increase");
+            }
+          } else {
+            ctx.fail(t, bp + ".thresholds", "expected an SRCC or a non-empty increasing list of them");
+          }
+        }
+        if (body["by_class"]) cv.by_class = ctx.flag(body["by_class"], bp + ".by_class");
+        if (body["include_disconnected"]) cv.include_disconnected = ctx.flag(body["include_disconnected"], bp + ".include_disconnected");
       }
     } else {
-      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval, monotonicity, adapt or select)");
+      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval, monotonicity, adapt, select or cover)");
     }
   }
   return c;
@@ -376,7 +505,30 @@ std::string resolved_yaml(const ExperimentConfig& c) {
       break;
     case ArchSelection::Kind::kMeasured: out << "measured"; break;
   }
-  out << YAML::Key << "devices" << YAML::Value << c.devices;
+  out << YAML::Key << "devices" << YAML::Value << YAML::BeginSeq;
+  for (const auto& d : c.devices) out << d;
+  for (const auto& p : c.populations) {
+    out << YAML::BeginMap << YAML::Key << "population" << YAML::Value << YAML::BeginMap << YAML::Key << "class"
+        << YAML::Value << p.device_class << YAML::Key << "count" << YAML::Value << p.count << YAML::Key << "seed"
+        << YAML::Value << p.seed << YAML::Key << "centers" << YAML::Value;
+    if (p.centers.empty()) {
+      out << "all";
+    } else {
+      out << YAML::Flow << p.centers;
+    }
+    out << YAML::Key << "spread" << YAML::Value << p.spread;
+    if (!p.prefix.empty()) out << YAML::Key << "prefix" << YAML::Value << p.prefix;
+    out << YAML::EndMap << YAML::EndMap;
+  }
+  for (const auto& r : c.srcc_devices) {
+    out << YAML::BeginMap << YAML::Key << "srcc_to" << YAML::Value << YAML::BeginMap << YAML::Key << "proxy"
+        << YAML::Value << r.proxy << YAML::Key << "srcc" << YAML::Value << r.srcc << YAML::Key << "seed" << YAML::Value
+        << r.seed;
+    if (!r.far.empty()) out << YAML::Key << "far" << YAML::Value << r.far;
+    if (!r.name.empty()) out << YAML::Key << "name" << YAML::Value << r.name;
+    out << YAML::EndMap << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
   if (!c.measured.empty()) out << YAML::Key << "measured" << YAML::Value << c.measured;
   out << YAML::Key << "noise_seed" << YAML::Value << c.noise_seed;
   out << YAML::Key << "backend" << YAML::Value << c.backend;
@@ -405,7 +557,14 @@ std::string resolved_yaml(const ExperimentConfig& c) {
     out << YAML::Key << "schemes" << YAML::Value << a.schemes << YAML::Key << "n" << YAML::Value << YAML::Flow << a.n
         << YAML::Key << "validation" << YAML::Value << a.validation << YAML::Key << "repeats" << YAML::Value
         << a.repeats << YAML::Key << "seed" << YAML::Value << a.seed << YAML::Key << "include_disconnected"
-        << YAML::Value << a.include_disconnected << YAML::EndMap << YAML::EndMap;
+        << YAML::Value << a.include_disconnected << YAML::Key << "sampling" << YAML::Value << a.sampling << YAML::Key
+        << "candidates" << YAML::Value;
+    if (a.candidates.empty()) {
+      out << "all";
+    } else {
+      out << a.candidates;
+    }
+    out << YAML::Key << "k" << YAML::Value << a.k << YAML::EndMap << YAML::EndMap;
   }
   if (c.select) {
     const auto& a = c.select_stage;
@@ -423,7 +582,15 @@ std::string resolved_yaml(const ExperimentConfig& c) {
     names(a.targets);
     out << YAML::Key << "rules" << YAML::Value << a.rules << YAML::Key << "n" << YAML::Value << YAML::Flow << a.n
         << YAML::Key << "repeats" << YAML::Value << a.repeats << YAML::Key << "seed" << YAML::Value << a.seed
-        << YAML::Key << "include_disconnected" << YAML::Value << a.include_disconnected << YAML::EndMap
+        << YAML::Key << "include_disconnected" << YAML::Value << a.include_disconnected << YAML::Key << "sampling"
+        << YAML::Value << a.sampling << YAML::EndMap
+        << YAML::EndMap;
+  }
+  if (c.cover) {
+    const auto& cv = c.cover_stage;
+    out << YAML::BeginMap << YAML::Key << "cover" << YAML::Value << YAML::BeginMap << YAML::Key << "thresholds"
+        << YAML::Value << YAML::Flow << cv.thresholds << YAML::Key << "by_class" << YAML::Value << cv.by_class
+        << YAML::Key << "include_disconnected" << YAML::Value << cv.include_disconnected << YAML::EndMap
         << YAML::EndMap;
   }
   out << YAML::EndSeq;

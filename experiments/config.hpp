@@ -43,9 +43,14 @@ struct AdaptStage {
   int32_t repeats = 20;
   uint64_t seed = 0;
   bool include_disconnected = false;  // NB201's 341 disconnected architectures
+  // multi_proxy's candidate proxies (device columns besides the proxy; empty = every
+  // column but the proxy and the target) and how many of them it mixes at most.
+  std::vector<std::string> candidates;
+  int32_t k = 3;
+  std::string sampling = "random";   // random | stratified (by the proxy's latency)
   // Where the device names were given ("file:line: 'key path'"), for errors the driver
   // raises once it knows the run's device columns.
-  std::string proxy_where, targets_where, n_where;
+  std::string proxy_where, targets_where, n_where, candidates_where;
 };
 
 // Proxy selection over the run's latency matrix: for each target, each budget n and
@@ -56,12 +61,45 @@ struct SelectStage {
   std::vector<std::string> targets;     // empty = every column
   std::vector<std::string> rules = {"max_mean_srcc", "max_min_srcc", "flops", "random"};
   std::vector<int64_t> n = {5, 10, 20, 50};  // target samples per selection
+  std::string sampling = "random";           // random | stratified (by MACs)
   int32_t repeats = 20;
   uint64_t seed = 0;
   bool include_disconnected = false;  // NB201's 341 disconnected architectures
   // Where the device names and budgets were given ("file:line: 'key path'"), for errors
   // the driver raises once it knows the run's device columns.
   std::string candidates_where, targets_where, n_where;
+};
+
+// A population of simulated devices of one class sampled around center devices
+// (sim/population.hpp); its devices join the run's simulated columns after the named ones.
+struct PopulationRequest {
+  std::string device_class;         // as in device YAML: mobile_cpu, gpu, ...
+  uint64_t count = 0;
+  uint64_t seed = 0;
+  std::vector<std::string> centers;  // built-in or twin names, .yaml paths; empty = every built-in and twin of the class
+  double spread = 1.0;               // scales every log-normal sigma of sim/population.hpp
+  std::string prefix;                // device names <prefix>_0007; "" = pop_<class>
+  std::string where;                 // "file:line: 'key path'", for errors the driver raises
+};
+
+// A device whose SRCC to a proxy on the run's architectures is `srcc` (within 0.02),
+// on the path from the proxy to a far device (a seeded scrambled twin of the proxy
+// unless `far` names one); it joins the simulated columns after the populations.
+struct SrccRequest {
+  std::string proxy;  // built-in name or .yaml path
+  double srcc = 0.0;
+  uint64_t seed = 0;
+  std::string far;    // "" = a scrambled twin of the proxy drawn from `seed`
+  std::string name;   // "" = <proxy>_srcc<100 x srcc>_s<seed>
+  std::string where;
+};
+
+// Greedy proxy cover of the run's devices (search/proxy_cover.hpp) over a grid of
+// SRCC thresholds: for all devices together and, with by_class, for each device class.
+struct CoverStage {
+  std::vector<double> thresholds = {0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99};
+  bool by_class = true;
+  bool include_disconnected = false;  // NB201's 341 disconnected architectures
 };
 
 struct ExperimentConfig {
@@ -72,6 +110,8 @@ struct ExperimentConfig {
   ArchSelection archs;
   std::vector<std::string> devices = {"all"};  // built-in names, .yaml paths, "all"; empty = none
   std::vector<std::string> measured;           // measured latency CSVs: their columns are devices too
+  std::vector<PopulationRequest> populations;  // devices: entries {population: {...}}
+  std::vector<SrccRequest> srcc_devices;       // devices: entries {srcc_to: {...}}
   uint64_t noise_seed = 0;
   std::string backend = "auto";
   bool eval = false;
@@ -82,6 +122,8 @@ struct ExperimentConfig {
   AdaptStage adapt_stage;
   bool select = false;
   SelectStage select_stage;
+  bool cover = false;
+  CoverStage cover_stage;
   std::string output;         // result file; "" = results/runs/<name>/<timestamp>/result.h5
   int summary_rows = 40;      // devices shown in the printed summary
 };

@@ -5,7 +5,9 @@
 #include <fmt/ostream.h>
 
 #include <iostream>
+#include <sstream>
 
+#include "experiments/calibrate.hpp"
 #include "experiments/config.hpp"
 #include "experiments/driver.hpp"
 #include "io/device_yaml.hpp"
@@ -120,6 +122,28 @@ int main(int argc, char** argv) {
   mono->add_option("--backend", mo_opts.backend, "auto|cpu|cuda")->default_val("auto");
   mono->add_flag("--quiet", mo_opts.quiet, "no progress, no tables");
 
+  CalibrateOptions ca;
+  auto* calibrate = app.add_subcommand("calibrate", "fit a twin of a real device to its measured latencies");
+  calibrate->add_option("--data", ca.data, "FILE:COLUMN of measured latencies, one per space (repeatable)")->required();
+  calibrate->add_option("--start", ca.starts, "built-in device(s) to start from, the first is the reference")
+      ->required()
+      ->delimiter(',');
+  calibrate->add_flag("!--no-class-starts", ca.class_starts,
+                      "start only from --start, not also from every built-in device of its class");
+  calibrate->add_option("--train", ca.train, "training architectures per space")->default_val(200);
+  calibrate->add_option("--seed", ca.seed, "training split and restart seed")->default_val(0);
+  calibrate->add_option("--name", ca.name, "twin name (default twin_<column>)");
+  calibrate->add_option("--imitates", ca.imitates, "what the twin stands for (default: the column and file)");
+  calibrate->add_option("--dataset", ca.dataset, "NB201 dataset variant");
+  calibrate->add_option("--batch", ca.batch, "batch size of the measurements (default: the start device's)");
+  calibrate->add_option("--restarts", ca.restarts, "perturbed restarts after the multi-start")->default_val(2);
+  calibrate->add_option("--max-evaluations", ca.max_evaluations, "objective evaluations per BOBYQA run")
+      ->default_val(3000);
+  calibrate->add_option("--out", ca.out_yaml, "twin device YAML to write");
+  calibrate->add_option("--report", ca.report_json, "held-out report as JSON");
+  bool ca_quiet = false;
+  calibrate->add_flag("--quiet", ca_quiet, "no progress, no table");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -130,6 +154,12 @@ int main(int argc, char** argv) {
   try {
     if (*spaces) return cmd_spaces();
     if (*devices) return cmd_devices(verbose);
+    if (*calibrate) {
+      std::ostringstream sink;
+      const CalibrateReport r = run_calibrate(ca, ca_quiet ? static_cast<std::ostream&>(sink) : std::cerr);
+      if (!ca_quiet) print_calibrate_report(r, std::cout);
+      return 0;
+    }
     if (*run) {
       const ExperimentConfig c = load_config(config_path);
       const RunResult r = run_experiment(c, run_opts, std::cerr);

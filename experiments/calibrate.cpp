@@ -1,0 +1,275 @@
+#include "experiments/calibrate.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <Eigen/Dense>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+
+#include "io/device_yaml.hpp"
+#include "io/measured_csv.hpp"
+#include "kernels/rank_stats.hpp"
+#include "search/adaptation.hpp"
+#include "search/features.hpp"
+#include "sim/error.hpp"
+
+namespace proxysim {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Split {
+  std::string file, column;
+  SearchSpace space;
+  std::vector<ArchCode> train_codes, held_codes;
+  std::vector<double> train_ms, held_ms;
+};
+
+Split load_split(const std::string& spec, const std::string& dataset, int64_t train, uint64_t seed) {
+  const size_t colon = spec.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size()) {
+    throw UserError("--data '" + spec + "': expected FILE:COLUMN, e.g. ../shared/data/help_nb201_latency.csv:pixel3");
+  }
+  Split s{spec.substr(0, colon), spec.substr(colon + 1), make_space("nb201"), {}, {}, {}, {}};
+  const MeasuredTable t = read_measured_csv(s.file);
+  s.space = make_space(t.space, t.space == "nb201" ? dataset : std::string());
+  int64_t col = -1;
+  std::string names;
+  for (size_t j = 0; j < t.devices.size(); ++j) {
+    if (t.devices[j] == s.column) col = static_cast<int64_t>(j);
+    names += (j ? ", " : "") + t.devices[j];
+  }
+  if (col < 0) throw UserError(s.file + ": no device column '" + s.column + "' (columns: " + names + ")");
+
+  const size_t devices = t.devices.size();
+  std::vector<int64_t> pool;
+  for (size_t r = 0; r < t.rows(); ++r) {
+    const float v = t.latency_ms[r * devices + static_cast<size_t>(col)];
+    if (std::isfinite(v) && t.connected[r]) pool.push_back(static_cast<int64_t>(r));
+  }
+  if (pool.empty()) throw UserError(s.file + ": column '" + s.column + "' has no measured architectures");
+  const int64_t n_train = std::min<int64_t>(train, static_cast<int64_t>(pool.size()));
+  const std::vector<int64_t> picked = draw_rows(seed, pool, n_train);
+  std::vector<bool> is_train(t.rows(), false);
+  for (int64_t r : picked) is_train[static_cast<size_t>(r)] = true;
+  auto ms = [&](int64_t r) { return static_cast<double>(t.latency_ms[static_cast<size_t>(r) * devices + col]); };
+  for (int64_t r : picked) {
+    s.train_codes.push_back(t.codes[static_cast<size_t>(r)]);
+    s.train_ms.push_back(ms(r));
+  }
+  for (int64_t r : pool) {
+    if (is_train[static_cast<size_t>(r)]) continue;
+    s.held_codes.push_back(t.codes[static_cast<size_t>(r)]);
+    s.held_ms.push_back(ms(r));
+  }
+  return s;
+}
+
+double srcc(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() < 2) return kNaN;
+  const std::vector<float> fa(a.begin(), a.end()), fb(b.begin(), b.end());
+  return spearman_pair(Backend::kCpu, fa.data(), fb.data(), static_cast<int64_t>(fa.size()));
+}
+
+double kendall(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() < 2) return kNaN;
+  const std::vector<float> fa(a.begin(), a.end()), fb(b.begin(), b.end());
+  return kendall_tau_b(Backend::kCpu, fa.data(), fb.data(), static_cast<int64_t>(fa.size()));
+}
+
+double mape(const std::vector<double>& pred, const std::vector<double>& meas) {
+  if (meas.empty()) return kNaN;
+  double s = 0;
+  for (size_t i = 0; i < meas.size(); ++i) s += std::abs(pred[i] - meas[i]) / meas[i];
+  return s / static_cast<double>(meas.size());
+}
+
+double within(const std::vector<double>& pred, const std::vector<double>& meas, double tol) {
+  if (meas.empty()) return kNaN;
+  size_t k = 0;
+  for (size_t i = 0; i < meas.size(); ++i) k += std::abs(pred[i] / meas[i] - 1.0) <= tol;
+  return static_cast<double>(k) / static_cast<double>(meas.size());
+}
+
+// AdaProxy's base predictor: least squares on one-hot operator features (minimum-norm
+// solution, since each decision's one-hots sum to the constant column).
+std::vector<double> linear_baseline(const Split& s) {
+  const Eigen::MatrixXd x = one_hot_features(s.space.id(), s.train_codes);
+  const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(s.train_ms.data(), static_cast<Eigen::Index>(s.train_ms.size()));
+  const Eigen::VectorXd w = x.completeOrthogonalDecomposition().solve(y);
+  if (s.held_codes.empty()) return {};
+  const Eigen::VectorXd p = one_hot_features(s.space.id(), s.held_codes) * w;
+  return std::vector<double>(p.data(), p.data() + p.size());
+}
+
+bool whole_milliseconds(const std::vector<Split>& splits) {
+  for (const Split& s : splits) {
+    for (double v : s.train_ms) {
+      if (v != std::floor(v)) return false;
+    }
+  }
+  return true;
+}
+
+std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : "null"; }
+
+}  // namespace
+
+CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
+  if (o.data.empty()) throw UserError("calibrate: give at least one --data FILE:COLUMN");
+  if (o.starts.empty()) throw UserError("calibrate: give --start, the built-in device the fit starts from");
+  if (o.train < kMinCalibrationRows) {
+    throw UserError("calibrate: --train " + std::to_string(o.train) + " is below the minimum of " +
+                    std::to_string(kMinCalibrationRows));
+  }
+
+  std::vector<Split> splits;
+  std::set<std::string> spaces;
+  for (size_t k = 0; k < o.data.size(); ++k) {
+    splits.push_back(load_split(o.data[k], o.dataset, o.train, o.seed + k));
+    if (!spaces.insert(splits.back().space.name()).second) {
+      throw UserError("calibrate: two --data entries are in space " + splits.back().space.name() +
+                      "; give one table per space");
+    }
+  }
+
+  std::vector<DeviceSpec> starts;
+  std::set<std::string> named;
+  for (const std::string& n : o.starts) {
+    if (named.insert(n).second) starts.push_back(builtin_device(n));
+  }
+  if (o.batch < 0 || o.batch > 4096) throw UserError("calibrate: --batch must be in [1, 4096], found " + std::to_string(o.batch));
+  if (o.batch > 0) starts.front().params.batch = o.batch;
+  if (o.class_starts) {
+    for (const DeviceSpec& d : builtin_devices()) {
+      if (d.params.device_class == starts.front().params.device_class && named.insert(d.name).second) starts.push_back(d);
+    }
+  }
+
+  std::vector<CalibrationSet> sets;
+  for (const Split& s : splits) sets.push_back({s.space, s.train_codes, s.train_ms});
+  const std::string what = fmt::format("calibrate {}", o.data.front());
+  check_calibration_data(sets, what);
+
+  fmt::print(log, "calibrate: {} space(s), {} start device(s) from {} ({}), BOBYQA in log latency\n", splits.size(),
+             starts.size(), starts.front().name, device_class_name(starts.front().params.device_class));
+  const auto t0 = std::chrono::steady_clock::now();
+  CalibrateReport report;
+  CalibrationOptions copt;
+  copt.seed = o.seed;
+  copt.restarts = o.restarts;
+  copt.max_evaluations = o.max_evaluations;
+  report.fit = calibrate_device(starts, sets, copt);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fmt::print(log, "calibrate: fitted in {:.1f} s, {} evaluations, rms log error {:.4f} (start {:.4f}), structure of {}\n",
+             report.seconds, report.fit.evaluations, report.fit.train_rmse_log, report.fit.start_rmse_log,
+             report.fit.start);
+
+  DeviceSpec& twin = report.twin;
+  twin.name = o.name.empty() ? "twin_" + splits.front().column : o.name;
+  for (char& ch : twin.name) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_')) ch = '_';
+  }
+  std::string where;
+  for (const Split& s : splits) {
+    where += (where.empty() ? "" : ", ") + fmt::format("{} column {} ({} archs)",
+                                                      std::filesystem::path(s.file).filename().string(), s.column,
+                                                      s.train_codes.size());
+  }
+  twin.imitates = o.imitates.empty() ? "real device '" + splits.front().column + "' as measured in " + where : o.imitates;
+  twin.source = fmt::format("proxysim calibrate: {} (seed {}); structure from built-in {}, started from {}", where,
+                            o.seed, report.fit.start, starts.front().name);
+  twin.params = report.fit.params;
+  // Phones that report whole milliseconds keep doing so in the twin.
+  if (whole_milliseconds(splits)) twin.params.resolution_ms = 1.0f;
+  twin.file = o.out_yaml;
+
+  for (const Split& s : splits) {
+    HeldOutReport h;
+    h.space = s.space.name();
+    h.file = s.file;
+    h.column = s.column;
+    h.train = static_cast<int64_t>(s.train_codes.size());
+    h.held_out = static_cast<int64_t>(s.held_codes.size());
+    const std::vector<double> pred = model_latency_ms(s.space, s.held_codes, report.fit.params);
+    h.srcc = srcc(pred, s.held_ms);
+    h.kendall = kendall(pred, s.held_ms);
+    h.mape = mape(pred, s.held_ms);
+    h.within10 = within(pred, s.held_ms, 0.10);
+    h.start_srcc = srcc(model_latency_ms(s.space, s.held_codes, starts.front().params), s.held_ms);
+    const std::vector<double> lin = linear_baseline(s);
+    h.linear_srcc = srcc(lin, s.held_ms);
+    h.linear_mape = mape(lin, s.held_ms);
+    std::vector<double> macs;
+    for (const ArchCode& c : s.held_codes) macs.push_back(s.space.totals(c).macs);
+    h.macs_srcc = srcc(macs, s.held_ms);
+    if (h.held_out < 2) fmt::print(log, "calibrate: warning: {} has no held-out architectures to report on\n", s.file);
+    report.spaces.push_back(h);
+  }
+
+  if (!o.out_yaml.empty()) {
+    std::string comment = fmt::format("Twin of a real device, written by `proxysim calibrate` (seed {}).\n", o.seed);
+    for (const HeldOutReport& h : report.spaces) {
+      comment += fmt::format("{}: held-out SRCC {:.4f}, Kendall {:.4f}, MAPE {:.1f}%, within 10% {:.1f}% ({} held out)\n",
+                             h.space, h.srcc, h.kendall, 100 * h.mape, 100 * h.within10, h.held_out);
+    }
+    const std::filesystem::path path(o.out_yaml);
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    const std::string tmp = o.out_yaml + ".partial";
+    {
+      std::ofstream out(tmp);
+      if (!out) throw UserError(o.out_yaml + ": cannot write");
+      out << device_yaml(twin, comment);
+      if (!out) throw UserError(o.out_yaml + ": write failed");
+    }
+    std::filesystem::rename(tmp, o.out_yaml);
+  }
+  if (!o.report_json.empty()) {
+    std::ofstream out(o.report_json);
+    if (!out) throw UserError(o.report_json + ": cannot write");
+    out << calibrate_report_json(report);
+  }
+  return report;
+}
+
+void print_calibrate_report(const CalibrateReport& r, std::ostream& out) {
+  fmt::print(out, "{}: held-out architectures (twin | linear one-hot on the same training set | MACs | start device)\n",
+             r.twin.name);
+  fmt::print(out, "  {:<9} {:>6} {:>6}  {:>6} {:>7} {:>7} {:>6}  {:>6} {:>7}  {:>6}  {:>6}\n", "space", "train", "held",
+             "SRCC", "Kendall", "MAPE%", "<=10%", "linSRCC", "linMAPE%", "MACs", "start");
+  for (const HeldOutReport& h : r.spaces) {
+    fmt::print(out, "  {:<9} {:>6} {:>6}  {:>6.4f} {:>7.4f} {:>7.1f} {:>6.1f}  {:>7.4f} {:>8.1f}  {:>6.4f}  {:>6.4f}\n",
+               h.space, h.train, h.held_out, h.srcc, h.kendall, 100 * h.mape, 100 * h.within10, h.linear_srcc,
+               100 * h.linear_mape, h.macs_srcc, h.start_srcc);
+  }
+  out << "  fitted parameters (start -> fitted, bounds):\n";
+  for (const FittedParameter& p : r.fit.parameters) {
+    fmt::print(out, "    {:<28} {:>12.5g} -> {:>12.5g}   [{:.3g}, {:.3g}]\n", p.name, p.start, p.value, p.lower, p.upper);
+  }
+}
+
+std::string calibrate_report_json(const CalibrateReport& r) {
+  std::string s = fmt::format("{{\"twin\": \"{}\", \"start\": \"{}\", \"seconds\": {}, \"evaluations\": {}, "
+                              "\"train_rmse_log\": {}, \"start_rmse_log\": {}, \"spaces\": [",
+                              r.twin.name, r.fit.start, json_number(r.seconds), r.fit.evaluations,
+                              json_number(r.fit.train_rmse_log), json_number(r.fit.start_rmse_log));
+  for (size_t i = 0; i < r.spaces.size(); ++i) {
+    const HeldOutReport& h = r.spaces[i];
+    s += fmt::format("{}{{\"space\": \"{}\", \"column\": \"{}\", \"file\": \"{}\", \"train\": {}, \"held_out\": {}, "
+                     "\"srcc\": {}, \"kendall\": {}, \"mape\": {}, \"within10\": {}, \"start_srcc\": {}, "
+                     "\"linear_srcc\": {}, \"linear_mape\": {}, \"macs_srcc\": {}}}",
+                     i ? ", " : "", h.space, h.column, std::filesystem::path(h.file).filename().string(), h.train,
+                     h.held_out, json_number(h.srcc), json_number(h.kendall), json_number(h.mape),
+                     json_number(h.within10), json_number(h.start_srcc), json_number(h.linear_srcc),
+                     json_number(h.linear_mape), json_number(h.macs_srcc));
+  }
+  return s + "]}\n";
+}
+
+}  // namespace proxysim

@@ -1,0 +1,68 @@
+// Calibration: fit the continuous parameters of a device's analytic latency model
+// (sim/latency_model.hpp) to a real device's measured latencies, so that the fitted
+// device (a "twin") can stand in for the real one everywhere a simulated device can.
+//
+// The fit minimises the mean squared error of log latency (a ratio error, so a 1 ms
+// phone and a 100 ms GPU batch weigh alike) over one or more search spaces at once,
+// with NLopt's BOBYQA (Powell 2009): a bounded, derivative-free trust-region method.
+// Derivative-free because the model is piecewise (roofline max, tile ceilings, the
+// on-chip capacity test), so its gradient is undefined on a dense set of kinks.
+// Discrete structure (lanes, units, fusion, pruning) is not fitted; it comes from the
+// start devices, and every start is tried.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/device_spec.hpp"
+#include "sim/space.hpp"
+
+namespace proxysim {
+
+// Measured latencies of one space's training architectures on the real device.
+struct CalibrationSet {
+  SearchSpace space;
+  std::vector<ArchCode> codes;
+  std::vector<double> latency_ms;  // one per code, finite and > 0
+};
+
+struct CalibrationOptions {
+  uint64_t seed = 0;             // the perturbed restarts around the best start
+  int restarts = 2;              // perturbed restarts after the multi-start
+  int max_evaluations = 3000;    // per BOBYQA run (no wall-clock limit: results reproduce)
+  double bandwidth_headroom = 1.5;  // fitted bandwidth <= this x the start's datasheet value
+};
+
+// One fitted parameter: its name, the value the fit started from and where it ended,
+// and its bounds (all in natural units).
+struct FittedParameter {
+  std::string name;
+  double start = 0, value = 0, lower = 0, upper = 0;
+};
+
+struct CalibrationResult {
+  DeviceParams params;             // the fitted device
+  std::string start;               // the start device whose structure won
+  double train_rmse_log = 0;       // sqrt(mean squared log error) on the training data
+  double start_rmse_log = 0;       // the same for the start device before fitting
+  int evaluations = 0;             // objective evaluations over all runs
+  std::vector<FittedParameter> parameters;
+};
+
+// Throws UserError (naming `what`) when the data cannot support a fit: fewer than
+// `kMinCalibrationRows` rows in all, a latency that is not finite or not positive,
+// or latencies that are all equal.
+inline constexpr int kMinCalibrationRows = 8;
+void check_calibration_data(const std::vector<CalibrationSet>& sets, const std::string& what);
+
+// Fits from each start (devices whose discrete structure is worth trying; the first
+// is the reference whose batch size is kept) and returns the best fit. Deterministic
+// for given inputs and seed. Runs starts in parallel over OpenMP threads.
+CalibrationResult calibrate_device(const std::vector<DeviceSpec>& starts, const std::vector<CalibrationSet>& sets,
+                                   const CalibrationOptions& options = {});
+
+// Noise-free latency (ms) of each architecture on a device, by the reference walk.
+std::vector<double> model_latency_ms(const SearchSpace& space, const std::vector<ArchCode>& codes,
+                                     const DeviceParams& device);
+
+}  // namespace proxysim

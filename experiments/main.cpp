@@ -51,8 +51,8 @@ void set_archs(ExperimentConfig& c, const std::string& flag) {
   }
 }
 
-int cmd_devices(bool verbose) {
-  for (const auto& d : builtin_devices()) {
+int cmd_devices(bool verbose, bool twins) {
+  for (const auto& d : twins ? twin_devices() : builtin_devices()) {
     const auto& p = d.params;
     fmt::print("{:<20} {:<11} {:>9.1f} GFLOP/s {:>8.1f} GB/s  batch {:<4} {}\n", d.name, device_class_name(p.device_class),
                p.peak_gflops, p.dram_gbps, p.batch, d.imitates);
@@ -80,6 +80,8 @@ int main(int argc, char** argv) {
   bool verbose = false;
   auto* devices = app.add_subcommand("devices", "list the built-in simulated devices");
   devices->add_flag("-v,--verbose", verbose, "also print each device's sources");
+  bool list_twins = false;
+  devices->add_flag("--twins", list_twins, "list the calibrated twins of real devices instead");
 
   ExperimentConfig ev;
   ev.name = "eval";
@@ -153,7 +155,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*spaces) return cmd_spaces();
-    if (*devices) return cmd_devices(verbose);
+    if (*devices) return cmd_devices(verbose, list_twins);
     if (*calibrate) {
       std::ostringstream sink;
       const CalibrateReport r = run_calibrate(ca, ca_quiet ? static_cast<std::ostream&>(sink) : std::cerr);

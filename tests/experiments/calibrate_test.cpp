@@ -164,3 +164,18 @@ TEST(Calibrate, BadInputFailsWithExitTwoAndAMessage) {
   EXPECT_NE(c.err.find("3 measured architectures"), std::string::npos) << c.err;
   fs::remove(tiny);
 }
+
+TEST(Calibrate, DevicesCommandListsTheTwins) {
+  const fs::path out = fs::temp_directory_path() / "calibrate_test_devices_twins.txt";
+  const int rc = std::system((std::string(PROXYSIM_BINARY) + " devices --twins > " + out.string()).c_str());
+  ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+  std::ifstream in(out);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  for (const auto& d : twin_devices()) EXPECT_NE(ss.str().find(d.name + " "), std::string::npos) << d.name;
+  size_t lines = 0;
+  for (std::string line; std::getline(ss, line);) ++lines;
+  EXPECT_EQ(lines, twin_devices().size()) << "one line per twin";
+  EXPECT_EQ(ss.str().find("pixel3_cpu "), std::string::npos) << "built-in devices are not listed with --twins";
+  fs::remove(out);
+}

@@ -9,6 +9,7 @@
 #include <exception>
 #include <stdexcept>
 
+#include "experiments/device_columns.hpp"
 #include "kernels/rank_stats.hpp"
 #include "kernels/rng.hpp"
 #include "search/adaptation.hpp"
@@ -19,17 +20,6 @@
 namespace proxysim {
 
 namespace {
-
-int32_t column_of(const std::vector<std::string>& names, const std::string& name, const std::string& where,
-                  const char* role) {
-  const auto it = std::find(names.begin(), names.end(), name);
-  if (it == names.end()) {
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw UserError(where + ": unknown " + role + " device '" + name + "' (the run's devices are " + list + ")");
-  }
-  return static_cast<int32_t>(it - names.begin());
-}
 
 // One target's view of the matrix: the architectures measured on proxy and target,
 // and the latencies of the candidate proxies that measured every one of them.
@@ -51,36 +41,15 @@ AdaptDevices resolve_adapt_devices(const AdaptStage& stage, const std::vector<st
   AdaptDevices d;
   const std::string proxy_where = stage.proxy_where.empty() ? "adapt.proxy" : stage.proxy_where;
   const std::string targets_where = stage.targets_where.empty() ? "adapt.targets" : stage.targets_where;
-  d.proxy = column_of(names, stage.proxy, proxy_where, "proxy");
-  if (stage.targets.empty()) {
-    for (int32_t c = 0; c < static_cast<int32_t>(names.size()); ++c) {
-      if (c != d.proxy) d.targets.push_back(c);
-    }
-  } else {
-    for (const auto& t : stage.targets) {
-      const int32_t c = column_of(names, t, targets_where, "target");
-      if (c == d.proxy) continue;
-      if (std::find(d.targets.begin(), d.targets.end(), c) != d.targets.end()) {
-        throw UserError(targets_where + ": target '" + t + "' is listed twice");
-      }
-      d.targets.push_back(c);
-    }
-  }
+  d.proxy = device_column(names, stage.proxy, proxy_where, "proxy");
+  auto besides_proxy = [&](std::vector<int32_t> cols) {
+    cols.erase(std::remove(cols.begin(), cols.end(), d.proxy), cols.end());
+    return cols;
+  };
+  d.targets = besides_proxy(device_columns(stage.targets, names, targets_where, "target"));
   if (d.targets.empty()) throw UserError(targets_where + ": no target device besides the proxy '" + stage.proxy + "'");
   const std::string candidates_where = stage.candidates_where.empty() ? "adapt.candidates" : stage.candidates_where;
-  if (stage.candidates.empty()) {
-    for (int32_t c = 0; c < static_cast<int32_t>(names.size()); ++c) {
-      if (c != d.proxy) d.candidates.push_back(c);
-    }
-  } else {
-    for (const auto& t : stage.candidates) {
-      const int32_t c = column_of(names, t, candidates_where, "candidate");
-      if (std::find(d.candidates.begin(), d.candidates.end(), c) != d.candidates.end()) {
-        throw UserError(candidates_where + ": candidate '" + t + "' is listed twice");
-      }
-      if (c != d.proxy) d.candidates.push_back(c);
-    }
-  }
+  d.candidates = besides_proxy(device_columns(stage.candidates, names, candidates_where, "candidate"));
   return d;
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/ostream.h>
 
 #include <Eigen/Dense>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -36,9 +37,9 @@ Split load_split(const std::string& spec, const std::string& dataset, int64_t tr
   if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size()) {
     throw UserError("--data '" + spec + "': expected FILE:COLUMN, e.g. ../shared/data/help_nb201_latency.csv:pixel3");
   }
-  Split s{spec.substr(0, colon), spec.substr(colon + 1), make_space("nb201"), {}, {}, {}, {}};
-  const MeasuredTable t = read_measured_csv(s.file);
-  s.space = make_space(t.space, t.space == "nb201" ? dataset : std::string());
+  const std::string file = spec.substr(0, colon);
+  const MeasuredTable t = read_measured_csv(file);
+  Split s{file, spec.substr(colon + 1), make_space(t.space, t.space == "nb201" ? dataset : std::string()), {}, {}, {}, {}};
   int64_t col = -1;
   std::string names;
   for (size_t j = 0; j < t.devices.size(); ++j) {
@@ -154,8 +155,6 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
 
   std::vector<CalibrationSet> sets;
   for (const Split& s : splits) sets.push_back({s.space, s.train_codes, s.train_ms});
-  const std::string what = fmt::format("calibrate {}", o.data.front());
-  check_calibration_data(sets, what);
 
   fmt::print(log, "calibrate: {} space(s), {} start device(s) from {} ({}), BOBYQA in log latency\n", splits.size(),
              starts.size(), starts.front().name, device_class_name(starts.front().params.device_class));
@@ -165,6 +164,7 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
   copt.seed = o.seed;
   copt.restarts = o.restarts;
   copt.max_evaluations = o.max_evaluations;
+  copt.data_name = "calibrate " + o.data.front();
   report.fit = calibrate_device(starts, sets, copt);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print(log, "calibrate: fitted in {:.1f} s, {} evaluations, rms log error {:.4f} (start {:.4f}), structure of {}\n",

@@ -74,6 +74,13 @@ class Ctx {
     return out;
   }
 
+  // One of `known`, given as a single name (not a list).
+  std::string choice(const YAML::Node& n, const std::string& path, const std::vector<std::string>& known,
+                     const std::string& what) const {
+    if (!n.IsScalar()) fail(n, path, "expected one " + what + " name");
+    return choices(n, path, known, what).front();
+  }
+
   // Sample budgets: a number or an increasing list, each at least 3.
   std::vector<int64_t> budgets(const YAML::Node& n, const std::string& path) const {
     std::vector<int64_t> out;
@@ -410,11 +417,7 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
         if (!(cn.IsScalar() && cn.Scalar() == "all")) a.candidates = ctx.str_list(cn, bp + ".candidates");
       }
       if (body["k"]) a.k = static_cast<int32_t>(ctx.u64(body["k"], bp + ".k", 1, 64));
-      if (body["sampling"]) {
-        const YAML::Node sm = body["sampling"];
-        if (!sm.IsScalar()) ctx.fail(sm, bp + ".sampling", "expected random or stratified");
-        a.sampling = ctx.choices(sm, bp + ".sampling", sampling_names(), "sampling").front();
-      }
+      if (body["sampling"]) a.sampling = ctx.choice(body["sampling"], bp + ".sampling", sampling_names(), "sampling");
     } else if (kind == "select") {
       c.select = true;
       auto& a = c.select_stage;
@@ -442,11 +445,7 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
         if (body["repeats"]) a.repeats = static_cast<int32_t>(ctx.u64(body["repeats"], bp + ".repeats", 1, 100000));
         if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);
         if (body["include_disconnected"]) a.include_disconnected = ctx.flag(body["include_disconnected"], bp + ".include_disconnected");
-        if (body["sampling"]) {
-          const YAML::Node sm = body["sampling"];
-          if (!sm.IsScalar()) ctx.fail(sm, bp + ".sampling", "expected random or stratified");
-          a.sampling = ctx.choices(sm, bp + ".sampling", sampling_names(), "sampling").front();
-        }
+        if (body["sampling"]) a.sampling = ctx.choice(body["sampling"], bp + ".sampling", sampling_names(), "sampling");
       }
     } else if (kind == "cover") {
       c.cover = true;

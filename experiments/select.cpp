@@ -10,6 +10,7 @@
 #include <limits>
 #include <numeric>
 
+#include "experiments/device_columns.hpp"
 #include "kernels/rank_stats.hpp"
 #include "kernels/rng.hpp"
 #include "search/adaptation.hpp"
@@ -38,30 +39,6 @@ uint64_t draw_seed(uint64_t seed, size_t target, int64_t n, int32_t repeat) {
 
 // The random rule's pick comes from its own stream, apart from the samples' draw.
 uint64_t random_bits(uint64_t draw, uint64_t salt) { return counter_hash(draw, salt, 0x7a4d0e1bull); }
-
-std::vector<int32_t> columns(const std::vector<std::string>& list, const std::vector<std::string>& names,
-                             const std::string& where, const char* role) {
-  std::vector<int32_t> out;
-  if (list.empty()) {
-    out.resize(names.size());
-    std::iota(out.begin(), out.end(), 0);
-    return out;
-  }
-  for (const auto& name : list) {
-    const auto it = std::find(names.begin(), names.end(), name);
-    if (it == names.end()) {
-      std::string all;
-      for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
-      throw UserError(where + ": unknown " + role + " device '" + name + "' (the run's devices are " + all + ")");
-    }
-    const auto c = static_cast<int32_t>(it - names.begin());
-    if (std::find(out.begin(), out.end(), c) != out.end()) {
-      throw UserError(where + ": " + role + " '" + name + "' is listed twice");
-    }
-    out.push_back(c);
-  }
-  return out;
-}
 
 // Highest score wins; equal scores (non-finite ones count as the lowest) go to the
 // smallest name, so a choice never depends on the order candidates were listed in.
@@ -103,8 +80,8 @@ SelectDevices resolve_select_devices(const SelectStage& stage, const std::vector
   SelectDevices d;
   const std::string cw = stage.candidates_where.empty() ? "select.candidates" : stage.candidates_where;
   const std::string tw = stage.targets_where.empty() ? "select.targets" : stage.targets_where;
-  d.candidates = columns(stage.candidates, names, cw, "candidate");
-  d.targets = columns(stage.targets, names, tw, "target");
+  d.candidates = device_columns(stage.candidates, names, cw, "candidate");
+  d.targets = device_columns(stage.targets, names, tw, "target");
   for (int32_t t : d.targets) {
     if (d.candidates.size() == 1 && d.candidates[0] == t) {
       throw UserError(cw + ": target '" + names[static_cast<size_t>(t)] +

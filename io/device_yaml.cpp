@@ -46,6 +46,7 @@ class Reader {
   }
 
   double number(const std::string& key, double lo, double hi) const { return number_in(root_, key, key, lo, hi); }
+  double number(const std::string& key, ParamRange r) const { return number(key, r.lo, r.hi); }
 
   double number_in(const YAML::Node& parent, const std::string& key, const std::string& path, double lo,
                    double hi) const {
@@ -135,21 +136,21 @@ DeviceSpec parse_device_yaml(const std::string& text, const std::string& file) {
   if (ci < 0) r.fail("class", "expected one of cpu, mobile_cpu, gpu, mobile_gpu, dsp, npu, tpu, fpga, asic; found '" + cls + "'");
   DeviceParams& p = spec.params;
   p.device_class = static_cast<DeviceClass>(ci);
-  p.peak_gflops = static_cast<float>(r.number("peak_gflops", 0.1, 1e6));
-  p.dram_gbps = static_cast<float>(r.number("dram_gbps", 0.05, 1e5));
-  p.onchip_gbps = static_cast<float>(r.number("onchip_gbps", 0.05, 1e6));
-  p.onchip_bytes = static_cast<float>(r.number("onchip_bytes", 0, 1e10));
+  p.peak_gflops = static_cast<float>(r.number("peak_gflops", kPeakGflopsRange));
+  p.dram_gbps = static_cast<float>(r.number("dram_gbps", kDramGbpsRange));
+  p.onchip_gbps = static_cast<float>(r.number("onchip_gbps", kOnchipGbpsRange));
+  p.onchip_bytes = static_cast<float>(r.number("onchip_bytes", kOnchipBytesRange));
   p.bytes_per_element = static_cast<float>(r.number("bytes_per_element", 1, 4));
   p.lanes_out = r.integer("lanes_out", 1, 4096);
   p.lanes_in = r.integer("lanes_in", 1, 4096);
   p.units = r.integer("units", 1, 65536);
   p.pixels_per_unit = r.integer("pixels_per_unit", 1, 65536);
-  p.half_util_macs = static_cast<float>(r.number("half_util_macs", 0, 1e12));
+  p.half_util_macs = static_cast<float>(r.number("half_util_macs", kHalfUtilMacsRange));
   const YAML::Node eff = r.need(root, "efficiency", "efficiency");
   if (!eff.IsMap()) r.fail("efficiency", "expected a mapping of op class to a fraction of peak");
   for (int i = 0; i < kNumOpClasses; ++i) {
     const std::string key(kOpClassNames[i]);
-    p.efficiency[i] = static_cast<float>(r.number_in(eff, key, "efficiency." + key, 1e-4, 2.0));
+    p.efficiency[i] = static_cast<float>(r.number_in(eff, key, "efficiency." + key, kEfficiencyRange.lo, kEfficiencyRange.hi));
   }
   for (const auto& kv : eff) {
     const std::string key = kv.first.as<std::string>();
@@ -157,7 +158,7 @@ DeviceSpec parse_device_yaml(const std::string& text, const std::string& file) {
     for (auto n : kOpClassNames) known = known || n == key;
     if (!known) r.fail("efficiency." + key, "unknown op class (expected pointwise, dense3, dense5, depthwise3, depthwise5, grouped, pool, elementwise, fully_connected)");
   }
-  p.launch_us = static_cast<float>(r.number("launch_us", 0, 1e5));
+  p.launch_us = static_cast<float>(r.number("launch_us", kLaunchUsRange));
   p.async_launch = r.boolean("async_launch");
   p.fuse_bn_act = r.boolean("fuse_bn_act");
   p.fuse_elementwise = r.boolean("fuse_elementwise");

@@ -87,10 +87,10 @@ std::vector<Param> parameters(const DeviceParams& start, const std::vector<bool>
     if (!class_used[c]) continue;
     const double e = start.efficiency[c];
     ps.push_back({Slot::kEfficiency, c, "efficiency." + std::string(op_class_name(static_cast<OpClass>(c))),
-                  std::max(1e-4, e / 30.0), std::min(2.0, e * 30.0)});
+                  std::max(kEfficiencyRange.lo, e / 30.0), std::min(kEfficiencyRange.hi, e * 30.0)});
   }
-  ps.push_back({Slot::kDramGbps, 0, "dram_gbps", std::max(0.05, start.dram_gbps / 30.0), start.dram_gbps * headroom});
-  ps.push_back({Slot::kOnchipGbps, 0, "onchip_gbps", std::max(0.05, start.onchip_gbps / 30.0),
+  ps.push_back({Slot::kDramGbps, 0, "dram_gbps", std::max(kDramGbpsRange.lo, start.dram_gbps / 30.0), start.dram_gbps * headroom});
+  ps.push_back({Slot::kOnchipGbps, 0, "onchip_gbps", std::max(kOnchipGbpsRange.lo, start.onchip_gbps / 30.0),
                 start.onchip_gbps * headroom});
   ps.push_back({Slot::kOnchipBytes, 0, "onchip_bytes", 1024.0, 1e9});
   ps.push_back({Slot::kHalfUtilMacs, 0, "half_util_macs", 1.0, 1e10});
@@ -221,7 +221,7 @@ std::vector<double> model_latency_ms(const SearchSpace& space, const std::vector
 CalibrationResult calibrate_device(const std::vector<DeviceSpec>& starts, const std::vector<CalibrationSet>& sets,
                                    const CalibrationOptions& options) {
   if (starts.empty()) throw UserError("calibration needs at least one start device");
-  check_calibration_data(sets, "calibration data");
+  check_calibration_data(sets, options.data_name);
 
   std::vector<LoweredSet> lowered;
   for (const CalibrationSet& s : sets) {

@@ -31,6 +31,7 @@ struct CalibrationOptions {
   int restarts = 2;              // perturbed restarts after the multi-start
   int max_evaluations = 3000;    // per BOBYQA run (no wall-clock limit: results reproduce)
   double bandwidth_headroom = 1.5;  // fitted bandwidth <= this x the start's datasheet value
+  std::string data_name = "calibration data";  // how errors about the data name it
 };
 
 // One fitted parameter: its name, the value the fit started from and where it ended,

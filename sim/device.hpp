@@ -48,6 +48,19 @@ PROXYSIM_HD inline OpClass op_class(const Op& op) {
   }
 }
 
+// The physical range of each continuous parameter: the device YAML validator
+// accepts exactly these, and populations and calibration never leave them.
+struct ParamRange {
+  double lo, hi;
+};
+inline constexpr ParamRange kPeakGflopsRange{0.1, 1e6};
+inline constexpr ParamRange kDramGbpsRange{0.05, 1e5};
+inline constexpr ParamRange kOnchipGbpsRange{0.05, 1e6};
+inline constexpr ParamRange kOnchipBytesRange{0.0, 1e10};
+inline constexpr ParamRange kHalfUtilMacsRange{0.0, 1e12};
+inline constexpr ParamRange kEfficiencyRange{1e-4, 2.0};
+inline constexpr ParamRange kLaunchUsRange{0.0, 1e5};
+
 struct DeviceParams {
   DeviceClass device_class = DeviceClass::kCpu;
   // Roofline (Williams, Waterman, Patterson, CACM 2009).

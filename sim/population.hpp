@@ -17,18 +17,6 @@
 
 namespace proxysim {
 
-// The ranges io/device_yaml.cpp accepts for each continuous parameter: every sampled
-// device stays inside them, so it is a device a YAML file could describe.
-struct ParamRange {
-  double lo, hi;
-};
-inline constexpr ParamRange kPeakGflopsRange{0.1, 1e6};
-inline constexpr ParamRange kDramGbpsRange{0.05, 1e5};
-inline constexpr ParamRange kOnchipGbpsRange{0.05, 1e6};
-inline constexpr ParamRange kOnchipBytesRange{0.0, 1e10};
-inline constexpr ParamRange kHalfUtilMacsRange{0.0, 1e12};
-inline constexpr ParamRange kEfficiencyRange{1e-4, 2.0};
-inline constexpr ParamRange kLaunchUsRange{0.0, 1e5};
 
 // Standard deviations of the natural log of each continuous parameter around its
 // center's value (log-normal, median = the center's value). Why these sizes:

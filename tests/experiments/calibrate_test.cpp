@@ -16,6 +16,8 @@
 #include "experiments/calibrate.hpp"
 #include "io/device_yaml.hpp"
 #include "sim/error.hpp"
+#include "tests/support/device_params.hpp"
+#include "tests/support/run_config.hpp"
 
 using namespace proxysim;
 namespace fs = std::filesystem;
@@ -24,45 +26,12 @@ namespace {
 
 const std::string kData = PROXYSIM_SHARED_DATA;
 
-struct Cli {
-  int rc = -1;
-  std::string err;
-};
-
-Cli run_cli(const std::string& name, const std::string& args) {
-  const fs::path err = fs::temp_directory_path() / ("calibrate_test_" + name + ".err");
-  const int rc = std::system((std::string(PROXYSIM_BINARY) + " calibrate " + args + " > /dev/null 2> " + err.string()).c_str());
-  Cli c;
-  c.rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  std::ifstream in(err);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  c.err = ss.str();
-  return c;
+test::RunOutcome run_cli(const std::string& name, const std::string& args) {
+  return test::run_proxysim("calibrate_test_" + name, "calibrate " + args);
 }
 
 void expect_same(const DeviceParams& a, const DeviceParams& b, const std::string& what) {
-  EXPECT_EQ(a.device_class, b.device_class) << what;
-  EXPECT_EQ(a.peak_gflops, b.peak_gflops) << what;
-  EXPECT_EQ(a.dram_gbps, b.dram_gbps) << what;
-  EXPECT_EQ(a.onchip_gbps, b.onchip_gbps) << what;
-  EXPECT_EQ(a.onchip_bytes, b.onchip_bytes) << what;
-  EXPECT_EQ(a.bytes_per_element, b.bytes_per_element) << what;
-  EXPECT_EQ(a.lanes_out, b.lanes_out) << what;
-  EXPECT_EQ(a.lanes_in, b.lanes_in) << what;
-  EXPECT_EQ(a.units, b.units) << what;
-  EXPECT_EQ(a.pixels_per_unit, b.pixels_per_unit) << what;
-  EXPECT_EQ(a.half_util_macs, b.half_util_macs) << what;
-  for (int i = 0; i < kNumOpClasses; ++i) EXPECT_EQ(a.efficiency[i], b.efficiency[i]) << what << " class " << i;
-  EXPECT_EQ(a.launch_us, b.launch_us) << what;
-  EXPECT_EQ(a.async_launch, b.async_launch) << what;
-  EXPECT_EQ(a.fuse_bn_act, b.fuse_bn_act) << what;
-  EXPECT_EQ(a.fuse_elementwise, b.fuse_elementwise) << what;
-  EXPECT_EQ(a.prune_dead, b.prune_dead) << what;
-  EXPECT_EQ(a.fold_zero_inputs, b.fold_zero_inputs) << what;
-  EXPECT_EQ(a.batch, b.batch) << what;
-  EXPECT_EQ(a.noise_sigma, b.noise_sigma) << what;
-  EXPECT_EQ(a.resolution_ms, b.resolution_ms) << what;
+  EXPECT_TRUE(test::same_device_params(a, b)) << what;
 }
 
 }  // namespace
@@ -137,7 +106,7 @@ TEST(Calibrate, DeviceYamlRoundTripsEveryDevice) {
 
 TEST(Calibrate, BadInputFailsWithExitTwoAndAMessage) {
   const std::string nb = kData + "/help_nb201_latency.csv";
-  Cli c = run_cli("nocolon", "--data " + nb + " --start pixel3_cpu");
+  test::RunOutcome c = run_cli("nocolon", "--data " + nb + " --start pixel3_cpu");
   EXPECT_EQ(c.rc, 2);
   EXPECT_NE(c.err.find("expected FILE:COLUMN"), std::string::npos) << c.err;
 

@@ -13,6 +13,7 @@
 
 #include "io/device_yaml.hpp"
 #include "sim/error.hpp"
+#include "tests/support/device_params.hpp"
 
 using namespace proxysim;
 namespace fs = std::filesystem;
@@ -30,28 +31,7 @@ std::vector<fs::path> device_files() {
 }
 
 void expect_same_params(const DeviceParams& a, const DeviceParams& b, const std::string& name) {
-  SCOPED_TRACE(name);
-  EXPECT_EQ(a.device_class, b.device_class);
-  EXPECT_EQ(a.peak_gflops, b.peak_gflops);
-  EXPECT_EQ(a.dram_gbps, b.dram_gbps);
-  EXPECT_EQ(a.onchip_gbps, b.onchip_gbps);
-  EXPECT_EQ(a.onchip_bytes, b.onchip_bytes);
-  EXPECT_EQ(a.bytes_per_element, b.bytes_per_element);
-  EXPECT_EQ(a.lanes_out, b.lanes_out);
-  EXPECT_EQ(a.lanes_in, b.lanes_in);
-  EXPECT_EQ(a.units, b.units);
-  EXPECT_EQ(a.pixels_per_unit, b.pixels_per_unit);
-  EXPECT_EQ(a.half_util_macs, b.half_util_macs);
-  for (int i = 0; i < kNumOpClasses; ++i) EXPECT_EQ(a.efficiency[i], b.efficiency[i]) << op_class_name(static_cast<OpClass>(i));
-  EXPECT_EQ(a.launch_us, b.launch_us);
-  EXPECT_EQ(a.async_launch, b.async_launch);
-  EXPECT_EQ(a.fuse_bn_act, b.fuse_bn_act);
-  EXPECT_EQ(a.fuse_elementwise, b.fuse_elementwise);
-  EXPECT_EQ(a.prune_dead, b.prune_dead);
-  EXPECT_EQ(a.fold_zero_inputs, b.fold_zero_inputs);
-  EXPECT_EQ(a.batch, b.batch);
-  EXPECT_EQ(a.noise_sigma, b.noise_sigma);
-  EXPECT_EQ(a.resolution_ms, b.resolution_ms);
+  EXPECT_TRUE(test::same_device_params(a, b)) << name;
 }
 
 // A complete, valid spec; the corpus below breaks one thing at a time.

@@ -1,8 +1,8 @@
 // Checks device populations and the requested-SRCC device: device i of seed s is the
 // same however it is drawn and differs with the seed; every sampled device, even at
-// four times the default spread, passes the real YAML validator (written out by this
-// test's own emitter, parsed by io/device_yaml.cpp) and reads back to the same values
-// (9 significant digits, so 1e-6 relative); discrete values are among the centers';
+// four times the default spread, passes the real YAML validator (written by
+// io/device_yaml.cpp's device_yaml, parsed back) and reads back to exactly the same
+// values; discrete values are among the centers';
 // the log-normal draws have the documented median and sigma (2000 draws: 0.04 on the
 // mean log ratio and 0.03 on its standard deviation are over four standard errors);
 // and device_with_srcc lands within its 0.02 contract as measured independently by
@@ -10,9 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,6 +20,7 @@
 #include "sim/error.hpp"
 #include "sim/nb201.hpp"
 #include "sim/population.hpp"
+#include "tests/support/device_params.hpp"
 
 namespace proxysim {
 namespace {
@@ -34,44 +33,7 @@ std::vector<DeviceSpec> centers_of(DeviceClass cls) {
   return out;
 }
 
-bool same_params(const DeviceParams& a, const DeviceParams& b) {
-  bool same = a.device_class == b.device_class && a.peak_gflops == b.peak_gflops && a.dram_gbps == b.dram_gbps &&
-              a.onchip_gbps == b.onchip_gbps && a.onchip_bytes == b.onchip_bytes &&
-              a.bytes_per_element == b.bytes_per_element && a.lanes_out == b.lanes_out && a.lanes_in == b.lanes_in &&
-              a.units == b.units && a.pixels_per_unit == b.pixels_per_unit && a.half_util_macs == b.half_util_macs &&
-              a.launch_us == b.launch_us && a.async_launch == b.async_launch && a.fuse_bn_act == b.fuse_bn_act &&
-              a.fuse_elementwise == b.fuse_elementwise && a.prune_dead == b.prune_dead &&
-              a.fold_zero_inputs == b.fold_zero_inputs && a.batch == b.batch &&
-              a.noise_sigma == b.noise_sigma && a.resolution_ms == b.resolution_ms;
-  for (int k = 0; k < kNumOpClasses; ++k) same = same && a.efficiency[k] == b.efficiency[k];
-  return same;
-}
 
-// A device YAML file written field by field, as a user would (9 significant digits).
-std::string to_yaml(const DeviceSpec& d) {
-  const DeviceParams& p = d.params;
-  std::ostringstream o;
-  o.precision(9);
-  auto flag = [](bool b) { return b ? "true" : "false"; };
-  o << "name: " << d.name << "\nimitates: \"" << d.imitates << "\"\nsource: \"" << d.source << "\"\nclass: "
-    << device_class_name(p.device_class) << "\npeak_gflops: " << p.peak_gflops << "\ndram_gbps: " << p.dram_gbps
-    << "\nonchip_gbps: " << p.onchip_gbps << "\nonchip_bytes: " << p.onchip_bytes
-    << "\nbytes_per_element: " << p.bytes_per_element << "\nlanes_out: " << p.lanes_out << "\nlanes_in: " << p.lanes_in
-    << "\nunits: " << p.units << "\npixels_per_unit: " << p.pixels_per_unit << "\nhalf_util_macs: " << p.half_util_macs
-    << "\nefficiency: {";
-  for (int k = 0; k < kNumOpClasses; ++k) {
-    o << (k ? ", " : "") << op_class_name(static_cast<OpClass>(k)) << ": " << p.efficiency[k];
-  }
-  o << "}\nlaunch_us: " << p.launch_us << "\nasync_launch: " << flag(p.async_launch)
-    << "\nfuse_bn_act: " << flag(p.fuse_bn_act) << "\nfuse_elementwise: " << flag(p.fuse_elementwise)
-    << "\nprune_dead: " << flag(p.prune_dead) << "\nfold_zero_inputs: " << flag(p.fold_zero_inputs) << "\nbatch: " << p.batch << "\nnoise_sigma: " << p.noise_sigma
-    << "\nresolution_ms: " << p.resolution_ms << "\n";
-  return o.str();
-}
-
-void expect_close(double got, double want, const std::string& what) {
-  EXPECT_LE(std::abs(got - want), 1e-6 * std::abs(want) + 1e-30) << what << ": " << got << " vs " << want;
-}
 
 TEST(Population, DeviceIIsAPureFunctionOfSeedIndexAndCenters) {
   const auto centers = centers_of(DeviceClass::kMobileCpu);
@@ -84,13 +46,13 @@ TEST(Population, DeviceIIsAPureFunctionOfSeedIndexAndCenters) {
   ASSERT_EQ(a.size(), 40u);
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].name, b[i].name);
-    EXPECT_TRUE(same_params(a[i].params, b[i].params)) << a[i].name;
-    EXPECT_TRUE(same_params(population_device(centers, o, i).params, a[i].params)) << "drawn alone: " << a[i].name;
+    EXPECT_TRUE(test::same_device_params(a[i].params, b[i].params)) << a[i].name;
+    EXPECT_TRUE(test::same_device_params(population_device(centers, o, i).params, a[i].params)) << "drawn alone: " << a[i].name;
   }
   EXPECT_EQ(a[7].name, "pop_mobile_cpu_0007");
   // A longer population starts with the same devices.
   o.count = 60;
-  EXPECT_TRUE(same_params(sample_population(centers, o)[39].params, a[39].params));
+  EXPECT_TRUE(test::same_device_params(sample_population(centers, o)[39].params, a[39].params));
   // Another seed: different devices (peak_gflops is continuous, so equal values would
   // mean the seed was ignored).
   o.seed = 4;
@@ -117,20 +79,14 @@ TEST(Population, EveryDeviceIsAValidDeviceYamlEvenAtFourTimesTheSpread) {
       for (const auto& d : sample_population(centers, o)) {
         DeviceSpec back;
         try {
-          back = parse_device_yaml(to_yaml(d), d.name + ".yaml");
+          back = parse_device_yaml(device_yaml(d), d.name + ".yaml");
         } catch (const UserError& e) {
           ADD_FAILURE() << "spread x" << scale << ": " << e.what();
           continue;
         }
         const DeviceParams &p = d.params, &q = back.params;
         EXPECT_EQ(q.device_class, cls);
-        expect_close(q.peak_gflops, p.peak_gflops, d.name + " peak_gflops");
-        expect_close(q.dram_gbps, p.dram_gbps, d.name + " dram_gbps");
-        expect_close(q.onchip_gbps, p.onchip_gbps, d.name + " onchip_gbps");
-        expect_close(q.onchip_bytes, p.onchip_bytes, d.name + " onchip_bytes");
-        expect_close(q.half_util_macs, p.half_util_macs, d.name + " half_util_macs");
-        expect_close(q.launch_us, p.launch_us, d.name + " launch_us");
-        for (int k = 0; k < kNumOpClasses; ++k) expect_close(q.efficiency[k], p.efficiency[k], d.name + " efficiency");
+        EXPECT_TRUE(test::same_device_params(q, p)) << d.name;
         EXPECT_GE(p.onchip_gbps, p.dram_gbps) << d.name;
         // Discrete values: each seen among the centers (lanes_out with its lanes_in).
         bool tiling = false, units = false, pixels = false;

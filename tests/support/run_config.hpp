@@ -16,15 +16,11 @@ struct RunOutcome {
   std::string err;
 };
 
-inline RunOutcome run_config(const std::string& name, const std::string& yaml, const std::filesystem::path& out,
-                             const std::string& env = "") {
-  const std::filesystem::path cfg = std::filesystem::temp_directory_path() / (name + ".yaml");
-  std::ofstream(cfg) << yaml;
+// Runs `PROXYSIM_BINARY args` with stdout discarded, keeping its exit status and stderr.
+inline RunOutcome run_proxysim(const std::string& name, const std::string& args, const std::string& env = "") {
   const std::filesystem::path err = std::filesystem::temp_directory_path() / (name + ".err");
-  std::filesystem::remove(out);
-  const int rc = std::system((env + std::string(PROXYSIM_BINARY) + " run " + cfg.string() + " --backend cpu --out " +
-                              out.string() + " > /dev/null 2> " + err.string())
-                                 .c_str());
+  const int rc =
+      std::system((env + std::string(PROXYSIM_BINARY) + " " + args + " > /dev/null 2> " + err.string()).c_str());
   RunOutcome r;
   r.rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   std::ifstream in(err);
@@ -32,6 +28,14 @@ inline RunOutcome run_config(const std::string& name, const std::string& yaml, c
   ss << in.rdbuf();
   r.err = ss.str();
   return r;
+}
+
+inline RunOutcome run_config(const std::string& name, const std::string& yaml, const std::filesystem::path& out,
+                             const std::string& env = "") {
+  const std::filesystem::path cfg = std::filesystem::temp_directory_path() / (name + ".yaml");
+  std::ofstream(cfg) << yaml;
+  std::filesystem::remove(out);
+  return run_proxysim(name, "run " + cfg.string() + " --backend cpu --out " + out.string(), env);
 }
 
 }  // namespace proxysim::test

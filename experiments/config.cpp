@@ -8,8 +8,10 @@
 #include <set>
 #include <sstream>
 
+#include "experiments/nas.hpp"
 #include "experiments/select.hpp"
 #include "search/adaptation.hpp"
+#include "search/strategy.hpp"
 #include "sim/error.hpp"
 #include "sim/population.hpp"
 
@@ -471,8 +473,66 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
         if (body["by_class"]) cv.by_class = ctx.flag(body["by_class"], bp + ".by_class");
         if (body["include_disconnected"]) cv.include_disconnected = ctx.flag(body["include_disconnected"], bp + ".include_disconnected");
       }
+    } else if (kind == "nas") {
+      c.nas = true;
+      auto& a = c.nas_stage;
+      const std::string bp = path + ".nas";
+      if (!body || body.IsNull()) ctx.fail(s, bp, "needs settings, at least {proxy: DEVICE}");
+      ctx.only_keys(body, bp, {"accuracy", "accuracy_file", "synthetic_seed", "proxy", "targets", "sources", "scheme",
+                               "n", "validation", "strategies", "constraints", "seeds", "seed", "budget", "population",
+                               "sample", "ofa", "checkpoints", "include_disconnected"});
+      if (body["accuracy"]) a.accuracy = ctx.choice(body["accuracy"], bp + ".accuracy", {"nb201", "synthetic"}, "accuracy source");
+      if (body["accuracy_file"]) a.accuracy_file = ctx.str(body["accuracy_file"], bp + ".accuracy_file");
+      if (body["synthetic_seed"]) a.synthetic_seed = ctx.u64(body["synthetic_seed"], bp + ".synthetic_seed", 0, UINT64_MAX);
+      if (!body["proxy"]) ctx.fail(body, bp + ".proxy", "missing (the proxy device's column name)");
+      a.proxy = ctx.str(body["proxy"], bp + ".proxy");
+      a.proxy_where = ctx.where(body["proxy"], bp + ".proxy");
+      if (body["targets"]) {
+        const YAML::Node t = body["targets"];
+        a.targets_where = ctx.where(t, bp + ".targets");
+        if (!(t.IsScalar() && t.Scalar() == "all")) a.targets = ctx.str_list(t, bp + ".targets");
+      }
+      if (body["sources"]) a.sources = ctx.choices(body["sources"], bp + ".sources", nas_source_names(), "latency source");
+      if (body["scheme"]) a.scheme = ctx.choice(body["scheme"], bp + ".scheme", adaptation_scheme_names(), "adaptation scheme");
+      if (body["n"]) a.n = static_cast<int64_t>(ctx.u64(body["n"], bp + ".n", 3, kMaxArchs));
+      if (body["validation"]) a.validation = static_cast<int64_t>(ctx.u64(body["validation"], bp + ".validation", 3, kMaxArchs));
+      if (body["strategies"]) a.strategies = ctx.choices(body["strategies"], bp + ".strategies", strategy_names(), "search strategy");
+      if (body["constraints"]) {
+        // Quantiles of latency; 1 admits every architecture (no constraint).
+        const YAML::Node t = body["constraints"];
+        a.constraints.clear();
+        if (t.IsScalar()) {
+          a.constraints.push_back(ctx.real(t, bp + ".constraints", 1e-9, 1.0));
+        } else if (t.IsSequence() && t.size() > 0) {
+          for (size_t j = 0; j < t.size(); ++j) {
+            const std::string key = bp + ".constraints[" + std::to_string(j) + "]";
+            a.constraints.push_back(ctx.real(t[j], key, 1e-9, 1.0));
+            if (j > 0 && a.constraints[j] <= a.constraints[j - 1]) ctx.fail(t[j], key, "constraints must increase");
+          }
+        } else {
+          ctx.fail(t, bp + ".constraints", "expected a latency quantile in (0, 1] or an increasing list of them");
+        }
+      }
+      if (body["seeds"]) a.seeds = static_cast<int32_t>(ctx.u64(body["seeds"], bp + ".seeds", 1, 100000));
+      if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);
+      if (body["budget"]) a.budget = static_cast<int64_t>(ctx.u64(body["budget"], bp + ".budget", 0, kMaxArchs));
+      if (body["population"]) a.population = static_cast<int32_t>(ctx.u64(body["population"], bp + ".population", 1, 1000000));
+      if (body["sample"]) a.sample = static_cast<int32_t>(ctx.u64(body["sample"], bp + ".sample", 1, 1000000));
+      if (body["ofa"]) {
+        const YAML::Node o = body["ofa"];
+        const std::string op = bp + ".ofa";
+        ctx.only_keys(o, op, {"population", "generations", "mutation_prob", "parent_ratio", "mutation_ratio"});
+        if (o["population"]) a.ofa_population = static_cast<int32_t>(ctx.u64(o["population"], op + ".population", 2, 1000000));
+        if (o["generations"]) a.ofa_generations = static_cast<int32_t>(ctx.u64(o["generations"], op + ".generations", 0, 1000000));
+        if (o["mutation_prob"]) a.ofa_mutation_prob = ctx.real(o["mutation_prob"], op + ".mutation_prob", 0.0, 1.0);
+        if (o["parent_ratio"]) a.ofa_parent_ratio = ctx.real(o["parent_ratio"], op + ".parent_ratio", 0.01, 1.0);
+        if (o["mutation_ratio"]) a.ofa_mutation_ratio = ctx.real(o["mutation_ratio"], op + ".mutation_ratio", 0.0, 1.0);
+        if (a.ofa_parent_ratio + a.ofa_mutation_ratio > 1.0) ctx.fail(o, op, "parent_ratio + mutation_ratio must be at most 1");
+      }
+      if (body["checkpoints"]) a.checkpoints = ctx.budgets(body["checkpoints"], bp + ".checkpoints");
+      if (body["include_disconnected"]) a.include_disconnected = ctx.flag(body["include_disconnected"], bp + ".include_disconnected");
     } else {
-      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval, monotonicity, adapt, select or cover)");
+      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval, monotonicity, adapt, select, cover or nas)");
     }
   }
   return c;
@@ -591,6 +651,30 @@ std::string resolved_yaml(const ExperimentConfig& c) {
         << YAML::Value << YAML::Flow << cv.thresholds << YAML::Key << "by_class" << YAML::Value << cv.by_class
         << YAML::Key << "include_disconnected" << YAML::Value << cv.include_disconnected << YAML::EndMap
         << YAML::EndMap;
+  }
+  if (c.nas) {
+    const auto& a = c.nas_stage;
+    out << YAML::BeginMap << YAML::Key << "nas" << YAML::Value << YAML::BeginMap << YAML::Key << "accuracy"
+        << YAML::Value << a.accuracy << YAML::Key << "accuracy_file" << YAML::Value << a.accuracy_file << YAML::Key
+        << "synthetic_seed" << YAML::Value << a.synthetic_seed << YAML::Key << "proxy" << YAML::Value << a.proxy
+        << YAML::Key << "targets" << YAML::Value;
+    if (a.targets.empty()) {
+      out << "all";
+    } else {
+      out << a.targets;
+    }
+    out << YAML::Key << "sources" << YAML::Value << YAML::Flow << a.sources << YAML::Key << "scheme" << YAML::Value
+        << a.scheme << YAML::Key << "n" << YAML::Value << a.n << YAML::Key << "validation" << YAML::Value
+        << a.validation << YAML::Key << "strategies" << YAML::Value << YAML::Flow << a.strategies << YAML::Key
+        << "constraints" << YAML::Value << YAML::Flow << a.constraints << YAML::Key << "seeds" << YAML::Value
+        << a.seeds << YAML::Key << "seed" << YAML::Value << a.seed << YAML::Key << "budget" << YAML::Value << a.budget
+        << YAML::Key << "population" << YAML::Value << a.population << YAML::Key << "sample" << YAML::Value
+        << a.sample << YAML::Key << "ofa" << YAML::Value << YAML::BeginMap << YAML::Key << "population" << YAML::Value
+        << a.ofa_population << YAML::Key << "generations" << YAML::Value << a.ofa_generations << YAML::Key
+        << "mutation_prob" << YAML::Value << a.ofa_mutation_prob << YAML::Key << "parent_ratio" << YAML::Value
+        << a.ofa_parent_ratio << YAML::Key << "mutation_ratio" << YAML::Value << a.ofa_mutation_ratio << YAML::EndMap
+        << YAML::Key << "checkpoints" << YAML::Value << YAML::Flow << a.checkpoints << YAML::Key
+        << "include_disconnected" << YAML::Value << a.include_disconnected << YAML::EndMap << YAML::EndMap;
   }
   out << YAML::EndSeq;
   if (!c.output.empty()) out << YAML::Key << "output" << YAML::Value << c.output;

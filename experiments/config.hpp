@@ -102,6 +102,34 @@ struct CoverStage {
   bool include_disconnected = false;  // NB201's 341 disconnected architectures
 };
 
+// Hardware-aware NAS on a proxy (search/nas.hpp, experiments/nas.hpp): for every
+// strategy, latency source, target, constraint and seed one search on the run's
+// architecture table, judged on the target. Constraints are quantiles of latency: q
+// admits the fastest ceil(q m) of the m eligible architectures, on the target for the
+// judge and on each source for the search.
+struct NasStage {
+  std::string accuracy = "nb201";  // nb201 (the real table) | synthetic
+  std::string accuracy_file = "../shared/data/nb201_accuracy.csv";
+  uint64_t synthetic_seed = 0;
+  std::string proxy;                 // a device column of the run
+  std::vector<std::string> targets;  // empty = every column but the proxy
+  std::vector<std::string> sources = {"target", "proxy", "adapted", "flops"};
+  std::string scheme = "adaproxy";  // the adapted source's adaptation scheme
+  int64_t n = 50;                   // its training samples on the target
+  int64_t validation = 10;          // and validation samples
+  std::vector<std::string> strategies = {"regularized_evolution"};
+  std::vector<double> constraints = {0.1, 0.3, 0.5};
+  int32_t seeds = 20;
+  uint64_t seed = 0;
+  int64_t budget = 1000;  // accuracy evaluations per search; 0 = no limit
+  int32_t population = 20, sample = 5;  // regularized evolution
+  int32_t ofa_population = 100, ofa_generations = 500;
+  double ofa_mutation_prob = 0.1, ofa_parent_ratio = 0.25, ofa_mutation_ratio = 0.5;
+  std::vector<int64_t> checkpoints = {10, 20, 50, 100, 200, 500, 1000};  // evaluations
+  bool include_disconnected = false;  // NB201's 341 disconnected architectures
+  std::string proxy_where, targets_where;
+};
+
 struct ExperimentConfig {
   std::string file;           // where it was read from ("" for a CLI shorthand)
   std::string name = "run";
@@ -124,6 +152,8 @@ struct ExperimentConfig {
   SelectStage select_stage;
   bool cover = false;
   CoverStage cover_stage;
+  bool nas = false;
+  NasStage nas_stage;
   std::string output;         // result file; "" = results/runs/<name>/<timestamp>/result.h5
   int summary_rows = 40;      // devices shown in the printed summary
 };

@@ -11,6 +11,7 @@
 #include <fmt/ostream.h>
 
 #include "experiments/cover.hpp"
+#include "experiments/nas.hpp"
 #include "io/device_yaml.hpp"
 #include "io/measured_csv.hpp"
 #include "io/h5.hpp"
@@ -55,8 +56,8 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     for (auto& d : population_specs(p)) add_unique(specs, std::move(d));
   }
   const Backend backend = resolve_backend(options.backend.empty() ? config.backend : options.backend);
-  if (!config.eval && !config.monotonicity && !config.adapt && !config.select && !config.cover) {
-    throw UserError("config has no stage to run (eval, monotonicity, adapt, select, cover)");
+  if (!config.eval && !config.monotonicity && !config.adapt && !config.select && !config.cover && !config.nas) {
+    throw UserError("config has no stage to run (eval, monotonicity, adapt, select, cover, nas)");
   }
   const int K = space.decisions();
 
@@ -144,6 +145,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   // Device names in the adapt stage are checked now, before any work.
   if (config.adapt) resolve_adapt_devices(config.adapt_stage, names);
   if (config.select) resolve_select_devices(config.select_stage, names);
+  if (config.nas) resolve_nas_devices(config.nas_stage, names);
   // Measured latencies per row (NaN where a table lacks the architecture).
   std::vector<float> measured;
   if (!tables.empty()) {
@@ -190,8 +192,8 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   std::vector<double> sum(D, 0.0), mn(D, std::numeric_limits<double>::infinity()), mx(D, 0.0);
   std::vector<uint64_t> counted(D, 0);
   // Kept in memory for the stages that read the whole matrix (monotonicity, adapt, select).
-  const bool hold = config.monotonicity || config.adapt || config.select || config.cover;
-  const bool hold_codes = config.adapt || config.select || config.cover;
+  const bool hold = config.monotonicity || config.adapt || config.select || config.cover || config.nas;
+  const bool hold_codes = config.adapt || config.select || config.cover || config.nas;
   std::vector<float> matrix;
   std::vector<uint8_t> keep;       // rows the monotonicity statistics use
   std::vector<uint8_t> all_codes;  // every row's architecture, for adaptation's features and selection's MACs
@@ -332,6 +334,19 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     if (!options.quiet) {
       print_cover_table(cover, log);
       fmt::print(log, "proxy cover in {:.2f} s\n", seconds);
+    }
+  }
+
+  if (config.nas) {
+    const auto t0 = Clock::now();
+    const NasReport nas = compute_nas(space, matrix, n, all_codes, names, config.nas_stage);
+    write_nas(h5, nas);
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    h5.attr("/nas", "seconds", seconds);
+    if (!options.quiet) {
+      print_nas_table(nas, log);
+      fmt::print(log, "nas: {} searches in {:.2f} s (adaptation {:.2f} s)\n", nas.regret.size(), seconds,
+                 nas.seconds_adapt);
     }
   }
 

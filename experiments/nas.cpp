@@ -1,0 +1,371 @@
+#include "experiments/nas.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <limits>
+
+#include "experiments/device_columns.hpp"
+#include "kernels/rank_stats.hpp"
+#include "kernels/rng.hpp"
+#include "search/accuracy.hpp"
+#include "search/adaptation.hpp"
+#include "search/features.hpp"
+#include "search/nas.hpp"
+#include "sim/error.hpp"
+#include "sim/nb201.hpp"
+
+namespace proxysim {
+
+namespace {
+
+enum Source { kTarget = 0, kProxy = 1, kAdapted = 2, kFlops = 3 };
+
+Source source_of(const std::string& name) {
+  const auto& names = nas_source_names();
+  return static_cast<Source>(std::find(names.begin(), names.end(), name) - names.begin());
+}
+
+// One seed of the search stream per repeat, shared by every strategy, source, target
+// and constraint, so the sources are compared on common random numbers.
+uint64_t search_seed(uint64_t seed, int32_t repeat) { return counter_hash(seed, static_cast<uint64_t>(repeat), 0x5ea6c4ull); }
+uint64_t adapt_seed(uint64_t seed, size_t target, int32_t repeat) {
+  return counter_hash(seed ^ 0xada9ull, target, static_cast<uint64_t>(repeat));
+}
+
+}  // namespace
+
+const std::vector<std::string>& nas_source_names() {
+  static const std::vector<std::string> names = {"target", "proxy", "adapted", "flops"};
+  return names;
+}
+
+NasDevices resolve_nas_devices(const NasStage& stage, const std::vector<std::string>& names) {
+  NasDevices d;
+  d.proxy = device_column(names, stage.proxy, stage.proxy_where.empty() ? "nas.proxy" : stage.proxy_where, "proxy");
+  const std::string tw = stage.targets_where.empty() ? "nas.targets" : stage.targets_where;
+  for (int32_t t : device_columns(stage.targets, names, tw, "target")) {
+    if (t != d.proxy) d.targets.push_back(t);
+  }
+  if (d.targets.empty()) throw UserError(tw + ": no target besides the proxy '" + stage.proxy + "'");
+  return d;
+}
+
+NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
+                      const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
+                      const NasStage& stage) {
+  using Clock = std::chrono::steady_clock;
+  const NasDevices cols = resolve_nas_devices(stage, devices);
+  const size_t D = devices.size();
+  const int K = space.decisions();
+  const TabularSpace table(space, codes, rows);
+
+  NasReport r;
+  r.proxy = stage.proxy;
+  r.accuracy = stage.accuracy;
+  r.scheme = stage.scheme;
+  r.strategies = stage.strategies;
+  r.sources = stage.sources;
+  r.constraints = stage.constraints;
+  r.checkpoints = stage.checkpoints;
+  r.seeds = stage.seeds;
+  r.n = stage.n;
+  r.validation = stage.validation;
+  r.budget = stage.budget;
+  for (int32_t t : cols.targets) r.targets.push_back(devices[static_cast<size_t>(t)]);
+  const size_t S = r.strategies.size(), J = r.sources.size(), T = r.targets.size(), Q = r.constraints.size();
+  const auto R = static_cast<size_t>(r.seeds);
+
+  std::vector<ArchCode> arch(rows);
+  std::vector<float> macs(rows);
+  std::vector<uint8_t> usable(rows, 1);
+  for (uint64_t i = 0; i < rows; ++i) {
+    arch[i].assign(codes.begin() + static_cast<int64_t>(i * K), codes.begin() + static_cast<int64_t>((i + 1) * K));
+    macs[i] = static_cast<float>(space.totals(arch[i]).macs);
+    if (space.id() == SpaceId::kNb201 && !stage.include_disconnected && !nb201::connected(arch[i].data())) usable[i] = 0;
+  }
+  const std::vector<float> accuracy =
+      accuracy_for(space, arch, stage.accuracy, stage.accuracy_file, stage.synthetic_seed);
+  std::vector<float> proxy_ms(rows);
+  for (uint64_t i = 0; i < rows; ++i) proxy_ms[i] = latency_ms[i * D + static_cast<size_t>(cols.proxy)];
+
+  // Per target: eligible rows (usable, accuracy known, measured on proxy and target),
+  // the target column, and per seed the adapted proxy's predictions.
+  std::vector<std::vector<uint8_t>> eligible(T, std::vector<uint8_t>(rows, 0));
+  std::vector<std::vector<float>> target_ms(T, std::vector<float>(rows, std::nanf("")));
+  std::vector<std::vector<float>> adapted;  // [t * R + r][row]
+  const bool want_adapted = std::find(r.sources.begin(), r.sources.end(), "adapted") != r.sources.end();
+  if (want_adapted) adapted.assign(T * R, std::vector<float>(rows, std::nanf("")));
+  r.eligible.resize(T);
+  r.srcc_proxy.resize(T);
+  r.srcc_flops.resize(T);
+  r.srcc_adapted_mean.assign(T, std::nan(""));
+  std::vector<std::vector<int64_t>> eligible_rows(T);
+  for (size_t t = 0; t < T; ++t) {
+    const auto tc = static_cast<size_t>(cols.targets[t]);
+    for (uint64_t i = 0; i < rows; ++i) {
+      const float y = latency_ms[i * D + tc];
+      target_ms[t][i] = y;
+      if (usable[i] && std::isfinite(accuracy[i]) && std::isfinite(y) && std::isfinite(proxy_ms[i])) {
+        eligible[t][i] = 1;
+        eligible_rows[t].push_back(static_cast<int64_t>(i));
+      }
+    }
+    const auto m = static_cast<int64_t>(eligible_rows[t].size());
+    r.eligible[t] = m;
+    const int64_t need = want_adapted ? stage.n + stage.validation + 1 : 1;
+    if (m < need) {
+      throw UserError(fmt::format("nas: only {} architectures are measured on both '{}' and '{}' with a known accuracy "
+                                  "(need at least {})",
+                                  m, stage.proxy, r.targets[t], need));
+    }
+    std::vector<float> a(static_cast<size_t>(m)), b(static_cast<size_t>(m)), c(static_cast<size_t>(m));
+    for (int64_t j = 0; j < m; ++j) {
+      const auto i = static_cast<size_t>(eligible_rows[t][static_cast<size_t>(j)]);
+      a[static_cast<size_t>(j)] = proxy_ms[i];
+      b[static_cast<size_t>(j)] = target_ms[t][i];
+      c[static_cast<size_t>(j)] = macs[i];
+    }
+    r.srcc_proxy[t] = spearman_pair(Backend::kCpu, a.data(), b.data(), m);
+    r.srcc_flops[t] = spearman_pair(Backend::kCpu, c.data(), b.data(), m);
+  }
+
+  // The adapted proxies: one adaptation per (target, seed), its samples drawn from the
+  // target's eligible architectures with their own counter-based seed.
+  const auto t0 = Clock::now();
+  if (want_adapted) {
+    const Eigen::MatrixXd all_features = one_hot_features(space.id(), arch);
+    std::vector<double> srcc(T * R, 0.0);
+    std::vector<std::exception_ptr> errors(T * R);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t task = 0; task < static_cast<int64_t>(T * R); ++task) {
+      try {
+        const size_t t = static_cast<size_t>(task) / R;
+        const auto rep = static_cast<int32_t>(static_cast<size_t>(task) % R);
+        const auto& er = eligible_rows[t];
+        const auto m = static_cast<int64_t>(er.size());
+        Eigen::MatrixXd features(m, all_features.cols());
+        Eigen::VectorXd pms(m);
+        std::vector<float> tms(static_cast<size_t>(m));
+        std::vector<double> key(static_cast<size_t>(m));
+        for (int64_t j = 0; j < m; ++j) {
+          const auto i = static_cast<size_t>(er[static_cast<size_t>(j)]);
+          features.row(j) = all_features.row(static_cast<Eigen::Index>(i));
+          pms[j] = proxy_ms[i];
+          key[static_cast<size_t>(j)] = proxy_ms[i];
+          tms[static_cast<size_t>(j)] = target_ms[t][i];
+        }
+        const SampleSplit split =
+            draw_adaptation_samples(Sampling::kRandom, adapt_seed(stage.seed, t, rep), key, stage.n, stage.validation);
+        AdaptationInput in{features, pms, gather_target_samples(split.train, tms.data()),
+                           gather_target_samples(split.validation, tms.data())};
+        const Eigen::VectorXd p = make_adaptation_scheme(stage.scheme)->predict(in);
+        std::vector<float> pf(static_cast<size_t>(m));
+        for (int64_t j = 0; j < m; ++j) {
+          pf[static_cast<size_t>(j)] = static_cast<float>(p[j]);
+          adapted[static_cast<size_t>(task)][static_cast<size_t>(er[static_cast<size_t>(j)])] = pf[static_cast<size_t>(j)];
+        }
+        srcc[static_cast<size_t>(task)] = spearman_pair(Backend::kCpu, pf.data(), tms.data(), m);
+      } catch (...) {
+        errors[static_cast<size_t>(task)] = std::current_exception();
+      }
+    }
+    for (const auto& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
+    for (size_t t = 0; t < T; ++t) {
+      double s = 0;
+      for (size_t rep = 0; rep < R; ++rep) s += srcc[t * R + rep];
+      r.srcc_adapted_mean[t] = s / static_cast<double>(R);
+    }
+  }
+  r.seconds_adapt = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  // Judges per (target, constraint): the constraint as the k-th fastest eligible
+  // architecture on the target, the constrained optimum and the true front's area.
+  std::vector<NasProblem> problems(T);
+  std::vector<TargetJudge> judges(T * Q);
+  std::vector<uint64_t> kth(T * Q);
+  r.constraint_ms.resize(T * Q);
+  r.optimum_accuracy.resize(T * Q);
+  for (size_t t = 0; t < T; ++t) {
+    problems[t] = NasProblem{&table, eligible[t].data(), accuracy.data()};
+    const auto& er = eligible_rows[t];
+    double lowest = std::numeric_limits<double>::infinity();
+    for (int64_t i : er) lowest = std::min(lowest, static_cast<double>(accuracy[static_cast<size_t>(i)]));
+    for (size_t q = 0; q < Q; ++q) {
+      const uint64_t k = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(r.constraints[q] * static_cast<double>(er.size()))));
+      kth[r.tq(t, q)] = k;
+      TargetJudge& jd = judges[r.tq(t, q)];
+      jd.target_ms = target_ms[t].data();
+      jd.constraint_ms = order_statistic(target_ms[t].data(), eligible[t].data(), rows, k);
+      jd.reference_accuracy = lowest;
+      double best = -std::numeric_limits<double>::infinity();
+      std::vector<std::pair<double, double>> pts;
+      for (int64_t i : er) {
+        const auto u = static_cast<size_t>(i);
+        if (target_ms[t][u] <= jd.constraint_ms) {
+          best = std::max(best, static_cast<double>(accuracy[u]));
+          pts.emplace_back(target_ms[t][u], accuracy[u]);
+        }
+      }
+      jd.optimum_accuracy = best;
+      jd.true_hypervolume = hypervolume_2d(std::move(pts), jd.constraint_ms, lowest);
+      r.constraint_ms[r.tq(t, q)] = jd.constraint_ms;
+      r.optimum_accuracy[r.tq(t, q)] = best;
+    }
+  }
+  // Target-side judges with source_is_target set, for the target source's tasks.
+  std::vector<TargetJudge> all_judges = judges;
+  for (auto jd : judges) {
+    jd.source_is_target = true;
+    all_judges.push_back(jd);
+  }
+
+  StrategyOptions base;
+  base.budget = stage.budget;
+  base.population = stage.population;
+  base.sample = stage.sample;
+  base.ofa_population = stage.ofa_population;
+  base.ofa_generations = stage.ofa_generations;
+  base.ofa_mutation_prob = stage.ofa_mutation_prob;
+  base.ofa_parent_ratio = stage.ofa_parent_ratio;
+  base.ofa_mutation_ratio = stage.ofa_mutation_ratio;
+
+  std::vector<BatchTask> tasks;
+  tasks.reserve(S * J * T * Q * R);
+  for (size_t s = 0; s < S; ++s) {
+    const StrategyKind kind = strategy_from_name(r.strategies[s]);
+    for (size_t j = 0; j < J; ++j) {
+      const Source src = source_of(r.sources[j]);
+      for (size_t t = 0; t < T; ++t) {
+        for (size_t q = 0; q < Q; ++q) {
+          for (size_t rep = 0; rep < R; ++rep) {
+            BatchTask bt;
+            bt.problem = t;
+            bt.judge = r.tq(t, q) + (src == kTarget ? T * Q : 0);
+            bt.spec.strategy = kind;
+            bt.spec.seed = search_seed(stage.seed, static_cast<int32_t>(rep));
+            bt.spec.options = base;
+            if (kind == StrategyKind::kExhaustive) {
+              bt.spec.options.budget = 0;
+              bt.spec.whole_front = true;  // the paper's flow: the source's whole front is measured
+            }
+            bt.spec.source = src == kTarget    ? target_ms[t].data()
+                             : src == kProxy   ? proxy_ms.data()
+                             : src == kFlops   ? macs.data()
+                                               : adapted[t * R + rep].data();
+            bt.spec.source_limit = order_statistic(bt.spec.source, eligible[t].data(), rows, kth[r.tq(t, q)]);
+            tasks.push_back(bt);
+          }
+        }
+      }
+    }
+  }
+  const auto t1 = Clock::now();
+  const std::vector<SearchOutcome> out = run_search_batch(problems, all_judges, tasks, stage.checkpoints);
+  r.seconds_search = std::chrono::duration<double>(Clock::now() - t1).count();
+
+  const size_t total = tasks.size(), C = stage.checkpoints.size();
+  for (auto* v : {&r.found_accuracy, &r.regret, &r.failed, &r.violation, &r.evaluations, &r.target_measurements,
+                  &r.hypervolume_ratio}) {
+    v->assign(total, 0.0f);
+  }
+  r.best_accuracy.assign(total * C, 0.0f);
+  for (size_t i = 0; i < total; ++i) {
+    const SearchOutcome& o = out[i];
+    // Tasks were laid out in the report's [strategy][source][target][constraint][seed] order.
+    const size_t j = i / (T * Q * R) % J;
+    r.found_accuracy[i] = static_cast<float>(o.found_accuracy);
+    r.regret[i] = static_cast<float>(o.regret);
+    r.failed[i] = o.failed ? 1.0f : 0.0f;
+    r.violation[i] = o.violation ? 1.0f : 0.0f;
+    r.evaluations[i] = static_cast<float>(o.evaluations);
+    const int64_t adapt_cost = source_of(r.sources[j]) == kAdapted ? stage.n + stage.validation : 0;
+    r.target_measurements[i] = static_cast<float>(o.target_measurements + adapt_cost);
+    r.hypervolume_ratio[i] = static_cast<float>(o.hypervolume_ratio);
+    std::copy(o.best_accuracy.begin(), o.best_accuracy.end(), r.best_accuracy.begin() + static_cast<int64_t>(i * C));
+  }
+  return r;
+}
+
+void write_nas(H5Writer& h5, const NasReport& r) {
+  h5.group("/nas");
+  h5.strings("/nas/strategies", r.strategies, "strategy");
+  h5.strings("/nas/sources", r.sources, "source");
+  h5.strings("/nas/targets", r.targets, "target");
+  const size_t S = r.strategies.size(), J = r.sources.size(), T = r.targets.size(), Q = r.constraints.size(),
+               R = static_cast<size_t>(r.seeds), C = r.checkpoints.size();
+  auto f32 = [](const auto& v) { return std::vector<float>(v.begin(), v.end()); };
+  const auto q = f32(r.constraints);
+  h5.array_f32("/nas/constraints", {Q}, q.data(), {"constraint"});
+  const auto cp = f32(r.checkpoints);
+  h5.array_f32("/nas/checkpoints", {C}, cp.data(), {"checkpoint"});
+  const std::vector<uint64_t> shape5 = {S, J, T, Q, R};
+  const std::vector<std::string> dims5 = {"strategy", "source", "target", "constraint", "seed"};
+  h5.array_f32("/nas/found_accuracy", shape5, r.found_accuracy.data(), dims5);
+  h5.array_f32("/nas/regret", shape5, r.regret.data(), dims5);
+  h5.array_f32("/nas/failed", shape5, r.failed.data(), dims5);
+  h5.array_f32("/nas/violation", shape5, r.violation.data(), dims5);
+  h5.array_f32("/nas/evaluations", shape5, r.evaluations.data(), dims5);
+  h5.array_f32("/nas/target_measurements", shape5, r.target_measurements.data(), dims5);
+  h5.array_f32("/nas/hypervolume_ratio", shape5, r.hypervolume_ratio.data(), dims5);
+  h5.array_f32("/nas/best_accuracy", {S, J, T, Q, R, C}, r.best_accuracy.data(),
+               {"strategy", "source", "target", "constraint", "seed", "checkpoint"});
+  const auto cms = f32(r.constraint_ms), opt = f32(r.optimum_accuracy);
+  h5.array_f32("/nas/constraint_ms", {T, Q}, cms.data(), {"target", "constraint"});
+  h5.array_f32("/nas/optimum_accuracy", {T, Q}, opt.data(), {"target", "constraint"});
+  const auto el = f32(r.eligible), sp = f32(r.srcc_proxy), sf = f32(r.srcc_flops), sa = f32(r.srcc_adapted_mean);
+  h5.array_f32("/nas/eligible", {T}, el.data(), {"target"});
+  h5.array_f32("/nas/srcc_proxy", {T}, sp.data(), {"target"});
+  h5.array_f32("/nas/srcc_flops", {T}, sf.data(), {"target"});
+  h5.array_f32("/nas/srcc_adapted_mean", {T}, sa.data(), {"target"});
+  h5.attr("/nas", "proxy", r.proxy);
+  h5.attr("/nas", "accuracy", r.accuracy);
+  h5.attr("/nas", "scheme", r.scheme);
+  h5.attr("/nas", "n", r.n);
+  h5.attr("/nas", "validation", r.validation);
+  h5.attr("/nas", "budget", r.budget);
+  h5.attr("/nas", "seconds_adapt", r.seconds_adapt);
+  h5.attr("/nas", "seconds_search", r.seconds_search);
+}
+
+void print_nas_table(const NasReport& r, std::ostream& out) {
+  const size_t J = r.sources.size(), T = r.targets.size(), Q = r.constraints.size(), R = static_cast<size_t>(r.seeds);
+  fmt::print(out, "\nNAS on proxy {} ({} accuracy{}): mean accuracy regret, points (failed searches), over {} seeds\n",
+             r.proxy, r.accuracy, r.accuracy == "synthetic" ? ", a surrogate" : "", r.seeds);
+  for (size_t s = 0; s < r.strategies.size(); ++s) {
+    fmt::print(out, "{}\n{:<22} {:<9} {:>6}", r.strategies[s], "target", "source", "SRCC");
+    for (double c : r.constraints) fmt::print(out, " {:>15}", fmt::format("q={:.2f}", c));
+    fmt::print(out, " {:>9}\n", "measured");
+    for (size_t t = 0; t < T; ++t) {
+      for (size_t j = 0; j < J; ++j) {
+        const std::string& src = r.sources[j];
+        const double srcc = src == "target" ? 1.0 : src == "proxy" ? r.srcc_proxy[t] : src == "flops" ? r.srcc_flops[t] : r.srcc_adapted_mean[t];
+        fmt::print(out, "{:<22} {:<9} {:>6.3f}", j == 0 ? r.targets[t] : "", src, srcc);
+        double measured = 0;
+        for (size_t q = 0; q < Q; ++q) {
+          double sum = 0, fails = 0, ok = 0;
+          for (size_t rep = 0; rep < R; ++rep) {
+            const size_t i = r.at(s, j, t, q, rep);
+            measured += r.target_measurements[i];
+            if (r.failed[i] > 0) {
+              ++fails;
+            } else {
+              sum += r.regret[i];
+              ++ok;
+            }
+          }
+          fmt::print(out, " {:>15}", fmt::format("{:.3f} ({:.0f})", ok > 0 ? sum / ok : std::nan(""), fails));
+        }
+        fmt::print(out, " {:>9.0f}\n", measured / static_cast<double>(Q * R));
+      }
+    }
+  }
+}
+
+}  // namespace proxysim

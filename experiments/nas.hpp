@@ -1,0 +1,68 @@
+// The nas stage: the paper's search-on-a-proxy flow (search/nas.hpp) for every
+// strategy x latency source x target x constraint x seed on the run's architecture
+// table, batched on the CPU's threads, judged on each target against its
+// constrained optimum.
+//
+// Latency sources: `target` (the target's own column: every evaluation is a target
+// measurement), `proxy` (the proxy's raw column), `adapted` (the proxy adapted to the
+// target by `scheme` from n + validation target samples drawn per seed; those
+// samples count as target measurements), `flops` (multiply-adds). Exhaustive search
+// runs the paper's flow as it is: every architecture evaluated, the source's whole
+// Pareto front measured on the target; the other strategies search within the
+// source's own quantile constraint and measure the front of what they evaluated.
+#pragma once
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "experiments/config.hpp"
+#include "io/h5.hpp"
+#include "sim/space.hpp"
+
+namespace proxysim {
+
+const std::vector<std::string>& nas_source_names();  // target, proxy, adapted, flops
+
+struct NasDevices {
+  int32_t proxy = -1;
+  std::vector<int32_t> targets;
+};
+// Throws UserError naming the config key when a name is not a column or is listed
+// twice; the proxy among the targets is dropped.
+NasDevices resolve_nas_devices(const NasStage& stage, const std::vector<std::string>& names);
+
+struct NasReport {
+  std::string proxy, accuracy, scheme;
+  std::vector<std::string> strategies, sources, targets;
+  std::vector<double> constraints;  // quantiles
+  std::vector<int64_t> checkpoints;
+  int32_t seeds = 0;
+  int64_t n = 0, validation = 0, budget = 0;
+  // [target]
+  std::vector<int64_t> eligible;
+  std::vector<double> srcc_proxy, srcc_flops, srcc_adapted_mean;
+  // [target][constraint]
+  std::vector<double> constraint_ms, optimum_accuracy;
+  // [strategy][source][target][constraint][seed]
+  std::vector<float> found_accuracy, regret, failed, violation, evaluations, target_measurements, hypervolume_ratio;
+  // [strategy][source][target][constraint][seed][checkpoint]
+  std::vector<float> best_accuracy;
+  double seconds_adapt = 0, seconds_search = 0;
+  size_t at(size_t s, size_t j, size_t t, size_t q, size_t r) const {
+    return (((s * sources.size() + j) * targets.size() + t) * constraints.size() + q) * static_cast<size_t>(seeds) + r;
+  }
+  size_t tq(size_t t, size_t q) const { return t * constraints.size() + q; }
+};
+
+// `latency_ms` is rows x devices (NaN = not measured), `codes` rows x space.decisions().
+NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
+                      const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
+                      const NasStage& stage);
+// /nas in the result file: the 5-D outcome cubes and the 6-D best-so-far curves, with
+// names along every axis.
+void write_nas(H5Writer& h5, const NasReport& r);
+// Per strategy and target: mean regret (failure rate) per source and constraint.
+void print_nas_table(const NasReport& r, std::ostream& out);
+
+}  // namespace proxysim

@@ -1,0 +1,99 @@
+// Checks the nas stage end to end through the CLI on the real HW-NAS-Bench table and
+// NB201 accuracies: the result file's cubes have the configured axes, exhaustive
+// search on the target itself has zero regret and one thread gives the same file as
+// two (exact: the searches are independent and counter-seeded), and bad nas settings
+// exit with status 2 naming the key.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+
+#include "tests/support/h5_read.hpp"
+#include "tests/support/run_config.hpp"
+
+using proxysim::test::run_config;
+using proxysim::test::RunOutcome;
+
+namespace {
+
+std::string shared(const std::string& f) { return std::string(PROXYSIM_SHARED_DATA) + "/" + f; }
+
+std::string config(const std::string& nas) {
+  return "name: nas_test\nspace: nb201\nmeasured: " + shared("hwnasbench_nb201_cifar10.csv") +
+         "\narchs: measured\nstages:\n  - nas: " + nas + "\n";
+}
+
+std::string base_nas() {
+  return "{accuracy_file: " + shared("nb201_accuracy.csv") +
+         ", proxy: pixel3, targets: [eyeriss, edgetpu], sources: [target, proxy, adapted, flops], "
+         "strategies: [exhaustive, regularized_evolution], constraints: [0.1, 0.5], seeds: 3, budget: 300, "
+         "checkpoints: [50, 300]}";
+}
+
+std::filesystem::path tmp(const std::string& name) { return std::filesystem::temp_directory_path() / name; }
+
+}  // namespace
+
+TEST(NasCli, CubesHaveTheConfiguredAxesAndTargetExhaustiveHasZeroRegret) {
+  const auto out1 = tmp("nas_stage_1.h5"), out2 = tmp("nas_stage_2.h5");
+  RunOutcome r = run_config("nas_stage_1", config(base_nas()), out1);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  r = run_config("nas_stage_2", config(base_nas()), out2, "OMP_NUM_THREADS=1 ");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const hid_t f1 = H5Fopen(out1.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), f2 = H5Fopen(out2.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(f1, 0);
+  ASSERT_GE(f2, 0);
+  EXPECT_EQ(read_strings(f1, "/nas/strategies"), (std::vector<std::string>{"exhaustive", "regularized_evolution"}));
+  EXPECT_EQ(read_strings(f1, "/nas/sources"), (std::vector<std::string>{"target", "proxy", "adapted", "flops"}));
+  EXPECT_EQ(read_strings(f1, "/nas/targets"), (std::vector<std::string>{"eyeriss", "edgetpu"}));
+  std::vector<hsize_t> d;
+  const auto regret = read_all<float>(f1, "/nas/regret", H5T_NATIVE_FLOAT, &d);
+  EXPECT_EQ(d, (std::vector<hsize_t>{2, 4, 2, 2, 3}));
+  for (const char* name : {"/nas/regret", "/nas/found_accuracy", "/nas/violation", "/nas/target_measurements",
+                           "/nas/hypervolume_ratio", "/nas/best_accuracy", "/nas/evaluations"}) {
+    std::vector<hsize_t> d1, d2;
+    const auto a = read_all<float>(f1, name, H5T_NATIVE_FLOAT, &d1);
+    const auto b = read_all<float>(f2, name, H5T_NATIVE_FLOAT, &d2);
+    EXPECT_EQ(d1, d2) << name;
+    ASSERT_EQ(a.size(), b.size()) << name;
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_TRUE(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))) << name << " [" << i << "]";
+    }
+  }
+  // [strategy 0 = exhaustive][source 0 = target][target][constraint][seed]: regret 0.
+  for (size_t i = 0; i < 2 * 2 * 3; ++i) EXPECT_EQ(regret[i], 0.0f) << i;
+  // Evolution spends its budget; exhaustive evaluates every eligible architecture.
+  const auto evals = read_all<float>(f1, "/nas/evaluations", H5T_NATIVE_FLOAT, &d);
+  const auto eligible = read_all<float>(f1, "/nas/eligible", H5T_NATIVE_FLOAT, &d);
+  EXPECT_EQ(evals[0], eligible[0]);
+  EXPECT_EQ(evals[(((1 * 4 + 0) * 2 + 0) * 2 + 0) * 3 + 0], 300.0f);
+  H5Fclose(f1);
+  H5Fclose(f2);
+}
+
+TEST(NasCli, BadSettingsExitTwoNamingTheKey) {
+  const auto out = tmp("nas_stage_bad.h5");
+  struct Case {
+    std::string nas, fragment;
+  };
+  const std::vector<Case> cases = {
+      {"{proxy: pixel3, sources: [target, hardware]}", "unknown latency source 'hardware'"},
+      {"{proxy: pixel3, strategies: [bayesian]}", "unknown search strategy 'bayesian'"},
+      {"{proxy: pixel5}", "unknown proxy device 'pixel5'"},
+      {"{proxy: pixel3, targets: [eyeriss, tpu]}", "unknown target device 'tpu'"},
+      {"{proxy: pixel3, constraints: [0.5, 0.1]}", "constraints must increase"},
+      {"{proxy: pixel3, constraints: [0]}", "constraints"},
+      {"{proxy: pixel3, accuracy: measured}", "unknown accuracy source 'measured'"},
+      {"{proxy: pixel3, accuracy_file: /nonexistent.csv}", "/nonexistent.csv: cannot open"},
+      {"{proxy: pixel3, ofa: {parent_ratio: 0.6, mutation_ratio: 0.5}}", "parent_ratio + mutation_ratio"},
+      {"{targets: [eyeriss]}", "nas.proxy"},
+  };
+  for (const auto& c : cases) {
+    const RunOutcome r = run_config("nas_stage_bad", config(c.nas), out);
+    EXPECT_EQ(r.rc, 2) << c.nas << ": " << r.err;
+    EXPECT_NE(r.err.find(c.fragment), std::string::npos) << c.nas << ": " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << c.nas;
+  }
+}

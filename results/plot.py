@@ -10,6 +10,13 @@
 - <stem>_adapt_curves.png: SRCC against n per scheme, mean over targets with a band
   of one standard deviation across targets, beside the paper's reference points:
   HELP's mean with 10 target samples (0.932) and FLOPs alone (0.787).
+- <stem>_nas_regret.png: NAS on a proxy (/nas): mean accuracy regret on each target
+  against the latency constraint (quantile), one line per latency source, with the
+  fraction of searches whose own pick violates the target's constraint beneath; with
+  more than 8 targets, one panel per strategy with the mean over targets instead.
+- <stem>_nas_efficiency.png: best accuracy found against accuracy evaluations per
+  strategy and latency source (mean over targets, constraints and seeds), when the
+  file has more than one checkpoint.
 
 Prints the paths it wrote.
 """
@@ -122,6 +129,102 @@ def curves(a, path):
     plt.close(fig)
 
 
+NAS_COLORS = {"target": "black", "proxy": "tab:red", "adapted": "tab:blue", "flops": "tab:gray"}
+
+
+def nas_regret(f, path):
+    g = f["/nas"]
+    targets, sources, strategies = strings(g["targets"]), strings(g["sources"]), strings(g["strategies"])
+    q = g["constraints"][()]
+    regret = g["regret"][()]        # [strategy, source, target, constraint, seed]
+    violation = g["violation"][()]
+    T = len(targets)
+    if T > 8:
+        return nas_regret_summary(g, path)
+    s = 0  # the first strategy
+    fig, axes = plt.subplots(2, T, figsize=(3.0 * T, 5.2), squeeze=False, sharex=True,
+                             gridspec_kw={"height_ratios": [3, 1]})
+    for t, name in enumerate(targets):
+        ax, axv = axes[0][t], axes[1][t]
+        for j, src in enumerate(sources):
+            r = regret[s, j, t]                                   # [constraint, seed]
+            mean = np.array([np.nanmean(row) if np.isfinite(row).any() else np.nan for row in r])
+            ax.plot(q, mean, marker="o", ms=3, color=NAS_COLORS.get(src), label=src)
+            axv.plot(q, violation[s, j, t].mean(axis=1), marker=".", color=NAS_COLORS.get(src))
+        ax.set_title(name, fontsize=9)
+        ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+        axv.set_ylim(-0.05, 1.05)
+        axv.set_xlabel("constraint (latency quantile)")
+        axv.grid(alpha=0.3)
+    axes[0][0].set_ylabel("accuracy regret (points)")
+    axes[1][0].set_ylabel("pick violates")
+    axes[0][0].legend(fontsize=7)
+    acc = g.attrs.get("accuracy", "")
+    acc = acc.decode() if isinstance(acc, bytes) else acc
+    fig.suptitle(f"{strategies[s]} on proxy {g.attrs['proxy']} ({acc} accuracy): regret vs the target-optimal "
+                 f"architecture", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def nas_regret_summary(g, path):
+    """Many targets: one column per strategy, the mean over targets per source with the
+    interquartile range of the per-target means as a band."""
+    sources, strategies = strings(g["sources"]), strings(g["strategies"])
+    q = g["constraints"][()]
+    regret, violation = g["regret"][()], g["violation"][()]
+    S = len(strategies)
+    fig, axes = plt.subplots(2, S, figsize=(3.6 * S, 5.2), squeeze=False, sharex=True, sharey="row",
+                             gridspec_kw={"height_ratios": [3, 1]})
+    for s, strat in enumerate(strategies):
+        ax, axv = axes[0][s], axes[1][s]
+        for j, src in enumerate(sources):
+            per_target = np.nanmean(regret[s, j], axis=2)          # [target, constraint]
+            ax.plot(q, np.nanmean(per_target, axis=0), marker="o", ms=3, color=NAS_COLORS.get(src), label=src)
+            lo, hi = np.nanpercentile(per_target, [25, 75], axis=0)
+            ax.fill_between(q, lo, hi, color=NAS_COLORS.get(src), alpha=0.12)
+            axv.plot(q, violation[s, j].mean(axis=(0, 2)), marker=".", color=NAS_COLORS.get(src))
+        ax.set_title(strat, fontsize=9)
+        ax.grid(alpha=0.3)
+        axv.set_ylim(-0.05, 1.05)
+        axv.grid(alpha=0.3)
+        axv.set_xlabel("constraint (latency quantile)")
+    axes[0][0].set_ylabel("accuracy regret (points)")
+    axes[1][0].set_ylabel("pick violates")
+    axes[0][0].legend(fontsize=7)
+    acc = g.attrs.get("accuracy", "")
+    acc = acc.decode() if isinstance(acc, bytes) else acc
+    fig.suptitle(f"proxy {g.attrs['proxy']}, {len(strings(g['targets']))} targets ({acc} accuracy): mean regret "
+                 f"over targets and seeds, band = interquartile range over targets", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def nas_efficiency(f, path):
+    g = f["/nas"]
+    sources, strategies = strings(g["sources"]), strings(g["strategies"])
+    cp = g["checkpoints"][()]
+    best = g["best_accuracy"][()]  # [strategy, source, target, constraint, seed, checkpoint]
+    styles = ["-", "--", ":", "-."]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for s, strat in enumerate(strategies):
+        for j, src in enumerate(sources):
+            mean = np.nanmean(best[s, j].reshape(-1, len(cp)), axis=0)
+            ax.plot(cp, mean, styles[s % len(styles)], marker="o", ms=3, color=NAS_COLORS.get(src),
+                    label=f"{strat}, {src}")
+    ax.set_xscale("log")
+    ax.set_xlabel("accuracy evaluations")
+    ax.set_ylabel("best accuracy found, within the source's constraint (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("result", help="proxysim result .h5")
@@ -144,8 +247,17 @@ def main(argv):
             path = os.path.join(out, f"{stem}_adapt_curves.png")
             curves(a, path)
             written.append(path)
+        if "/nas/regret" in f:
+            path = os.path.join(out, f"{stem}_nas_regret.png")
+            nas_regret(f, path)
+            written.append(path)
+            # Exhaustive search's order is the enumeration's: its curve says nothing.
+            if len(f["/nas/checkpoints"]) > 1 and set(strings(f["/nas/strategies"])) != {"exhaustive"}:
+                path = os.path.join(out, f"{stem}_nas_efficiency.png")
+                nas_efficiency(f, path)
+                written.append(path)
     if not written:
-        print(f"{args.result}: nothing to plot (no /monotonicity or /adapt)", file=sys.stderr)
+        print(f"{args.result}: nothing to plot (no /monotonicity, /adapt or /nas)", file=sys.stderr)
         return 1
     for w in written:
         print(w)

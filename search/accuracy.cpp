@@ -9,6 +9,7 @@
 #include "kernels/rng.hpp"
 #include "sim/error.hpp"
 #include "sim/nb201.hpp"
+#include "sim/ofa_mbv3.hpp"
 
 namespace proxysim {
 
@@ -157,16 +158,26 @@ double synthetic_accuracy(const SearchSpace& space, const ArchCode& code, uint64
   const double c = std::log1p(static_cast<double>(tot.macs) / macs_min) +
                    0.5 * std::log1p(static_cast<double>(tot.params) / params_min);
   double acc = a_min + (a_max - a_min) * (1.0 - std::exp(-c / c0));
-  const size_t K = code.size();
+  // OFA's kernel and expansion bytes past a stage's depth name no layer: the
+  // interactions and the noise see the network (resolution, depths, then each slot's
+  // layer or "unused"), so two codes of one network get one accuracy.
+  std::vector<uint8_t> net;
+  if (space.id() == SpaceId::kOfaMbv3) {
+    net.assign(code.begin(), code.begin() + ofa::kKernelOffset);
+    for (int slot = 0; slot < ofa::kSlots; ++slot) net.push_back(static_cast<uint8_t>(ofa::slot_choice(code.data(), slot)));
+  } else {
+    net = code;
+  }
+  const size_t K = net.size();
   // Each pair term is uniform in [-w, w] (variance w^2 / 3); w = 0.5 sqrt(3 / (K - 1))
   // gives the K - 1 terms together a spread of 0.5 points in every space, so capacity
   // stays the main effect however many decisions a space has.
   const double w = K > 1 ? 0.5 * std::sqrt(3.0 / static_cast<double>(K - 1)) : 0.0;
   for (size_t k = 0; k + 1 < K; ++k) {
-    acc += w * signed_unit(counter_hash(seed, k, (uint64_t{code[k]} << 8) | code[k + 1]));
+    acc += w * signed_unit(counter_hash(seed, k, (uint64_t{net[k]} << 8) | net[k + 1]));
   }
   uint64_t h = counter_hash(seed, 0x5eedull, K);
-  for (size_t k = 0; k < K; ++k) h = counter_hash(h, k, code[k]);
+  for (size_t k = 0; k < K; ++k) h = counter_hash(h, k, net[k]);
   acc += 0.3 * signed_unit(h);
   return std::clamp(acc, 0.0, 100.0);
 }

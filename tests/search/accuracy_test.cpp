@@ -159,6 +159,18 @@ TEST(SyntheticAccuracy, SeededBoundedAndRisingWithCapacity) {
     EXPECT_GT(rho, 0.5) << name;
     EXPECT_LT(rho, 0.999) << name;
   }
+  // OFA: bytes of slots past a stage's depth name no layer, so they change nothing.
+  {
+    const SearchSpace ofa = make_space("ofa_mbv3");
+    ArchCode c = ofa.sample(1, 0);
+    c[1] = 0;  // stage 0 depth 2: slots 2 and 3 unused
+    ArchCode d = c;
+    d[6 + 3] = static_cast<uint8_t>((d[6 + 3] + 1) % 3);   // kernel of slot 3
+    d[26 + 2] = static_cast<uint8_t>((d[26 + 2] + 1) % 3);  // expansion of slot 2
+    EXPECT_EQ(synthetic_accuracy(ofa, c, 5), synthetic_accuracy(ofa, d, 5));
+    d[6 + 0] = static_cast<uint8_t>((d[6 + 0] + 1) % 3);    // slot 0 is used
+    EXPECT_NE(synthetic_accuracy(ofa, c, 5), synthetic_accuracy(ofa, d, 5));
+  }
   // Diminishing returns: over all NB201 architectures in three equal bins of log2 MACs,
   // the mean accuracy gained per doubling of MACs falls from bin to bin (interactions
   // and noise average out over thousands of architectures per bin).

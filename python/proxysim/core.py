@@ -91,16 +91,33 @@ def monotonicity(latency_ms, devices: Sequence[str] | None = None, *, kendall: b
     if kendall:
         out["kendall_tau_b"] = _core.kendall_matrix(lat, backend)[0]
     if top_k > 0:
-        lat32 = np.ascontiguousarray(lat, dtype=np.float32)
-        D = lat32.shape[1]
-        cols = [np.ascontiguousarray(lat32[:, d]) for d in range(D)]
-        tk = np.full((D, D), np.nan)
-        for a in range(D):
-            for b in range(D):
-                tk[a, b] = _core.top_k_agreement(cols[a], cols[b], top_k, backend)
-        out["top_k"] = tk
+        out["top_k"] = _top_k_matrix(lat, top_k, backend)
         out["k"] = top_k
     return out
+
+
+def _top_k_matrix(lat, k: int, backend: str) -> np.ndarray:
+    """top_k_agreement for every (proxy, target) pair. Without NaNs every pair uses all
+    rows, so each column's k fastest rows (ties to the earlier row, as the core breaks
+    them: a stable sort) are found once and pairs only intersect sets; with NaNs each
+    pair has its own rows and goes to the core."""
+    lat32 = np.ascontiguousarray(lat, dtype=np.float32)
+    n, D = lat32.shape
+    tk = np.full((D, D), np.nan)
+    if n == 0:
+        return tk
+    if not np.isnan(lat32).any():
+        kk = min(k, n)
+        top = [np.argsort(lat32[:, d], kind="stable")[:kk] for d in range(D)]
+        for a in range(D):
+            for b in range(D):
+                tk[a, b] = np.intersect1d(top[a], top[b], assume_unique=True).size / kk
+        return tk
+    cols = [np.ascontiguousarray(lat32[:, d]) for d in range(D)]
+    for a in range(D):
+        for b in range(D):
+            tk[a, b] = _core.top_k_agreement(cols[a], cols[b], k, backend)
+    return tk
 
 
 def run(config: Union[str, os.PathLike], *, backend: str = "", output: str = "", quiet: bool = True) -> dict:

@@ -68,6 +68,15 @@ def test_run_equals_cli(tmp_path, run_cli, data, config):
     assert_same_h5(tmp_path / "cli.h5", r2["output"])
     with h5py.File(tmp_path / "cli.h5", "r") as f:
         np.testing.assert_array_equal(r["monotonicity"]["srcc"].astype(np.float32), f["/monotonicity/srcc"][()])
+        # proxysim.monotonicity on the CLI's matrix gives the CLI's statistics (the
+        # NB201 run keeps its connected rows, as the stage does; float32 as stored).
+        lat = f["/eval/latency_ms"][()]
+        keep = proxysim.Space(f["/eval"].attrs["space"]).connected(f["/eval/arch_codes"][()])
+        k = int(f["/monotonicity/top_k"].attrs["k"])
+        m = proxysim.monotonicity(lat, keep=keep, kendall="kendall_tau_b" in f["/monotonicity"], top_k=k)
+        for name in ("srcc", "top_k", "kendall_tau_b"):
+            if name in f["/monotonicity"]:
+                np.testing.assert_array_equal(m[name].astype(np.float32), f["/monotonicity"][name][()], err_msg=name)
 
 
 def test_evaluator_equals_cli_eval(tmp_path, run_cli):

@@ -32,6 +32,7 @@ stages:
   - eval: {{}}
   - monotonicity: {{kendall: false, top_k: 100}}
   - adapt: {{proxy: pixel3, targets: [eyeriss, fpga], schemes: [none, adaproxy], n: [10, 20], repeats: 3}}
+  - select: {{targets: [fpga, raspi4], n: [10], repeats: 4, seed: 2}}
 """
 
 
@@ -126,3 +127,23 @@ def test_monotonicity_equals_scipy():
             assert abs(m["srcc"][a, b] - rho) < 1e-12
             assert abs(m["kendall_tau_b"][a, b] - tau) < 1e-12
             assert m["pairs"][a, b] == ok.sum()
+
+
+def test_adaptation_and_selection_equal_cli(tmp_path, run_cli, data):
+    # The adapt and select stages called on the CLI's own latency matrix give its cubes.
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(NB201_MEASURED.format(data=data))
+    run_cli("run", cfg, "--out", tmp_path / "cli.h5", "--quiet")
+    with h5py.File(tmp_path / "cli.h5", "r") as f:
+        lat = f["/eval/latency_ms"][()]
+        codes = f["/eval/arch_codes"][()]
+        devices = [d.decode() for d in f["/eval/devices"][()]]
+        sp = proxysim.Space("nb201")
+        a = proxysim.adaptation_study(sp, lat, codes, devices, "pixel3", targets=["eyeriss", "fpga"],
+                                      schemes=["none", "adaproxy"], n=[10, 20], repeats=3)
+        for name in ("srcc_mean", "srcc_std", "srcc_unsampled_mean", "srcc_unadapted"):
+            np.testing.assert_array_equal(a[name].astype(np.float32), f["/adapt"][name][()], err_msg=name)
+        s = proxysim.select_proxy(sp, lat, codes, devices, targets=["fpga", "raspi4"], n=[10], repeats=4, seed=2)
+        assert s["oracle"] == [o.decode() for o in f["/select/oracle"][()]]
+        for name in ("srcc_mean", "regret_mean", "oracle_fraction", "group_regret_mean", "srcc_full"):
+            np.testing.assert_array_equal(s[name].astype(np.float32), f["/select"][name][()], err_msg=name)

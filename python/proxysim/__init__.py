@@ -12,7 +12,10 @@ place when they already have the dtype and layout the core reads (latency matric
 float32, C order; codes: uint8, C order; adaptation features: float64, Fortran
 order, as ``features`` returns them); anything else is converted once by numpy.
 ``MeasuredTable.latency_ms`` is a read-only view of the table. Statistics return new
-arrays that take over the core's buffers (no copy).
+arrays that take over the core's buffers (no copy). Copies that do happen:
+``monotonicity(keep=...)`` gathers the kept rows; ``adaptation_study`` and
+``select_proxy`` copy the matrix and codes once into the stage's own buffers;
+``MeasuredTable.codes`` is built per access.
 """
 from . import _core
 from ._core import (  # noqa: F401  (the public names of the extension)

@@ -228,6 +228,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
       b.count = count;
       b.seed = config.archs.seed;
       b.codes = kind == ArchBatch::Kind::kList ? list_codes.data() + first * K : nullptr;
+      if (options.checkpoint) options.checkpoint();
       if (engine) {
         engine->evaluate(b, codes.data(), sim.data(), macs.data(), params.data());
       } else {
@@ -305,6 +306,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   h5.attr("/eval", "seconds", result.eval_seconds);
 
   if (config.monotonicity) {
+    if (options.checkpoint) options.checkpoint();
     const auto t0 = Clock::now();
     result.monotonicity = compute_monotonicity(backend, matrix, n, names, keep, config.monotonicity_stage);
     write_monotonicity(h5, result.monotonicity);
@@ -312,6 +314,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     h5.attr("/monotonicity", "seconds", result.monotonicity_seconds);
   }
   if (config.adapt) {
+    if (options.checkpoint) options.checkpoint();
     const auto t0 = Clock::now();
     result.adapt = compute_adaptation(space, matrix, n, all_codes, names, config.adapt_stage);
     write_adaptation(h5, result.adapt);
@@ -319,6 +322,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     h5.attr("/adapt", "seconds", result.adapt_seconds);
   }
   if (config.select) {
+    if (options.checkpoint) options.checkpoint();
     const auto t0 = Clock::now();
     result.select = compute_selection(space, matrix, n, all_codes, names, config.select_stage);
     write_selection(h5, result.select);
@@ -326,6 +330,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     h5.attr("/select", "seconds", result.select_seconds);
   }
   if (config.cover) {
+    if (options.checkpoint) options.checkpoint();
     const auto t0 = Clock::now();
     const CoverReport cover = compute_cover(backend, space, matrix, n, all_codes, names, classes, config.cover_stage);
     write_cover(h5, cover);

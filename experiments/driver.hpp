@@ -2,6 +2,7 @@
 // stages -> one HDF5 result file.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ struct RunOptions {
   std::string backend;      // overrides the config's when non-empty
   std::string output;       // overrides the config's when non-empty
   bool quiet = false;       // no progress and no summary
+  // Called between chunks of the eval stage and before each later stage; it may throw
+  // to abandon the run (no result file is left). The Python package raises
+  // KeyboardInterrupt from it on Ctrl-C.
+  std::function<void()> checkpoint;
 };
 
 struct DeviceSummary {

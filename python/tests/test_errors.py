@@ -1,0 +1,44 @@
+# Checks that C++ user errors reach Python as proxysim.UserError (a ValueError) with
+# the C++ message, the same words the CLI prints after "proxysim: error: ".
+import pytest
+
+import proxysim
+
+
+def test_user_error_is_value_error():
+    assert issubclass(proxysim.UserError, ValueError)
+
+
+@pytest.mark.parametrize("call, cli_args", [
+    (lambda: proxysim.Space("nb999"), ["eval", "--space", "nb999", "--out", "/tmp/x.h5"]),
+    (lambda: proxysim.devices("no_such_device"), ["eval", "--space", "nb201", "--devices", "no_such_device",
+                                                   "--out", "/tmp/x.h5"]),
+])
+def test_message_equals_cli(call, cli_args, run_cli):
+    r = run_cli(*cli_args, check=False)
+    assert r.returncode == 2
+    prefix = "proxysim: error: "
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith(prefix)
+    with pytest.raises(proxysim.UserError) as e:
+        call()
+    assert str(e.value) == line[len(prefix):]
+
+
+def test_messages_name_what_is_wrong(tmp_path):
+    sp = proxysim.Space("nb201")
+    with pytest.raises(proxysim.UserError, match="unknown op 'nor_conv_9x9~0'"):
+        sp.encode("|nor_conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    with pytest.raises(proxysim.UserError, match=r"nb201 index 15625 is out of range \[0, 15624\]"):
+        proxysim.HWNASBenchAPI(None, devices="edgetpu").query_by_index(15625, "cifar10")
+    with pytest.raises(proxysim.UserError, match="decision 0 takes 0..4, found 7"):
+        sp.decode([7, 0, 0, 0, 0, 0])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nspace: nb201\narchs: {sample: 10}\ndevices: [edgetpu]\nstages:\n  - eval: {chunck: 4}\n")
+    with pytest.raises(proxysim.UserError, match="chunck"):
+        proxysim.run(str(bad), output=str(tmp_path / "o.h5"))
+    assert not (tmp_path / "o.h5").exists() and not (tmp_path / "o.h5.partial").exists()
+    with pytest.raises(proxysim.UserError, match="peak_gflops"):
+        proxysim.device("edgetpu").replace(peak_gflops=-1.0)
+    with pytest.raises(proxysim.UserError, match="backend"):
+        proxysim.spearman_matrix([[1.0, 2.0]], "tpu")

@@ -416,7 +416,98 @@ class MultiProxyScheme final : public AdaptationScheme {
   int k_;
 };
 
+// twin: the proxy's calibrated simulated twin, recalibrated toward the target on the
+// training samples (sim/calibration.hpp, recalibrate_device) with the prior weight mu
+// chosen on validation SRCC; mu = +infinity, the unchanged twin, comes first and keeps
+// ties. Where the linear schemes can only reweight one-hot operators, the twin moves
+// physical parameters (op-class efficiencies, bandwidths, dispatch cost) that act
+// across every architecture, so ten samples have fewer, better-shaped degrees of
+// freedom to fit.
+class TwinScheme final : public AdaptationScheme {
+ public:
+  TwinScheme(std::vector<double> mu, int max_evaluations) : mu_(std::move(mu)), max_evaluations_(max_evaluations) {
+    for (double m : mu_) {
+      if (!(m >= 0)) throw UserError("twin: mu = " + std::to_string(m) + ", expected >= 0");
+    }
+    if (max_evaluations_ < 1) throw UserError("twin: max_evaluations must be at least 1");
+  }
+
+  VectorXd predict(const AdaptationInput& in) override {
+    check_adaptation_input(in);
+    if (in.proxy_twin == nullptr) {
+      throw UserError("adaptation scheme 'twin' needs the proxy's calibrated twin, and this input has none");
+    }
+    const ProxyTwin& tw = *in.proxy_twin;
+    const Index total = in.features.rows();
+    if (!tw.archs || (tw.arch_of_row.empty() ? static_cast<Index>(tw.archs->size())
+                                             : static_cast<Index>(tw.arch_of_row.size())) != total) {
+      throw UserError("adaptation input: the twin '" + tw.name + "' of proxy '" + tw.proxy +
+                      "' covers other architectures than the " + std::to_string(total) + " rows");
+    }
+    auto arch = [&](int64_t row) { return tw.arch_of_row.empty() ? row : tw.arch_of_row[static_cast<size_t>(row)]; };
+    auto archs_of = [&](const std::vector<int64_t>& rows) {
+      std::vector<int64_t> a;
+      for (int64_t r : rows) a.push_back(arch(r));
+      return a;
+    };
+    auto positive = [&](const TargetSamples& s, const char* what) {
+      for (Index i = 0; i < s.latency_ms.size(); ++i) {
+        if (!(s.latency_ms[i] > 0)) {
+          throw UserError(std::string("twin: a ") + what + " latency is " + std::to_string(s.latency_ms[i]) +
+                          " ms; recalibration fits log latency and needs latencies > 0");
+        }
+      }
+    };
+    positive(in.train, "training");
+    positive(in.validation, "validation");
+    const std::vector<int64_t> train = archs_of(in.train.rows), valid = archs_of(in.validation.rows);
+    const std::vector<double> y(in.train.latency_ms.data(), in.train.latency_ms.data() + in.train.latency_ms.size());
+
+    std::vector<double> grid = {kInf};
+    grid.insert(grid.end(), mu_.begin(), mu_.end());
+    Recalibration best;
+    double best_srcc = -kInf, best_mu = kInf;
+    for (double mu : grid) {
+      const Recalibration fit = recalibrate_device(tw.params, *tw.archs, train, y, mu, max_evaluations_);
+      VectorXd pv(static_cast<Index>(valid.size()));
+      for (size_t i = 0; i < valid.size(); ++i)
+        pv[static_cast<Index>(i)] = lowered_latency_ms(*tw.archs, static_cast<size_t>(valid[i]), fit.params);
+      const double s = srcc(pv, in.validation.latency_ms);
+      if (s > best_srcc) {
+        best = fit;
+        best_srcc = s;
+        best_mu = mu;
+      }
+    }
+    choice_ = AdaptationChoice{};
+    choice_.lambda = best_mu;
+    choice_.validation_srcc = best_srcc;
+    VectorXd out(total);
+    // With mu = infinity the parameters are the twin's own, so the prediction is the
+    // twin's latency, scaled to the target's level (a rank-preserving factor).
+    const double scale = std::exp(best.log_scale);
+    for (Index r = 0; r < total; ++r)
+      out[r] = scale * lowered_latency_ms(*tw.archs, static_cast<size_t>(arch(r)), best.params);
+    return out;
+  }
+  std::string name() const override { return "twin"; }
+
+ private:
+  std::vector<double> mu_;
+  int max_evaluations_;
+};
+
 }  // namespace
+
+ProxyTwin make_proxy_twin(std::string proxy, const DeviceSpec& twin, const SearchSpace& space,
+                          const std::vector<ArchCode>& codes) {
+  ProxyTwin t;
+  t.proxy = std::move(proxy);
+  t.name = twin.name;
+  t.params = twin.params;
+  t.archs = std::make_shared<const LoweredArchs>(lower_archs(space, codes));
+  return t;
+}
 
 const MatrixXd& no_candidate_proxies() {
   static const MatrixXd empty(0, 0);
@@ -548,13 +639,14 @@ std::unique_ptr<AdaptationScheme> make_adaptation_scheme(std::string_view name, 
   if (name == "adaproxy_sq") return std::make_unique<AdaProxyScheme>(true);
   if (name == "anchored") return std::make_unique<AnchoredScheme>();
   if (name == "multi_proxy") return std::make_unique<MultiProxyScheme>(options.multi_proxy_k);
+  if (name == "twin") return std::make_unique<TwinScheme>(options.twin_mu, options.twin_max_evaluations);
   std::string known;
   for (const auto& n : adaptation_scheme_names()) known += (known.empty() ? "" : ", ") + n;
   throw UserError("unknown adaptation scheme '" + std::string(name) + "', expected one of " + known);
 }
 
 std::vector<std::string> adaptation_scheme_names() {
-  return {"none", "target_only", "adaproxy", "adaproxy_sq", "anchored", "multi_proxy"};
+  return {"none", "target_only", "adaproxy", "adaproxy_sq", "anchored", "multi_proxy", "twin"};
 }
 
 double group_lasso_objective(const MatrixXd& u_cols, const MatrixXd& z, const VectorXd& y, double lambda,

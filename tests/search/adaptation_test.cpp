@@ -18,12 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "io/device_yaml.hpp"
 #include "io/measured_csv.hpp"
 #include "kernels/rank_stats.hpp"
 #include "kernels/rng.hpp"
 #include "search/adaptation.hpp"
 #include "search/features.hpp"
 #include "sim/error.hpp"
+#include "sim/space.hpp"
 
 using namespace proxysim;
 using Eigen::MatrixXd;
@@ -355,12 +357,16 @@ TEST(AdaptInput, SchemesCannotSeeTargetsOutsideTheirSamples) {
   ASSERT_GE(others.size(), 10u);
   MatrixXd candidates(p.size(), static_cast<Eigen::Index>(others.size()));
   for (size_t c = 0; c < others.size(); ++c) candidates.col(static_cast<Eigen::Index>(c)) = as_vector(o.column(others[c]));
+  // The twin scheme's context: the proxy's twin over the table's architectures.
+  const ProxyTwin twin = make_proxy_twin("true_a76", builtin_device("twin_true_a76"), make_space("nb201"), o.table.codes);
   auto input = [&](const std::vector<float>& full) {
     return AdaptationInput{o.x, p, gather_target_samples({s.begin(), s.begin() + 10}, full.data()),
-                           gather_target_samples({s.begin() + 10, s.end()}, full.data()), candidates};
+                           gather_target_samples({s.begin() + 10, s.end()}, full.data()), candidates, &twin};
   };
-  ASSERT_NE(std::find(adaptation_scheme_names().begin(), adaptation_scheme_names().end(), "multi_proxy"),
-            adaptation_scheme_names().end());
+  for (const char* needed : {"multi_proxy", "twin"}) {
+    ASSERT_NE(std::find(adaptation_scheme_names().begin(), adaptation_scheme_names().end(), needed),
+              adaptation_scheme_names().end());
+  }
   for (const std::string& name : adaptation_scheme_names()) {
     const VectorXd clean = make_adaptation_scheme(name)->predict(input(target));
     const VectorXd nan = make_adaptation_scheme(name)->predict(input(poisoned_nan));

@@ -13,6 +13,7 @@
 #include "kernels/rank_stats.hpp"
 #include "kernels/rng.hpp"
 #include "search/adaptation.hpp"
+#include "io/device_yaml.hpp"
 #include "search/features.hpp"
 #include "sim/error.hpp"
 #include "sim/nb201.hpp"
@@ -25,6 +26,7 @@ namespace {
 // and the latencies of the candidate proxies that measured every one of them.
 struct TargetData {
   Eigen::MatrixXd features, candidates_ms;
+  ProxyTwin twin;  // the twin scheme's context: its arch_of_row are this target's rows
   Eigen::VectorXd proxy_ms;
   std::vector<float> proxy_f, target_ms;
   std::vector<double> proxy_key;  // the stratified draw's key
@@ -53,6 +55,22 @@ AdaptDevices resolve_adapt_devices(const AdaptStage& stage, const std::vector<st
   return d;
 }
 
+const DeviceSpec* resolve_adapt_twin(const AdaptStage& stage) {
+  if (std::find(stage.schemes.begin(), stage.schemes.end(), "twin") == stage.schemes.end()) return nullptr;
+  const std::string name = stage.twin.empty() ? "twin_" + stage.proxy : stage.twin;
+  for (const auto* lib : {&twin_devices(), &builtin_devices()}) {
+    for (const DeviceSpec& d : *lib) {
+      if (d.name == name) return &d;
+    }
+  }
+  const std::string where = !stage.twin_where.empty() ? stage.twin_where
+                            : stage.proxy_where.empty() ? "adapt.proxy"
+                                                        : stage.proxy_where;
+  throw UserError(fmt::format("{}: the twin scheme needs a simulated twin of the proxy '{}', and there is no device "
+                              "'{}' (`proxysim devices --twins` lists the calibrated twins; name one with adapt.twin)",
+                              where, stage.proxy, name));
+}
+
 AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
                                const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
                                const AdaptStage& stage) {
@@ -67,7 +85,10 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
   r.k = stage.k;
   for (int32_t c : cols.candidates) r.candidates.push_back(devices[c]);
   const Sampling sampling = sampling_from_name(stage.sampling);
-  const AdaptationOptions options{stage.k};
+  AdaptationOptions options;
+  options.multi_proxy_k = stage.k;
+  const DeviceSpec* twin = resolve_adapt_twin(stage);
+  if (twin) r.twin = twin->name;
   const bool mixes = std::find(stage.schemes.begin(), stage.schemes.end(), "multi_proxy") != stage.schemes.end();
   r.validation = stage.validation;
   r.repeats = stage.repeats;
@@ -85,6 +106,9 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
     }
   }
   const Eigen::MatrixXd all_features = one_hot_features(space.id(), arch);
+  // Every row lowered once for the twin; each target maps its rows into it.
+  ProxyTwin all_twin;
+  if (twin) all_twin = make_proxy_twin(stage.proxy, *twin, space, arch);
 
   const size_t T = cols.targets.size(), S = stage.schemes.size(), N = stage.n.size();
   const auto R = static_cast<size_t>(stage.repeats);
@@ -121,6 +145,10 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
     }
     r.srcc_unadapted[t] = spearman_pair(Backend::kCpu, d.proxy_f.data(), d.target_ms.data(), m);
     d.proxy_key.assign(d.proxy_ms.data(), d.proxy_ms.data() + m);
+    if (twin) {
+      d.twin = all_twin;
+      d.twin.arch_of_row = keep;
+    }
     if (mixes) {
       // A candidate is the target's own column or lacks some of its architectures:
       // the first would leak the target, the second leave holes in the mix.
@@ -157,7 +185,8 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       const SampleSplit split =
           draw_adaptation_samples(sampling, adaptation_draw_seed(stage.seed, t, n, rep), d.proxy_key, n, stage.validation);
       AdaptationInput in{d.features, d.proxy_ms, gather_target_samples(split.train, d.target_ms.data()),
-                         gather_target_samples(split.validation, d.target_ms.data()), d.candidates_ms};
+                         gather_target_samples(split.validation, d.target_ms.data()), d.candidates_ms,
+                         twin ? &d.twin : nullptr};
       std::vector<uint8_t> sampled(static_cast<size_t>(m), 0);
       for (int64_t i : split.train) sampled[static_cast<size_t>(i)] = 1;
       for (int64_t i : split.validation) sampled[static_cast<size_t>(i)] = 1;
@@ -252,6 +281,7 @@ void write_adaptation(H5Writer& h5, const AdaptReport& r) {
   for (const auto& c : r.candidates) candidates += (candidates.empty() ? "" : ",") + c;
   h5.attr("/adapt", "multi_proxy_candidates", candidates);
   h5.attr("/adapt", "multi_proxy_k", static_cast<int64_t>(r.k));
+  h5.attr("/adapt", "twin", r.twin);
 }
 
 void print_adaptation_table(const AdaptReport& r, std::ostream& out) {

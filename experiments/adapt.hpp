@@ -9,6 +9,7 @@
 
 #include "experiments/config.hpp"
 #include "io/h5.hpp"
+#include "sim/device_spec.hpp"
 #include "sim/space.hpp"
 
 namespace proxysim {
@@ -24,6 +25,11 @@ struct AdaptDevices {
 };
 AdaptDevices resolve_adapt_devices(const AdaptStage& stage, const std::vector<std::string>& names);
 
+// The proxy's simulated twin for the `twin` scheme (adapt.twin, default
+// twin_<proxy>), or null when the stage does not run that scheme. Throws UserError
+// naming the proxy and the key when there is no such device.
+const DeviceSpec* resolve_adapt_twin(const AdaptStage& stage);
+
 struct AdaptReport {
   std::string proxy;
   std::vector<std::string> targets, schemes;
@@ -31,6 +37,7 @@ struct AdaptReport {
   std::string sampling;
   std::vector<std::string> candidates;  // multi_proxy's, before each target drops itself
   int32_t k = 0;
+  std::string twin;  // the twin scheme's twin of the proxy; empty when it did not run
   int64_t validation = 0;
   int32_t repeats = 0;
   uint64_t seed = 0;

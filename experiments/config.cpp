@@ -389,7 +389,7 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
       const std::string bp = path + ".adapt";
       if (!body || body.IsNull()) ctx.fail(s, bp, "needs settings, at least {proxy: DEVICE}");
       ctx.only_keys(body, bp, {"proxy", "targets", "schemes", "n", "validation", "repeats", "seed", "include_disconnected",
-                               "candidates", "k", "sampling"});
+                               "candidates", "k", "sampling", "twin"});
       if (!body["proxy"]) ctx.fail(body, bp + ".proxy", "missing (the proxy device's column name)");
       a.proxy = ctx.str(body["proxy"], bp + ".proxy");
       a.proxy_where = ctx.where(body["proxy"], bp + ".proxy");
@@ -420,6 +420,10 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
       }
       if (body["k"]) a.k = static_cast<int32_t>(ctx.u64(body["k"], bp + ".k", 1, 64));
       if (body["sampling"]) a.sampling = ctx.choice(body["sampling"], bp + ".sampling", sampling_names(), "sampling");
+      if (body["twin"]) {
+        a.twin = ctx.str(body["twin"], bp + ".twin");
+        a.twin_where = ctx.where(body["twin"], bp + ".twin");
+      }
     } else if (kind == "select") {
       c.select = true;
       auto& a = c.select_stage;
@@ -623,7 +627,8 @@ std::string resolved_yaml(const ExperimentConfig& c) {
     } else {
       out << a.candidates;
     }
-    out << YAML::Key << "k" << YAML::Value << a.k << YAML::EndMap << YAML::EndMap;
+    out << YAML::Key << "k" << YAML::Value << a.k << YAML::Key << "twin" << YAML::Value
+        << (a.twin.empty() ? "twin_" + a.proxy : a.twin) << YAML::EndMap << YAML::EndMap;
   }
   if (c.select) {
     const auto& a = c.select_stage;

@@ -48,9 +48,12 @@ struct AdaptStage {
   std::vector<std::string> candidates;
   int32_t k = 3;
   std::string sampling = "random";   // random | stratified (by the proxy's latency)
+  // The twin scheme's simulated twin of the proxy: a built-in or calibrated device
+  // name; empty = twin_<proxy column>.
+  std::string twin;
   // Where the device names were given ("file:line: 'key path'"), for errors the driver
   // raises once it knows the run's device columns.
-  std::string proxy_where, targets_where, n_where, candidates_where;
+  std::string proxy_where, targets_where, n_where, candidates_where, twin_where;
 };
 
 // Proxy selection over the run's latency matrix: for each target, each budget n and

@@ -143,7 +143,10 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   const int D = static_cast<int>(names.size());
   if (D == 0) throw UserError("no devices: name simulated devices or measured: files");
   // Device names in the adapt stage are checked now, before any work.
-  if (config.adapt) resolve_adapt_devices(config.adapt_stage, names);
+  if (config.adapt) {
+    resolve_adapt_devices(config.adapt_stage, names);
+    resolve_adapt_twin(config.adapt_stage);
+  }
   if (config.select) resolve_select_devices(config.select_stage, names);
   if (config.nas) resolve_nas_devices(config.nas_stage, names);
   // Measured latencies per row (NaN where a table lacks the architecture).

@@ -12,6 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/calibration.hpp"
+#include "sim/device_spec.hpp"
+#include "sim/space.hpp"
+
 namespace proxysim {
 
 // Target measurements of a few architectures (rows of the feature matrix).
@@ -23,6 +27,20 @@ struct TargetSamples {
 // An empty (0 x 0) matrix: no candidate proxies besides the proxy.
 const Eigen::MatrixXd& no_candidate_proxies();
 
+// Proxy-side context of the `twin` scheme: the proxy's calibrated simulated twin and
+// the architectures behind the rows, lowered once to operators (for every row, so a
+// prediction can be made for each; no latency of any device is in it).
+struct ProxyTwin {
+  std::string proxy;  // the proxy's column name, for messages
+  std::string name;   // the twin's device name
+  DeviceParams params;
+  std::shared_ptr<const LoweredArchs> archs;
+  std::vector<int64_t> arch_of_row;  // row of the features -> architecture in archs; empty = the same index
+};
+// The twin of `proxy` over the architectures `codes` (one per row of the features).
+ProxyTwin make_proxy_twin(std::string proxy, const DeviceSpec& twin, const SearchSpace& space,
+                          const std::vector<ArchCode>& codes);
+
 struct AdaptationInput {
   Eigen::Ref<const Eigen::MatrixXd> features;  // n x F; the last column is the constant 1
   Eigen::Ref<const Eigen::VectorXd> proxy_ms;  // n, measured on the proxy
@@ -32,6 +50,9 @@ struct AdaptationInput {
   // proxy): proxy-side data, measured in full, never the target's own column. Every
   // other scheme ignores it.
   Eigen::Ref<const Eigen::MatrixXd> candidate_proxies_ms = no_candidate_proxies();
+  // The proxy's twin (the `twin` scheme recalibrates it); null when there is none.
+  // Every other scheme ignores it.
+  const ProxyTwin* proxy_twin = nullptr;
 };
 
 // Throws UserError when sizes disagree, a row is out of range or sampled twice
@@ -70,7 +91,7 @@ SampleSplit draw_adaptation_samples(Sampling sampling, uint64_t seed, const std:
 
 // What a scheme chose on its validation samples in its last predict().
 struct AdaptationChoice {
-  double lambda = 0;           // +infinity: the unadapted member of the family
+  double lambda = 0;           // +infinity: the unadapted member of the family (twin: its mu)
   double validation_srcc = 0;  // NaN when the scheme chooses nothing
   // multi_proxy: the mixed proxies (0 = proxy_ms, 1 + j = candidate_proxies_ms column
   // j) and their non-negative weights in the prediction; empty for other schemes.
@@ -92,9 +113,13 @@ class AdaptationScheme {
 
 struct AdaptationOptions {
   int multi_proxy_k = 3;  // most proxies multi_proxy mixes
+  // twin: the prior weights mu validation chooses from (+infinity = the unchanged
+  // twin, always a candidate), and the cap on evaluations of one recalibration.
+  std::vector<double> twin_mu = {1.0, 0.1, 0.01, 0.001};
+  int twin_max_evaluations = 300;
 };
 
-// none | target_only | adaproxy | adaproxy_sq | anchored | multi_proxy. Throws
+// none | target_only | adaproxy | adaproxy_sq | anchored | multi_proxy | twin. Throws
 // UserError otherwise.
 std::unique_ptr<AdaptationScheme> make_adaptation_scheme(std::string_view name, const AdaptationOptions& options = {});
 std::vector<std::string> adaptation_scheme_names();

@@ -296,4 +296,136 @@ CalibrationResult calibrate_device(const std::vector<DeviceSpec>& starts, const 
   return result;
 }
 
+LoweredArchs lower_archs(const SearchSpace& space, const std::vector<ArchCode>& codes) {
+  LoweredArchs out;
+  out.begin.reserve(codes.size() + 1);
+  for (const ArchCode& code : codes) {
+    const std::vector<Op> ops = space.lower(code);
+    out.ops.insert(out.ops.end(), ops.begin(), ops.end());
+    out.begin.push_back(static_cast<uint32_t>(out.ops.size()));
+  }
+  return out;
+}
+
+double lowered_latency_ms(const LoweredArchs& archs, size_t i, const DeviceParams& device) {
+  return walk_ms(archs.ops.data() + archs.begin[i], archs.ops.data() + archs.begin[i + 1], device);
+}
+
+namespace {
+
+struct RecalibrationProblem {
+  const LoweredArchs* archs;
+  const std::vector<int64_t>* rows;
+  std::vector<double> log_ms;
+  DeviceParams base;
+  std::vector<Param> params;
+  std::vector<double> prior;  // log of the start, clamped into the bounds
+  double mu = 0;
+  int evaluations = 0;
+
+  DeviceParams device(const std::vector<double>& x) const {
+    DeviceParams d = base;
+    for (size_t i = 0; i < params.size(); ++i) set(d, params[i], std::exp(x[i]));
+    return d;
+  }
+  // The residuals' variance: the free offset s takes their mean.
+  double misfit(const DeviceParams& d, double* offset) const {
+    const size_t n = rows->size();
+    std::vector<double> r(n);
+    double mean = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const double ms = lowered_latency_ms(*archs, static_cast<size_t>((*rows)[i]), d);
+      r[i] = log_ms[i] - std::log(std::max(ms, 1e-9));
+      mean += r[i];
+    }
+    mean /= static_cast<double>(n);
+    double ss = 0;
+    for (double v : r) ss += (v - mean) * (v - mean);
+    if (offset) *offset = mean;
+    return ss / static_cast<double>(n);
+  }
+  double loss(const std::vector<double>& x) const {
+    double penalty = 0;
+    for (size_t i = 0; i < x.size(); ++i) penalty += (x[i] - prior[i]) * (x[i] - prior[i]);
+    return misfit(device(x), nullptr) + mu * penalty;
+  }
+  static double nlopt_objective(const std::vector<double>& x, std::vector<double>& /*grad*/, void* data) {
+    auto* self = static_cast<RecalibrationProblem*>(data);
+    ++self->evaluations;
+    return self->loss(x);
+  }
+};
+
+}  // namespace
+
+Recalibration recalibrate_device(const DeviceParams& start, const LoweredArchs& archs, const std::vector<int64_t>& rows,
+                                 const std::vector<double>& latency_ms, double mu, int max_evaluations,
+                                 double bandwidth_headroom) {
+  if (rows.size() != latency_ms.size() || rows.size() < 2) {
+    throw UserError("recalibration: " + std::to_string(rows.size()) + " rows and " +
+                    std::to_string(latency_ms.size()) + " latencies; expected as many of each, at least 2");
+  }
+  if (!(mu >= 0)) throw UserError("recalibration: mu = " + std::to_string(mu) + ", expected >= 0 or infinity");
+  RecalibrationProblem p;
+  p.archs = &archs;
+  p.rows = &rows;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0 || static_cast<size_t>(rows[i]) >= archs.size()) {
+      throw UserError("recalibration: row " + std::to_string(rows[i]) + " is outside the " +
+                      std::to_string(archs.size()) + " lowered architectures");
+    }
+    if (!std::isfinite(latency_ms[i]) || latency_ms[i] <= 0) {
+      throw UserError("recalibration: latency " + std::to_string(latency_ms[i]) + " ms of row " +
+                      std::to_string(rows[i]) + "; expected finite and > 0");
+    }
+    p.log_ms.push_back(std::log(latency_ms[i]));
+  }
+  p.base = start;
+  p.mu = mu;
+  Recalibration out;
+  if (std::isinf(mu)) {
+    // The prior alone: the start itself, bit for bit (no exp/log round trip).
+    out.params = start;
+    out.loss = p.misfit(start, &out.log_scale);
+    return out;
+  }
+  // The parameters the rows' operators exercise, as calibrate_device chooses them.
+  std::vector<bool> used(kNumOpClasses, false);
+  for (int64_t r : rows) {
+    for (uint32_t k = archs.begin[static_cast<size_t>(r)]; k < archs.begin[static_cast<size_t>(r) + 1]; ++k)
+      used[static_cast<int>(op_class(archs.ops[k]))] = true;
+  }
+  if (!start.fuse_bn_act) used[static_cast<int>(OpClass::kElementwise)] = true;
+  p.params = parameters(start, used, bandwidth_headroom);
+  const size_t dim = p.params.size();
+  std::vector<double> lo(dim), hi(dim), x(dim);
+  for (size_t i = 0; i < dim; ++i) {
+    lo[i] = std::log(p.params[i].lower);
+    hi[i] = std::log(p.params[i].upper);
+    x[i] = std::log(std::clamp(get(start, p.params[i]), p.params[i].lower, p.params[i].upper));
+  }
+  p.prior = x;
+  nlopt::opt opt(nlopt::LN_BOBYQA, static_cast<unsigned>(dim));
+  opt.set_lower_bounds(lo);
+  opt.set_upper_bounds(hi);
+  opt.set_min_objective(&RecalibrationProblem::nlopt_objective, &p);
+  opt.set_maxeval(max_evaluations);
+  opt.set_ftol_rel(1e-7);
+  opt.set_xtol_rel(1e-5);
+  // A tenth of a log unit: the prior keeps the optimum near the start, and a smaller
+  // first step spends fewer of the capped evaluations on the interpolation set.
+  opt.set_initial_step(0.1);
+  double value = 0;
+  try {
+    opt.optimize(x, value);
+  } catch (const nlopt::roundoff_limited&) {
+    value = p.loss(x);  // x holds the best point so far
+  }
+  out.params = p.device(x);
+  out.loss = value;
+  out.evaluations = p.evaluations;
+  p.misfit(out.params, &out.log_scale);
+  return out;
+}
+
 }  // namespace proxysim

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sim/device_spec.hpp"
+#include "sim/op.hpp"
 #include "sim/space.hpp"
 
 namespace proxysim {
@@ -65,5 +66,34 @@ CalibrationResult calibrate_device(const std::vector<DeviceSpec>& starts, const 
 // Noise-free latency (ms) of each architecture on a device, by the reference walk.
 std::vector<double> model_latency_ms(const SearchSpace& space, const std::vector<ArchCode>& codes,
                                      const DeviceParams& device);
+
+// Architectures lowered once, their operators back to back, so that a device can be
+// walked over them many times (recalibration evaluates hundreds of devices).
+struct LoweredArchs {
+  std::vector<Op> ops;
+  std::vector<uint32_t> begin = {0};  // size() + 1 offsets into ops
+  size_t size() const { return begin.size() - 1; }
+};
+LoweredArchs lower_archs(const SearchSpace& space, const std::vector<ArchCode>& codes);
+// Noise-free latency (ms) of architecture i, by the reference walk.
+double lowered_latency_ms(const LoweredArchs& archs, size_t i, const DeviceParams& device);
+
+// Recalibration of an already calibrated device toward another device from a few
+// measurements: the same continuous parameters and bounds as calibrate_device, fitted
+// by BOBYQA to the measured log latencies with a free log-scale offset (only the shape
+// of the latencies is asked of the parameters) and a Gaussian prior around the start,
+//   mean_i (log y_i - log t_i(theta) - s)^2 + mu * ||log theta - log theta_start||^2,
+// so that ten samples cannot move twenty parameters freely. mu = +infinity returns the
+// start unchanged; mu >= 0 otherwise. Deterministic: no randomness, no time limit.
+struct Recalibration {
+  DeviceParams params;
+  double log_scale = 0;  // s: predictions are exp(s) * the device's latency
+  double loss = 0;       // the objective at the returned parameters
+  int evaluations = 0;
+};
+// `rows` index `archs`; `latency_ms` are their measurements (finite, > 0).
+Recalibration recalibrate_device(const DeviceParams& start, const LoweredArchs& archs, const std::vector<int64_t>& rows,
+                                 const std::vector<double>& latency_ms, double mu, int max_evaluations = 300,
+                                 double bandwidth_headroom = 1.5);
 
 }  // namespace proxysim

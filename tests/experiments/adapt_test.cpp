@@ -9,6 +9,8 @@
 // unsampled SRCC to 1e-12 (only the summation order may differ), for two targets; and
 // multi_proxy recovers a target that is a mix of candidates (float32 storage: 1e-4)
 // but cannot reach a target that is no mix of them, whatever the candidate list says.
+// The twin scheme: a proxy without a twin exits 2 naming it, and on a target simulated
+// from a perturbed twin (reference walk) it beats no adaptation by more than 0.1.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -21,6 +23,9 @@
 #include <vector>
 
 #include "experiments/adapt.hpp"
+#include "io/device_yaml.hpp"
+#include "sim/calibration.hpp"
+#include "sim/error.hpp"
 #include "kernels/rank_stats.hpp"
 #include "kernels/rng.hpp"
 #include "search/adaptation.hpp"
@@ -369,4 +374,56 @@ TEST(AdaptCli, SelectStageTakesStratifiedSampling) {
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("stages[0].select.sampling"), std::string::npos) << r.err;
   fs::remove(out);
+}
+
+TEST(AdaptCli, TwinSchemeWithoutATwinOfTheProxyExitsTwoNamingIt) {
+  const fs::path table = write_table();
+  const fs::path out = fs::temp_directory_path() / "adapt_no_twin.h5";
+  RunOutcome r = run_config("adapt_no_twin", config(table.string(), "{proxy: proxy, schemes: [none, twin]}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("'proxy'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("twin_proxy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stages[1].adapt.proxy"), std::string::npos) << r.err;
+  r = run_config("adapt_bad_twin", config(table.string(), "{proxy: proxy, schemes: [twin], twin: twin_nowhere}"), out);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("stages[1].adapt.twin"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("twin_nowhere"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(AdaptStage, TwinSchemeRecalibratesTheNamedTwinTowardASimulatedTarget) {
+  // proxy: the Cortex-A76 twin's own latencies; target: the same model with 3x3
+  // convolutions 3x as efficient and pointwise ones a tenth (reordering NB201), both
+  // from the reference walk. The twin scheme must beat no adaptation by far.
+  Matrix m = random_matrix();
+  const proxysim::SearchSpace space = proxysim::make_space("nb201");
+  std::vector<proxysim::ArchCode> codes;
+  for (uint64_t i = 0; i < m.rows; ++i) codes.emplace_back(m.codes.begin() + static_cast<std::ptrdiff_t>(i * 6),
+                                                           m.codes.begin() + static_cast<std::ptrdiff_t>(i * 6 + 6));
+  const proxysim::DeviceSpec& twin = proxysim::builtin_device("twin_true_a76");
+  proxysim::DeviceParams moved = twin.params;
+  moved.efficiency[static_cast<int>(proxysim::OpClass::kDense3)] *= 3.0f;
+  moved.efficiency[static_cast<int>(proxysim::OpClass::kPointwise)] *= 0.1f;
+  const std::vector<double> p = proxysim::model_latency_ms(space, codes, twin.params);
+  const std::vector<double> t = proxysim::model_latency_ms(space, codes, moved);
+  for (uint64_t i = 0; i < m.rows; ++i) {
+    m.latency_ms[i * m.devices.size() + 0] = static_cast<float>(p[i]);
+    m.latency_ms[i * m.devices.size() + 4] = static_cast<float>(t[i]);
+  }
+  proxysim::AdaptStage stage;
+  stage.proxy = "proxy";
+  stage.targets = {"mix"};
+  stage.schemes = {"none", "twin"};
+  stage.twin = "twin_true_a76";
+  stage.n = {10};
+  stage.repeats = 3;
+  stage.include_disconnected = true;
+  const proxysim::AdaptReport r = proxysim::compute_adaptation(space, m.latency_ms, m.rows, m.codes, m.devices, stage);
+  EXPECT_EQ(r.twin, "twin_true_a76");
+  std::printf("simulated target: none %.4f twin %.4f\n", r.srcc_mean[r.at(0, 0, 0)], r.srcc_mean[r.at(1, 0, 0)]);
+  EXPECT_GT(r.srcc_mean[r.at(1, 0, 0)], r.srcc_mean[r.at(0, 0, 0)] + 0.1);
+  EXPECT_GT(r.srcc_mean[r.at(1, 0, 0)], 0.9);
+  // Without the key the stage looks for twin_<proxy>, which does not exist.
+  stage.twin.clear();
+  EXPECT_THROW(proxysim::compute_adaptation(space, m.latency_ms, m.rows, m.codes, m.devices, stage), proxysim::UserError);
 }

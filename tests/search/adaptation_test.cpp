@@ -2,8 +2,9 @@
 // an exhaustive grid search and its KKT conditions: tolerances are the grid's
 // resolution and 1e-6 of the gradient's scale, well above the solver's 1e-13 stopping
 // test), recovery of a known linear proxy-to-target model (noise-free data, so 1e-6),
-// that no scheme can see target latencies outside its samples (bit-for-bit), and the
-// schemes on the paper's 1999-architecture release (bounds from the issue, mean of 10
+// that no scheme (twin included) can see target latencies outside its samples
+// (bit-for-bit), and the schemes on the paper's 1999-architecture release: the issue's
+// bounds on `anchored` exactly, for every target, at n = 10 and n = 20 (mean of 10
 // seeds; the SRCC of one seed moves by a few hundredths, the mean by far less).
 // multi_proxy must recover an exact non-negative mix of proxies (noise-free, so 1e-6
 // on the weights); the stratified draw is checked against the quantile bins it
@@ -18,12 +19,14 @@
 #include <string>
 #include <vector>
 
+#include "io/device_yaml.hpp"
 #include "io/measured_csv.hpp"
 #include "kernels/rank_stats.hpp"
 #include "kernels/rng.hpp"
 #include "search/adaptation.hpp"
 #include "search/features.hpp"
 #include "sim/error.hpp"
+#include "sim/space.hpp"
 
 using namespace proxysim;
 using Eigen::MatrixXd;
@@ -355,12 +358,16 @@ TEST(AdaptInput, SchemesCannotSeeTargetsOutsideTheirSamples) {
   ASSERT_GE(others.size(), 10u);
   MatrixXd candidates(p.size(), static_cast<Eigen::Index>(others.size()));
   for (size_t c = 0; c < others.size(); ++c) candidates.col(static_cast<Eigen::Index>(c)) = as_vector(o.column(others[c]));
+  // The twin scheme's context: the proxy's twin over the table's architectures.
+  const ProxyTwin twin = make_proxy_twin("true_a76", builtin_device("twin_true_a76"), make_space("nb201"), o.table.codes);
   auto input = [&](const std::vector<float>& full) {
     return AdaptationInput{o.x, p, gather_target_samples({s.begin(), s.begin() + 10}, full.data()),
-                           gather_target_samples({s.begin() + 10, s.end()}, full.data()), candidates};
+                           gather_target_samples({s.begin() + 10, s.end()}, full.data()), candidates, &twin};
   };
-  ASSERT_NE(std::find(adaptation_scheme_names().begin(), adaptation_scheme_names().end(), "multi_proxy"),
-            adaptation_scheme_names().end());
+  for (const char* needed : {"multi_proxy", "twin"}) {
+    ASSERT_NE(std::find(adaptation_scheme_names().begin(), adaptation_scheme_names().end(), needed),
+              adaptation_scheme_names().end());
+  }
   for (const std::string& name : adaptation_scheme_names()) {
     const VectorXd clean = make_adaptation_scheme(name)->predict(input(target));
     const VectorXd nan = make_adaptation_scheme(name)->predict(input(poisoned_nan));
@@ -409,74 +416,64 @@ TEST(AdaptInput, DrawRowsIsDistinctAndReproducible) {
 
 // ---------------------------------------------------------------- the paper's release
 
-TEST(AdaptOneProxy, A76ProxyAgainstEveryTarget) {
+namespace {
+
+// The issue's bounds on `anchored`, with the Cortex-A76 as proxy, `train` target
+// samples + 10 validation, mean SRCC of 10 seeds over the target's measured connected
+// architectures, for every other device of the paper's release: never below `none` by
+// more than `none_margin`, and where the proxy is weak (SRCC < 0.8) within 0.01 of
+// `adaproxy` or above it.
+void expect_anchored_bounds(int train, double none_margin) {
   const OneProxy& o = oneproxy();
   const int proxy_dev = o.device("true_a76");
   const VectorXd p = as_vector(o.column(proxy_dev));
   const std::vector<std::string> schemes = {"none", "target_only", "adaproxy", "adaproxy_sq", "anchored"};
-  constexpr int kTrain = 10, kValidation = 10, kSeeds = 10;
-  std::printf("true_a76 proxy, %d train + %d validation, mean SRCC of %d seeds\n", kTrain, kValidation, kSeeds);
-  std::printf("%-16s", "target");
+  constexpr int kValidation = 10, kSeeds = 10;
+  std::printf("true_a76 proxy, %d train + %d validation, mean SRCC of %d seeds\n%-16s", train, kValidation, kSeeds,
+              "target");
   for (const auto& s : schemes) std::printf(" %11s", s.c_str());
-  std::printf("\n");
-  for (size_t d = 0; d < o.table.devices.size(); ++d) {
-    if (static_cast<int>(d) == proxy_dev) continue;
+  std::printf(" %11s %11s\n", "anc-none", "anc-adapr");
+  // Targets in parallel (each writes its own row); checks and output in order after.
+  const auto devices = static_cast<int64_t>(o.table.devices.size());
+  std::vector<std::vector<double>> means(static_cast<size_t>(devices), std::vector<double>(schemes.size(), 0.0));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t d = 0; d < devices; ++d) {
+    if (d == proxy_dev) continue;
     const std::vector<float> target = o.column(static_cast<int>(d));
     const std::vector<int64_t> pool = measured_rows(target, o.table);
-    std::vector<double> mean(schemes.size(), 0.0);
+    std::vector<double>& mean = means[static_cast<size_t>(d)];
     for (int seed = 0; seed < kSeeds; ++seed) {
-      const std::vector<int64_t> s = draw_rows(static_cast<uint64_t>(seed), pool, kTrain + kValidation);
-      const AdaptationInput in{o.x, p, gather_target_samples({s.begin(), s.begin() + kTrain}, target.data()),
-                               gather_target_samples({s.begin() + kTrain, s.end()}, target.data())};
+      const std::vector<int64_t> s = draw_rows(static_cast<uint64_t>(seed), pool, train + kValidation);
+      const AdaptationInput in{o.x, p, gather_target_samples({s.begin(), s.begin() + train}, target.data()),
+                               gather_target_samples({s.begin() + train, s.end()}, target.data())};
       for (size_t k = 0; k < schemes.size(); ++k)
         mean[k] += srcc(make_adaptation_scheme(schemes[k])->predict(in), target, pool) / kSeeds;
     }
-    std::printf("%-16s", o.table.devices[d].c_str());
-    for (double m : mean) std::printf(" %11.4f", m);
-    std::printf("\n");
-    const double none = mean[0], adaproxy = mean[2], anchored = mean[4];
-    EXPECT_GE(anchored, none - 0.02) << o.table.devices[d];
-    // The issue's second bound misses on one weak pair: eagle_jetson_16 measured none
-    // 0.4561, adaproxy 0.4512, anchored 0.4390 (0.0122 below adaproxy, 0.0022 past the
-    // bound). It is kept visible here with the miss capped, not dropped.
-    const double slack = o.table.devices[d] == "eagle_jetson_16" ? 0.015 : 0.01;
-    if (none < 0.8) EXPECT_GE(anchored, adaproxy - slack) << o.table.devices[d];
   }
-}
-
-TEST(AdaptOneProxy, AnchoredNeverWorseThanNoneAtTwentySamples) {
-  // The issue's bound at n >= 20: anchored within 0.01 of no adaptation, on the
-  // targets of A76ProxyAgainstEveryTarget, with its validation size and seeds.
-  const OneProxy& o = oneproxy();
-  const int proxy_dev = o.device("true_a76");
-  const VectorXd p = as_vector(o.column(proxy_dev));
-  constexpr int kTrain = 20, kValidation = 10, kSeeds = 10;
-  std::printf("true_a76 proxy, %d train + %d validation, mean SRCC of %d seeds\n%-16s %11s %11s %11s\n", kTrain,
-              kValidation, kSeeds, "target", "none", "anchored", "difference");
-  double worst = 1;
+  double worst_none = 1, worst_weak = 1;
   for (size_t d = 0; d < o.table.devices.size(); ++d) {
     if (static_cast<int>(d) == proxy_dev) continue;
-    const std::vector<float> target = o.column(static_cast<int>(d));
-    const std::vector<int64_t> pool = measured_rows(target, o.table);
-    double none = 0, anchored = 0;
-    for (int seed = 0; seed < kSeeds; ++seed) {
-      const std::vector<int64_t> s = draw_rows(static_cast<uint64_t>(seed), pool, kTrain + kValidation);
-      const AdaptationInput in{o.x, p, gather_target_samples({s.begin(), s.begin() + kTrain}, target.data()),
-                               gather_target_samples({s.begin() + kTrain, s.end()}, target.data())};
-      none += srcc(make_adaptation_scheme("none")->predict(in), target, pool) / kSeeds;
-      anchored += srcc(make_adaptation_scheme("anchored")->predict(in), target, pool) / kSeeds;
+    const std::vector<double>& mean = means[d];
+    const double none = mean[0], adaproxy = mean[2], anchored = mean[4];
+    std::printf("%-16s", o.table.devices[d].c_str());
+    for (double m : mean) std::printf(" %11.4f", m);
+    std::printf(" %+11.4f %+11.4f\n", anchored - none, anchored - adaproxy);
+    worst_none = std::min(worst_none, anchored - none);
+    EXPECT_GE(anchored, none - none_margin) << o.table.devices[d];
+    if (none < 0.8) {
+      worst_weak = std::min(worst_weak, anchored - adaproxy);
+      EXPECT_GE(anchored, adaproxy - 0.01) << o.table.devices[d];
     }
-    std::printf("%-16s %11.4f %11.4f %+11.4f\n", o.table.devices[d].c_str(), none, anchored, anchored - none);
-    worst = std::min(worst, anchored - none);
-    // The bound misses on one pair: rice_pixel3 measured none 0.8888, anchored 0.8699
-    // (0.0189 below, 0.0089 past the bound; not investigated further: presumably a
-    // correction that ranks the ten validation samples better than the proxy does and
-    // the other architectures worse). Kept visible with the miss capped, not dropped.
-    const double slack = o.table.devices[d] == "rice_pixel3" ? 0.02 : 0.01;
-    EXPECT_GE(anchored, none - slack) << o.table.devices[d];
   }
-  std::printf("worst anchored - none: %+.4f\n", worst);
+  std::printf("worst anchored - none %+.4f (bound -%.2f); worst anchored - adaproxy where weak %+.4f (bound -0.01)\n",
+              worst_none, none_margin, worst_weak);
 }
+
+}  // namespace
+
+TEST(AdaptOneProxy, AnchoredBoundsAtTenSamples) { expect_anchored_bounds(10, 0.02); }
+
+TEST(AdaptOneProxy, AnchoredBoundsAtTwentySamples) { expect_anchored_bounds(20, 0.01); }
 
 // ---------------------------------------------------------------- multi_proxy
 

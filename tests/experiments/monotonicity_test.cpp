@@ -63,9 +63,9 @@ void check_table(const std::string& data, const std::string& reference) {
   ASSERT_EQ(run("monotonicity --measured " + shared(data) + " --top-k 50 --out " + out.string()), 0) << data;
   const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(f, 0);
-  const auto names = read_strings(f, "/monotonicity/devices");
+  const auto names = read_strings(f, "/cells/0/monotonicity/devices");
   std::vector<hsize_t> dims;
-  const auto srcc = read_all<float>(f, "/monotonicity/srcc", H5T_NATIVE_FLOAT, &dims);
+  const auto srcc = read_all<float>(f, "/cells/0/monotonicity/srcc", H5T_NATIVE_FLOAT, &dims);
   H5Fclose(f);
   const Reference ref = read_reference(shared(reference));
   ASSERT_EQ(names, ref.devices) << data;
@@ -99,12 +99,12 @@ TEST(MonotonicityCli, SimulatedBesideMeasuredAndDisconnected) {
             0);
   const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(f, 0);
-  const auto names = read_strings(f, "/monotonicity/devices");
+  const auto names = read_strings(f, "/cells/0/monotonicity/devices");
   ASSERT_EQ(names.size(), 8u);
   EXPECT_EQ(names[0], "pixel3_cpu");
   EXPECT_EQ(names[2], "edgegpu");
   std::vector<hsize_t> dims;
-  const auto pairs = read_all<float>(f, "/monotonicity/pairs", H5T_NATIVE_FLOAT, &dims);
+  const auto pairs = read_all<float>(f, "/cells/0/monotonicity/pairs", H5T_NATIVE_FLOAT, &dims);
   // Simulated devices cover all 15625; edgegpu (column 2) was measured on 1999.
   EXPECT_EQ(pairs[0 * 8 + 1], 15625.0f);
   EXPECT_EQ(pairs[0 * 8 + 2], 1999.0f);

@@ -66,14 +66,13 @@ int cmd_devices(bool verbose, bool twins) {
 
 // Runs one config built from flags (eval, monotonicity) through the sweep runner, so
 // its result file has the same /cells/0 layout and the same atomic, resumable writes.
-RunResult run_single(const ExperimentConfig& c, const RunOptions& o, const World& world) {
+// `single` is false when the output already held this cell (nothing was run).
+SweepOutcome run_single(const ExperimentConfig& c, const RunOptions& o, const World& world) {
   SweepOptions so;
   so.backend = o.backend;
   so.output = o.output;
   so.quiet = o.quiet;
-  SweepOutcome out = run_sweep(single_cell_plan(c), so, world, std::cerr);
-  out.result.output = out.output;
-  return out.result;
+  return run_sweep(single_cell_plan(c), so, world, std::cerr);
 }
 
 int run_main(int argc, char** argv, const World& world);
@@ -219,8 +218,8 @@ int run_main(int argc, char** argv, const World& world) {
       } else if (ev_mode != "auto") {
         throw UserError("--mode: expected auto, walk or compiled, found '" + ev_mode + "'");
       }
-      const RunResult r = run_single(ev, ev_opts, world);
-      if (!ev_opts.quiet) print_summary(r, std::cout, ev.summary_rows);
+      const SweepOutcome r = run_single(ev, ev_opts, world);
+      if (!ev_opts.quiet && r.single) print_summary(r.result, std::cout, ev.summary_rows);
       return 0;
     }
     if (*mono) {
@@ -235,9 +234,9 @@ int run_main(int argc, char** argv, const World& world) {
       if (mo_archs.empty()) mo_archs = mo.measured.empty() ? "all" : "measured";
       set_archs(mo, mo_archs);
       mo.monotonicity_stage.kendall = !mo_no_kendall;
-      const RunResult r = run_single(mo, mo_opts, world);
+      const SweepOutcome r = run_single(mo, mo_opts, world);
       if (!mo_opts.quiet) {
-        print_srcc_table(r.monotonicity, std::cout);
+        if (r.single) print_srcc_table(r.result.monotonicity, std::cout);
         fmt::print("results: {}\n", r.output);
       }
       return 0;

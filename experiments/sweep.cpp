@@ -307,7 +307,8 @@ void seeds_dimension(const std::string& file, const YAML::Node& s, const YAML::N
     throw UserError(at_line(file, values) + ": '" + vp + "': expected a count or a non-empty list of seeds");
   }
   std::vector<std::string> names;
-  if (keys) {
+  const bool named = keys && !keys.IsNull();
+  if (named) {
     if (keys.IsScalar()) {
       names.push_back(keys.Scalar());
     } else if (keys.IsSequence() && keys.size() > 0) {
@@ -321,7 +322,7 @@ void seeds_dimension(const std::string& file, const YAML::Node& s, const YAML::N
   for (const auto& n : names) {
     Member m;
     m.name = n;
-    m.where = at_line(file, keys ? keys : s);
+    m.where = at_line(file, named ? keys : s);
     std::string why;
     if (!parse_path(n, m.path, why)) throw UserError(m.where + ": 'sweep.seeds.keys': '" + n + "' is not a key path (" + why + ")");
     d.members.push_back(std::move(m));

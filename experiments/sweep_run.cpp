@@ -434,7 +434,9 @@ CellEstimate estimate_cell(const ExperimentConfig& c, const std::string& backend
   const double threads = std::max(1, omp_get_max_threads());
   const double speed = threads / 2.0 * (backend == Backend::kCuda ? 20.0 : 1.0);
   const bool chain = space.id() != SpaceId::kNb201;
-  e.seconds = n * simulated / ((chain ? 4e8 : 3e6) * speed);
+  // Per cell: start-up and provenance; per architecture: sampling, lowering for MACs
+  // and parameters, and the HDF5 rows; per architecture and device: the latency model.
+  e.seconds = 0.1 + n * 4e-6 / speed + n * simulated / ((chain ? 4e8 : 3e6) * speed);
   if (c.monotonicity) {
     e.seconds += D * D * n * (c.monotonicity_stage.kendall ? 2e-8 * std::log2(std::max(n, 2.0)) : 5e-9) / speed;
     e.seconds += c.monotonicity_stage.bootstrap * D * D * n * 5e-9 / speed;

@@ -61,14 +61,14 @@ TEST_F(Mpi, TwoRanksWriteTheSameDatasetsAsOneProcess) {
   const fs::path cfg = dir_ / "sweep.yaml";
   std::ofstream(cfg) << R"(name: mpi_test
 space: nb201
-archs: {sample: 1500, seed: 2}
+archs: {sample: 800, seed: 2}
 devices: [pixel3_cpu, raspi4, edgetpu, eyeriss]
 stages:
   - eval
   - monotonicity: {kendall: true, top_k: 20}
   - adapt: {proxy: pixel3_cpu, schemes: [none, adaproxy], n: [10], repeats: 3}
 sweep:
-  noise_seed: [0, 1, 2]
+  noise_seed: [0, 1]
   adapt.n: [[10], [10, 20]]
 )";
   const std::string one = (dir_ / "one.h5").string(), two = (dir_ / "two.h5").string();
@@ -78,9 +78,9 @@ sweep:
   for (const std::string a : {"run", cfg.c_str(), "--backend", "cpu", "--out", two.c_str()}) argv.push_back(a);
   auto [rc2, log2] = run(argv);
   ASSERT_EQ(rc2, 0) << log2;
-  EXPECT_NE(log2.find("6 cells over 2 ranks"), std::string::npos) << log2;
+  EXPECT_NE(log2.find("4 cells over 2 ranks"), std::string::npos) << log2;
   const FileContents a = read_contents(one), b = read_contents(two);
-  ASSERT_TRUE(a.count("/cells/5/adapt/srcc_mean"));
+  ASSERT_TRUE(a.count("/cells/3/adapt/srcc_mean"));
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [name, contents] : a) {
     ASSERT_TRUE(b.count(name)) << name;

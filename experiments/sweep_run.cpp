@@ -315,7 +315,11 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, const
     ro.quiet = direct ? options.quiet : false;
     try {
       RunResult r = run_experiment(cell.config, ro, direct ? log : static_cast<std::ostream&>(cell_log));
-      if (!direct) write_atomically(work / (std::to_string(cell.index) + ".log"), cell_log.str());
+      if (!direct) {
+        // The tables a one-cell run prints, kept with the cell (its group's `log`).
+        print_summary(r, cell_log, cell.config.summary_rows);
+        write_atomically(work / (std::to_string(cell.index) + ".log"), cell_log.str());
+      }
       if (direct) {
         out.single = true;
         r.output = prep.output;
@@ -445,7 +449,8 @@ CellEstimate estimate_cell(const ExperimentConfig& c, const std::string& backend
     const auto& a = c.adapt_stage;
     const double targets = a.targets.empty() ? D - 1 : a.targets.size();
     double per_repeat = 0;
-    for (int64_t b : a.n) per_repeat += 4e-3 + 5e-5 * static_cast<double>(b);
+    // A fit predicts and ranks every architecture once per candidate regularisation.
+    for (int64_t b : a.n) per_repeat += 4e-3 + 2e-6 * n + 5e-5 * static_cast<double>(b);
     e.seconds += a.schemes.size() * targets * a.repeats * per_repeat / speed;
   }
   if (c.select) {

@@ -5,6 +5,7 @@
 // tables disagree with scipy on the shared Eyeriss column itself (tests/kernels/rank_test.cpp
 // pins scipy's value there), a quirk of the tables, not of the data.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -58,7 +59,7 @@ int run(const std::string& args) {
 }
 
 void check_table(const std::string& data, const std::string& reference) {
-  const auto out = std::filesystem::temp_directory_path() / ("mono_" + data + ".h5");
+  const auto out = std::filesystem::temp_directory_path() / ("mono_" + std::to_string(::getpid()) + "_" + data + ".h5");
   std::filesystem::remove(out);
   ASSERT_EQ(run("monotonicity --measured " + shared(data) + " --top-k 50 --out " + out.string()), 0) << data;
   const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -92,7 +93,7 @@ TEST(MonotonicityCli, OneProxy) { check_table("oneproxy_nb201_1999_latency.csv",
 // Simulated and measured devices side by side over the measured architectures, with
 // the disconnected ones kept on request: 15625 rows instead of 15284.
 TEST(MonotonicityCli, SimulatedBesideMeasuredAndDisconnected) {
-  const auto out = std::filesystem::temp_directory_path() / "mono_mixed.h5";
+  const auto out = std::filesystem::temp_directory_path() / ("mono_mixed_" + std::to_string(::getpid()) + ".h5");
   std::filesystem::remove(out);
   ASSERT_EQ(run("monotonicity --measured " + shared("hwnasbench_nb201_cifar10.csv") +
                 " --devices pixel3_cpu,edgetpu --include-disconnected --no-kendall --out " + out.string()),

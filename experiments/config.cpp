@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -112,6 +113,11 @@ class Ctx {
     }
   }
 
+  // Files named in the config are checked here, so the message names the key and line.
+  void existing_file(const YAML::Node& n, const std::string& path) const {
+    if (!std::filesystem::exists(n.Scalar())) fail(n, path, "no such file '" + n.Scalar() + "'");
+  }
+
   std::string str(const YAML::Node& n, const std::string& path) const {
     if (!n.IsScalar()) fail(n, path, "expected a string");
     return n.Scalar();
@@ -218,7 +224,6 @@ void parse_device_entry(const Ctx& ctx, const YAML::Node& e, const std::string& 
 }  // namespace
 
 ExperimentConfig parse_config(const std::string& text, const std::string& file) {
-  Ctx ctx(file);
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -226,9 +231,16 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
     throw UserError((file.empty() ? "config" : file) + ":" + std::to_string(e.mark.line + 1) +
                     ": not valid YAML: " + e.msg);
   }
+  return parse_config_node(root, file);
+}
+
+ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& file) {
+  Ctx ctx(file);
   ExperimentConfig c;
   c.file = file;
   if (!root || !root.IsMap()) throw UserError((file.empty() ? "config" : file) + ": expected a mapping of settings");
+  // A sweep is many configs: experiments/sweep.hpp expands it into cells first.
+  if (root["sweep"]) ctx.fail(root["sweep"], "sweep", "a sweep expands into cells: load it with load_sweep (proxysim run)");
   ctx.only_keys(root, "", {"name", "space", "archs", "devices", "measured", "noise_seed", "backend", "stages", "output"});
 
   if (root["name"]) c.name = ctx.str(root["name"], "name");
@@ -241,8 +253,12 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
     const YAML::Node m = root["measured"];
     if (m.IsScalar()) {
       c.measured.push_back(m.Scalar());
+      ctx.existing_file(m, "measured");
     } else if (m.IsSequence() && m.size() > 0) {
-      for (size_t i = 0; i < m.size(); ++i) c.measured.push_back(ctx.str(m[i], "measured[" + std::to_string(i) + "]"));
+      for (size_t i = 0; i < m.size(); ++i) {
+        c.measured.push_back(ctx.str(m[i], "measured[" + std::to_string(i) + "]"));
+        ctx.existing_file(m[i], "measured[" + std::to_string(i) + "]");
+      }
     } else {
       ctx.fail(m, "measured", "expected a CSV path or a non-empty list of them");
     }
@@ -309,6 +325,7 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
           parse_device_entry(ctx, d[i], path, c);
         } else {
           c.devices.push_back(ctx.str(d[i], path));
+          if (c.devices.back().ends_with(".yaml")) ctx.existing_file(d[i], path);
         }
       }
     } else if (d.IsMap()) {

@@ -8,6 +8,10 @@
 
 #include "kernels/engine.hpp"
 
+namespace YAML {
+class Node;
+}
+
 namespace proxysim {
 
 struct ArchSelection {
@@ -163,6 +167,9 @@ struct ExperimentConfig {
 
 ExperimentConfig load_config(const std::string& path);
 ExperimentConfig parse_config(const std::string& text, const std::string& file);
+// The same on a loaded document; errors name the line of each node's mark (the line
+// a sweep value or the key it replaced was written on).
+ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& file);
 // The config as the run resolved it, as YAML: stored in the result file.
 std::string resolved_yaml(const ExperimentConfig& c);
 

@@ -10,6 +10,9 @@
 #include "experiments/calibrate.hpp"
 #include "experiments/config.hpp"
 #include "experiments/driver.hpp"
+#include "experiments/mpi_world.hpp"
+#include "experiments/sweep.hpp"
+#include "experiments/sweep_run.hpp"
 #include "io/device_yaml.hpp"
 #include "io/measured_csv.hpp"
 #include "sim/error.hpp"
@@ -61,19 +64,46 @@ int cmd_devices(bool verbose, bool twins) {
   return 0;
 }
 
+// Runs one config built from flags (eval, monotonicity) through the sweep runner, so
+// its result file has the same /cells/0 layout and the same atomic, resumable writes.
+// `single` is false when the output already held this cell (nothing was run).
+SweepOutcome run_single(const ExperimentConfig& c, const RunOptions& o, const World& world) {
+  SweepOptions so;
+  so.backend = o.backend;
+  so.output = o.output;
+  so.quiet = o.quiet;
+  return run_sweep(single_cell_plan(c), so, world, std::cerr);
+}
+
+int run_main(int argc, char** argv, const World& world);
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  const World world = init_world(&argc, &argv);
+  place_rank(world);
+  const int rc = run_main(argc, argv, world);
+  finalize_world(world);
+  return rc;
+}
+
+namespace {
+
+int run_main(int argc, char** argv, const World& world) {
   CLI::App app{"proxysim: latency monotonicity and proxy devices for hardware-aware NAS, simulated at scale"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(PROXYSIM_VERSION));
 
-  RunOptions run_opts;
+  SweepOptions run_opts;
   std::string config_path;
-  auto* run = app.add_subcommand("run", "run an experiment config (the main entry)");
+  std::vector<std::string> run_sets;
+  bool dry_run = false;
+  auto* run = app.add_subcommand("run", "run an experiment config (the main entry); rerun to resume");
   run->add_option("config", config_path, "experiment YAML")->required();
   run->add_option("--backend", run_opts.backend, "auto|cpu|cuda (overrides the config)");
   run->add_option("--out", run_opts.output, "result HDF5 file (overrides the config)");
+  run->add_option("--set", run_sets, "override a setting: key.path=value (YAML value; repeatable)");
+  run->add_flag("--dry-run", dry_run, "print the cells with estimated memory and time, validate, compute nothing");
   run->add_flag("--quiet", run_opts.quiet, "no progress, no summary");
 
   auto* spaces = app.add_subcommand("spaces", "list the search spaces");
@@ -149,7 +179,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
+    const int rc = world.rank == 0 ? app.exit(e) : (e.get_exit_code() == 0 ? 0 : 1);
     return rc == 0 ? 0 : 2;
   }
 
@@ -163,9 +193,19 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*run) {
-      const ExperimentConfig c = load_config(config_path);
-      const RunResult r = run_experiment(c, run_opts, std::cerr);
-      if (!run_opts.quiet) print_summary(r, std::cout, c.summary_rows);
+      const SweepPlan plan = load_sweep(config_path, run_sets);
+      if (dry_run) {
+        print_dry_run(plan, run_opts, world, std::cout);
+        return 0;
+      }
+      const SweepOutcome r = run_sweep(plan, run_opts, world, std::cerr);
+      if (world.rank == 0 && !run_opts.quiet) {
+        if (r.single) {
+          print_summary(r.result, std::cout, plan.cells.front().config.summary_rows);
+        } else {
+          fmt::print("{} cells ({} resumed); results: {}\n", r.cells, r.resumed, r.output);
+        }
+      }
       return 0;
     }
     if (*eval) {
@@ -178,8 +218,8 @@ int main(int argc, char** argv) {
       } else if (ev_mode != "auto") {
         throw UserError("--mode: expected auto, walk or compiled, found '" + ev_mode + "'");
       }
-      const RunResult r = run_experiment(ev, ev_opts, std::cerr);
-      if (!ev_opts.quiet) print_summary(r, std::cout, ev.summary_rows);
+      const SweepOutcome r = run_single(ev, ev_opts, world);
+      if (!ev_opts.quiet && r.single) print_summary(r.result, std::cout, ev.summary_rows);
       return 0;
     }
     if (*mono) {
@@ -194,19 +234,22 @@ int main(int argc, char** argv) {
       if (mo_archs.empty()) mo_archs = mo.measured.empty() ? "all" : "measured";
       set_archs(mo, mo_archs);
       mo.monotonicity_stage.kendall = !mo_no_kendall;
-      const RunResult r = run_experiment(mo, mo_opts, std::cerr);
+      const SweepOutcome r = run_single(mo, mo_opts, world);
       if (!mo_opts.quiet) {
-        print_srcc_table(r.monotonicity, std::cout);
+        if (r.single) print_srcc_table(r.result.monotonicity, std::cout);
         fmt::print("results: {}\n", r.output);
       }
       return 0;
     }
   } catch (const UserError& e) {
-    fmt::print(stderr, "proxysim: error: {}\n", e.what());
+    // Every rank learns of a failure; rank 0 alone reports it.
+    if (world.rank == 0) fmt::print(stderr, "proxysim: error: {}\n", e.what());
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "proxysim: internal error: {}\n", e.what());
+    if (world.rank == 0) fmt::print(stderr, "proxysim: internal error: {}\n", e.what());
     return 3;
   }
   return 0;
 }
+
+}  // namespace

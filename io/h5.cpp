@@ -1,5 +1,6 @@
 #include "io/h5.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -184,6 +185,11 @@ void H5Writer::attr(const std::string& object, const std::string& name, double v
 void H5Writer::commit() {
   check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "flush");
   file_ = H5Handle();
+  // On disk before the rename makes it count as complete (a resume trusts renamed files).
+  if (const int fd = ::open(partial_.c_str(), O_RDONLY); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
   if (std::rename(partial_.c_str(), path_.c_str()) != 0) {
     throw UserError(path_ + ": cannot move the finished file into place: " + std::strerror(errno));
   }

@@ -65,6 +65,7 @@ class H5Writer {
   // Flushes, closes and renames into place.
   void commit();
   const std::string& path() const { return path_; }
+  hid_t file_id() const { return file_.get(); }  // for copying whole cell files in (io/h5_merge.hpp)
 
  private:
   H5Matrix make(const std::string& name, hid_t type, uint64_t rows, uint64_t cols, const std::vector<std::string>& dims);

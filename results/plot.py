@@ -1,22 +1,32 @@
 #!/usr/bin/python3
-"""Figures of one proxysim result file: what the file has, as PNGs.
+"""Figures of one proxysim result file: every stage's standard figures, for every cell.
 
   results/plot.py RESULT.h5 [--out DIR]
 
-- <stem>_srcc.png: the device x device SRCC heatmap (/monotonicity), pairs at or
-  above 0.9 (strong monotonicity) outlined.
-- <stem>_adapt_bars.png: SRCC per target before and after adaptation (/adapt) at
-  n = 10 target samples, or the smallest n in the file.
-- <stem>_adapt_curves.png: SRCC against n per scheme, mean over targets with a band
-  of one standard deviation across targets, beside the paper's reference points:
-  HELP's mean with 10 target samples (0.932) and FLOPs alone (0.787).
-- <stem>_nas_regret.png: NAS on a proxy (/nas): mean accuracy regret on each target
-  against the latency constraint (quantile), one line per latency source, with the
-  fraction of searches whose own pick violates the target's constraint beneath; with
-  more than 8 targets, one panel per strategy with the mean over targets instead.
-- <stem>_nas_efficiency.png: best accuracy found against accuracy evaluations per
-  strategy and latency source (mean over targets, constraints and seeds), when the
-  file has more than one checkpoint.
+A result file holds one group per sweep cell, /cells/<index>/<stage>/... (README,
+"Output: the HDF5 layout"). Per cell, named <stem>_<what>.png for a one-cell run and
+<stem>_c<index>_<what>.png otherwise:
+
+- srcc: the device x device SRCC heatmap (monotonicity), pairs at or above 0.9
+  (strong monotonicity) outlined.
+- adapt_bars: SRCC per target before and after adaptation (adapt) at n = 10 target
+  samples, or the smallest n in the file.
+- adapt_curves: SRCC against n per scheme, mean over targets with a band of one
+  standard deviation across targets, beside the paper's reference points: HELP's
+  mean with 10 target samples (0.932) and FLOPs alone (0.787).
+- select_regret: proxy selection's regret against the oracle proxy against n, per rule.
+- cover: proxies a greedy cover needs against the SRCC threshold, per device group.
+- latency: the distribution of latencies per device (eval).
+- nas_regret: NAS on a proxy (nas): mean accuracy regret on each target against the
+  latency constraint (quantile), one line per latency source, with the fraction of
+  searches whose own pick violates the target's constraint beneath; with more than 8
+  targets, one panel per strategy with the mean over targets instead.
+- nas_efficiency: best accuracy found against accuracy evaluations per strategy and
+  latency source (mean over targets, constraints and seeds), when the cell has more
+  than one checkpoint and a strategy other than exhaustive.
+
+A sweep of more than one cell also gets <stem>_sweep.png: per cell, the mean SRCC
+over device pairs and, with adaptation, each scheme's mean SRCC at its smallest n.
 
 Prints the paths it wrote.
 """
@@ -40,9 +50,9 @@ def strings(ds):
     return [s.decode() if isinstance(s, bytes) else str(s) for s in ds[()]]
 
 
-def heatmap(f, path):
-    srcc = f["/monotonicity/srcc"][()]
-    devices = strings(f["/monotonicity/devices"])
+def heatmap(g, path):
+    srcc = g["monotonicity/srcc"][()]
+    devices = strings(g["monotonicity/devices"])
     d = len(devices)
     size = max(5.0, 0.42 * d + 2.5)
     fig, ax = plt.subplots(figsize=(size + 1.2, size))
@@ -60,15 +70,15 @@ def heatmap(f, path):
                 ax.text(b, a, f"{v:.2f}", ha="center", va="center", fontsize=6,
                         color="black" if v > 0.6 else "white")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="SRCC")
-    archs = f["/monotonicity"].attrs.get("archs", "")
+    archs = g["monotonicity"].attrs.get("archs", "")
     ax.set_title(f"Latency monotonicity (SRCC) over {archs} architectures; red: >= {STRONG}")
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
 
-def adapt_data(f):
-    g = f["/adapt"]
+def adapt_data(cell):
+    g = cell["adapt"]
     return dict(
         schemes=strings(g["schemes"]),
         targets=strings(g["targets"]),
@@ -129,11 +139,106 @@ def curves(a, path):
     plt.close(fig)
 
 
+def select_regret(g, path):
+    s = g["select"]
+    rules = strings(s["rules"])
+    n = [int(x) for x in s["n"][()]]
+    regret = s["regret_mean"][()]  # [rule, target, n]
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for ri, r in enumerate(rules):
+        ax.plot(n, np.nanmean(regret[ri], axis=0), marker="o", label=r)
+    ax.set_xscale("log")
+    ax.set_xticks(n, [str(v) for v in n])
+    ax.set_xlabel("target samples n")
+    ax.set_ylabel("SRCC regret against the oracle proxy, mean over targets")
+    ax.set_title(f"Proxy selection: {len(strings(s['targets']))} targets, {len(strings(s['candidates']))} candidates")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def cover(g, path):
+    c = g["cover"]
+    thresholds = c["thresholds"][()]
+    groups = strings(c["groups"])
+    needed = c["proxies_needed"][()]  # [group, threshold]
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for gi, name in enumerate(groups):
+        ax.plot(thresholds, needed[gi], marker="o", label=name, lw=2.0 if name == "all" else 1.0)
+    ax.axvline(STRONG, color="red", ls="--", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("SRCC threshold")
+    ax.set_ylabel("proxies needed (greedy cover)")
+    ax.set_title("Proxy cover of the run's devices; red: strong monotonicity")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def latency(g, path):
+    lat = g["eval/latency_ms"]
+    devices = strings(g["eval/devices"])
+    rows = min(lat.shape[0], 20000)  # a sample of rows is enough for a distribution
+    data = lat[:rows]
+    shown = devices[:40]
+    cols = [data[:, d][np.isfinite(data[:, d])] for d in range(len(shown))]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.3 * len(shown) + 2), 4.5))
+    ax.boxplot(cols, showfliers=False)
+    ax.set_xticks(range(1, len(shown) + 1), shown, rotation=90, fontsize=7)
+    ax.set_yscale("log")
+    ax.set_ylabel("latency, ms")
+    ax.set_title(f"Latency of {lat.shape[0]} architectures per device" + (f" (first {rows})" if rows < lat.shape[0] else ""))
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def sweep_summary(f, cells, path):
+    labels, mono, adapt = [], [], {}
+    for name in cells:
+        g = f["cells"][name]
+        labels.append(text(g.attrs.get("axes", name)) or name)
+        if "monotonicity/srcc" in g:
+            m = g["monotonicity/srcc"][()]
+            off = m[~np.eye(m.shape[0], dtype=bool)]
+            mono.append(float(np.nanmean(off)))
+        else:
+            mono.append(np.nan)
+        if "adapt/srcc_mean" in g:
+            a = adapt_data(g)
+            for si, sname in enumerate(a["schemes"]):
+                adapt.setdefault(sname, [np.nan] * len(cells))[len(labels) - 1] = float(np.nanmean(a["mean"][si, :, 0]))
+    series = {"mean pairwise SRCC": mono} if np.isfinite(mono).any() else {}
+    series.update({f"adapt {k} (smallest n)": v for k, v in adapt.items()})
+    if not series:
+        return False
+    x = np.arange(len(labels))
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * len(labels) * len(series) * 0.6 + 3), 4.8))
+    for i, (k, v) in enumerate(series.items()):
+        ax.bar(x - 0.4 + width * (i + 0.5), v, width, label=k)
+    ax.axhline(STRONG, color="red", ls="--", lw=0.8)
+    ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("SRCC")
+    ax.set_title(f"Sweep of {len(labels)} cells")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return True
+
+
+def text(x):
+    return x.decode() if isinstance(x, bytes) else str(x)
+
+
 NAS_COLORS = {"target": "black", "proxy": "tab:red", "adapted": "tab:blue", "flops": "tab:gray"}
 
 
-def nas_regret(f, path):
-    g = f["/nas"]
+def nas_regret(cell, path):
+    g = cell["nas"]
     targets, sources, strategies = strings(g["targets"]), strings(g["sources"]), strings(g["strategies"])
     q = g["constraints"][()]
     regret = g["regret"][()]        # [strategy, source, target, constraint, seed]
@@ -203,8 +308,11 @@ def nas_regret_summary(g, path):
     plt.close(fig)
 
 
-def nas_efficiency(f, path):
-    g = f["/nas"]
+def nas_efficiency(cell, path):
+    g = cell["nas"]
+    # Exhaustive search's order is the enumeration's: its curve says nothing.
+    if len(g["checkpoints"]) < 2 or set(strings(g["strategies"])) == {"exhaustive"}:
+        return False
     sources, strategies = strings(g["sources"]), strings(g["strategies"])
     cp = g["checkpoints"][()]
     best = g["best_accuracy"][()]  # [strategy, source, target, constraint, seed, checkpoint]
@@ -225,8 +333,21 @@ def nas_efficiency(f, path):
     plt.close(fig)
 
 
+# Stage -> (figure name, the dataset it needs, the function drawing it from a cell group).
+FIGURES = [
+    ("srcc", "monotonicity/srcc", heatmap),
+    ("adapt_bars", "adapt/srcc_mean", lambda g, p: bars(adapt_data(g), p)),
+    ("adapt_curves", "adapt/srcc_mean", lambda g, p: curves(adapt_data(g), p)),
+    ("select_regret", "select/regret_mean", select_regret),
+    ("cover", "cover/proxies_needed", cover),
+    ("latency", "eval/latency_ms", latency),
+    ("nas_regret", "nas/regret", nas_regret),
+    ("nas_efficiency", "nas/best_accuracy", nas_efficiency),
+]
+
+
 def main(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     p.add_argument("result", help="proxysim result .h5")
     p.add_argument("--out", help="folder for the PNGs (default: the result's folder)")
     args = p.parse_args(argv)
@@ -235,29 +356,24 @@ def main(argv):
     stem = os.path.splitext(os.path.basename(args.result))[0]
     written = []
     with h5py.File(args.result, "r") as f:
-        if "/monotonicity/srcc" in f:
-            path = os.path.join(out, f"{stem}_srcc.png")
-            heatmap(f, path)
-            written.append(path)
-        if "/adapt/srcc_mean" in f:
-            a = adapt_data(f)
-            path = os.path.join(out, f"{stem}_adapt_bars.png")
-            bars(a, path)
-            written.append(path)
-            path = os.path.join(out, f"{stem}_adapt_curves.png")
-            curves(a, path)
-            written.append(path)
-        if "/nas/regret" in f:
-            path = os.path.join(out, f"{stem}_nas_regret.png")
-            nas_regret(f, path)
-            written.append(path)
-            # Exhaustive search's order is the enumeration's: its curve says nothing.
-            if len(f["/nas/checkpoints"]) > 1 and set(strings(f["/nas/strategies"])) != {"exhaustive"}:
-                path = os.path.join(out, f"{stem}_nas_efficiency.png")
-                nas_efficiency(f, path)
+        if "cells" not in f:
+            print(f"{args.result}: no /cells group (not a proxysim result file?)", file=sys.stderr)
+            return 1
+        cells = sorted(f["cells"].keys(), key=int)
+        for name in cells:
+            g = f["cells"][name]
+            prefix = stem if len(cells) == 1 else f"{stem}_c{name}"
+            for what, needs, draw in FIGURES:
+                if needs in g:
+                    path = os.path.join(out, f"{prefix}_{what}.png")
+                    if draw(g, path) is not False:  # a figure may decline (nothing to show)
+                        written.append(path)
+        if len(cells) > 1:
+            path = os.path.join(out, f"{stem}_sweep.png")
+            if sweep_summary(f, cells, path):
                 written.append(path)
     if not written:
-        print(f"{args.result}: nothing to plot (no /monotonicity, /adapt or /nas)", file=sys.stderr)
+        print(f"{args.result}: nothing to plot", file=sys.stderr)
         return 1
     for w in written:
         print(w)

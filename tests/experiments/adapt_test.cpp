@@ -103,15 +103,15 @@ Adapt read_adapt(const fs::path& path) {
   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   EXPECT_GE(f, 0) << path;
   if (f < 0) return a;
-  a.schemes = read_strings(f, "/adapt/schemes");
-  a.targets = read_strings(f, "/adapt/targets");
+  a.schemes = read_strings(f, "/cells/0/adapt/schemes");
+  a.targets = read_strings(f, "/cells/0/adapt/targets");
   std::vector<hsize_t> d;
-  a.n = read_all<uint64_t>(f, "/adapt/n", H5T_NATIVE_UINT64, &d);
-  a.mean = read_all<float>(f, "/adapt/srcc_mean", H5T_NATIVE_FLOAT, &a.dims);
-  a.std_ = read_all<float>(f, "/adapt/srcc_std", H5T_NATIVE_FLOAT, &d);
-  a.unsampled = read_all<float>(f, "/adapt/srcc_unsampled_mean", H5T_NATIVE_FLOAT, &d);
-  a.unadapted = read_all<float>(f, "/adapt/srcc_unadapted", H5T_NATIVE_FLOAT, &d);
-  const hid_t ds = H5Dopen2(f, "/adapt/srcc_mean", H5P_DEFAULT);
+  a.n = read_all<uint64_t>(f, "/cells/0/adapt/n", H5T_NATIVE_UINT64, &d);
+  a.mean = read_all<float>(f, "/cells/0/adapt/srcc_mean", H5T_NATIVE_FLOAT, &a.dims);
+  a.std_ = read_all<float>(f, "/cells/0/adapt/srcc_std", H5T_NATIVE_FLOAT, &d);
+  a.unsampled = read_all<float>(f, "/cells/0/adapt/srcc_unsampled_mean", H5T_NATIVE_FLOAT, &d);
+  a.unadapted = read_all<float>(f, "/cells/0/adapt/srcc_unadapted", H5T_NATIVE_FLOAT, &d);
+  const hid_t ds = H5Dopen2(f, "/cells/0/adapt/srcc_mean", H5P_DEFAULT);
   const hid_t at = H5Aopen(ds, "dims", H5P_DEFAULT);
   const hid_t t = H5Aget_type(at);
   if (H5Tis_variable_str(t) > 0) {

@@ -139,15 +139,15 @@ TEST_F(Cli, EvalNb201AllWritesTheLatencyMatrix) {
   const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(f, 0);
   std::vector<hsize_t> dims;
-  const auto lat = read_all<float>(f, "/eval/latency_ms", H5T_NATIVE_FLOAT, &dims);
+  const auto lat = read_all<float>(f, "/cells/0/eval/latency_ms", H5T_NATIVE_FLOAT, &dims);
   ASSERT_EQ(dims, (std::vector<hsize_t>{15625, D}));
-  const auto codes = read_all<uint8_t>(f, "/eval/arch_codes", H5T_NATIVE_UINT8, &dims);
+  const auto codes = read_all<uint8_t>(f, "/cells/0/eval/arch_codes", H5T_NATIVE_UINT8, &dims);
   ASSERT_EQ(dims, (std::vector<hsize_t>{15625, 6}));
-  const auto macs = read_all<float>(f, "/eval/macs", H5T_NATIVE_FLOAT, &dims);
+  const auto macs = read_all<float>(f, "/cells/0/eval/macs", H5T_NATIVE_FLOAT, &dims);
   ASSERT_EQ(dims, (std::vector<hsize_t>{15625}));
-  const auto params = read_all<float>(f, "/eval/params", H5T_NATIVE_FLOAT, &dims);
+  const auto params = read_all<float>(f, "/cells/0/eval/params", H5T_NATIVE_FLOAT, &dims);
   ASSERT_EQ(dims, (std::vector<hsize_t>{15625}));
-  const auto names = read_strings(f, "/eval/devices");
+  const auto names = read_strings(f, "/cells/0/eval/devices");
   ASSERT_EQ(names.size(), D);
   for (hsize_t d = 0; d < D; ++d) EXPECT_EQ(names[d], builtin[d].name);
 
@@ -195,11 +195,11 @@ TEST_F(Cli, EvalWithADeviceFileAndSampledArchs) {
   const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(f, 0);
   std::vector<hsize_t> dims;
-  const auto lat = read_all<float>(f, "/eval/latency_ms", H5T_NATIVE_FLOAT, &dims);
+  const auto lat = read_all<float>(f, "/cells/0/eval/latency_ms", H5T_NATIVE_FLOAT, &dims);
   EXPECT_EQ(dims, (std::vector<hsize_t>{300, 1}));
-  const auto codes = read_all<uint8_t>(f, "/eval/arch_codes", H5T_NATIVE_UINT8, &dims);
+  const auto codes = read_all<uint8_t>(f, "/cells/0/eval/arch_codes", H5T_NATIVE_UINT8, &dims);
   EXPECT_EQ(dims, (std::vector<hsize_t>{300, 22}));
-  EXPECT_EQ(read_strings(f, "/eval/devices"), std::vector<std::string>{"cli_test_device"});
+  EXPECT_EQ(read_strings(f, "/cells/0/eval/devices"), std::vector<std::string>{"cli_test_device"});
   H5Fclose(f);
   const SearchSpace space = make_space("fbnet");
   for (uint64_t i = 0; i < 300; ++i) {

@@ -5,6 +5,7 @@
 // tables disagree with scipy on the shared Eyeriss column itself (tests/kernels/rank_test.cpp
 // pins scipy's value there), a quirk of the tables, not of the data.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -58,14 +59,14 @@ int run(const std::string& args) {
 }
 
 void check_table(const std::string& data, const std::string& reference) {
-  const auto out = std::filesystem::temp_directory_path() / ("mono_" + data + ".h5");
+  const auto out = std::filesystem::temp_directory_path() / ("mono_" + std::to_string(::getpid()) + "_" + data + ".h5");
   std::filesystem::remove(out);
   ASSERT_EQ(run("monotonicity --measured " + shared(data) + " --top-k 50 --out " + out.string()), 0) << data;
   const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(f, 0);
-  const auto names = read_strings(f, "/monotonicity/devices");
+  const auto names = read_strings(f, "/cells/0/monotonicity/devices");
   std::vector<hsize_t> dims;
-  const auto srcc = read_all<float>(f, "/monotonicity/srcc", H5T_NATIVE_FLOAT, &dims);
+  const auto srcc = read_all<float>(f, "/cells/0/monotonicity/srcc", H5T_NATIVE_FLOAT, &dims);
   H5Fclose(f);
   const Reference ref = read_reference(shared(reference));
   ASSERT_EQ(names, ref.devices) << data;
@@ -92,19 +93,19 @@ TEST(MonotonicityCli, OneProxy) { check_table("oneproxy_nb201_1999_latency.csv",
 // Simulated and measured devices side by side over the measured architectures, with
 // the disconnected ones kept on request: 15625 rows instead of 15284.
 TEST(MonotonicityCli, SimulatedBesideMeasuredAndDisconnected) {
-  const auto out = std::filesystem::temp_directory_path() / "mono_mixed.h5";
+  const auto out = std::filesystem::temp_directory_path() / ("mono_mixed_" + std::to_string(::getpid()) + ".h5");
   std::filesystem::remove(out);
   ASSERT_EQ(run("monotonicity --measured " + shared("hwnasbench_nb201_cifar10.csv") +
                 " --devices pixel3_cpu,edgetpu --include-disconnected --no-kendall --out " + out.string()),
             0);
   const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(f, 0);
-  const auto names = read_strings(f, "/monotonicity/devices");
+  const auto names = read_strings(f, "/cells/0/monotonicity/devices");
   ASSERT_EQ(names.size(), 8u);
   EXPECT_EQ(names[0], "pixel3_cpu");
   EXPECT_EQ(names[2], "edgegpu");
   std::vector<hsize_t> dims;
-  const auto pairs = read_all<float>(f, "/monotonicity/pairs", H5T_NATIVE_FLOAT, &dims);
+  const auto pairs = read_all<float>(f, "/cells/0/monotonicity/pairs", H5T_NATIVE_FLOAT, &dims);
   // Simulated devices cover all 15625; edgegpu (column 2) was measured on 1999.
   EXPECT_EQ(pairs[0 * 8 + 1], 15625.0f);
   EXPECT_EQ(pairs[0 * 8 + 2], 1999.0f);

@@ -83,17 +83,17 @@ Result read(const fs::path& path) {
   EXPECT_GE(f, 0) << path;
   if (f < 0) return r;
   std::vector<hsize_t> d;
-  r.devices = read_strings(f, "/eval/devices");
-  r.classes = read_strings(f, "/eval/device_classes");
-  r.groups = read_strings(f, "/cover/groups");
-  r.chosen = read_strings(f, "/cover/chosen");
-  r.thresholds = read_all<float>(f, "/cover/thresholds", H5T_NATIVE_FLOAT, &d);
-  r.needed = read_all<float>(f, "/cover/proxies_needed", H5T_NATIVE_FLOAT, &r.needed_dims);
-  r.sizes = read_all<uint64_t>(f, "/cover/group_size", H5T_NATIVE_UINT64, &d);
-  r.covered = read_all<uint64_t>(f, "/cover/chosen_covered", H5T_NATIVE_UINT64, &d);
-  r.offsets = read_all<uint64_t>(f, "/cover/chosen_offset", H5T_NATIVE_UINT64, &d);
-  r.latency = read_all<float>(f, "/eval/latency_ms", H5T_NATIVE_FLOAT, &r.lat_dims);
-  r.codes = read_all<uint8_t>(f, "/eval/arch_codes", H5T_NATIVE_UINT8, &r.code_dims);
+  r.devices = read_strings(f, "/cells/0/eval/devices");
+  r.classes = read_strings(f, "/cells/0/eval/device_classes");
+  r.groups = read_strings(f, "/cells/0/cover/groups");
+  r.chosen = read_strings(f, "/cells/0/cover/chosen");
+  r.thresholds = read_all<float>(f, "/cells/0/cover/thresholds", H5T_NATIVE_FLOAT, &d);
+  r.needed = read_all<float>(f, "/cells/0/cover/proxies_needed", H5T_NATIVE_FLOAT, &r.needed_dims);
+  r.sizes = read_all<uint64_t>(f, "/cells/0/cover/group_size", H5T_NATIVE_UINT64, &d);
+  r.covered = read_all<uint64_t>(f, "/cells/0/cover/chosen_covered", H5T_NATIVE_UINT64, &d);
+  r.offsets = read_all<uint64_t>(f, "/cells/0/cover/chosen_offset", H5T_NATIVE_UINT64, &d);
+  r.latency = read_all<float>(f, "/cells/0/eval/latency_ms", H5T_NATIVE_FLOAT, &r.lat_dims);
+  r.codes = read_all<uint8_t>(f, "/cells/0/eval/arch_codes", H5T_NATIVE_UINT8, &r.code_dims);
   H5Fclose(f);
   return r;
 }

@@ -1,0 +1,49 @@
+// Running a sweep's cells into one result file, resumably and across MPI ranks.
+//
+// Each cell runs through run_experiment into its own file <out>.cells/<index>.h5,
+// written as <index>.h5.partial and renamed when complete: a kill at any moment leaves
+// finished cells whole and the cell in flight unnamed. Rerunning the same command
+// finds the folder (its manifest must match the expanded cells), skips the finished
+// cells and runs the rest. When every cell is done, rank 0 copies the cells into
+// /cells/<index> of <out> (again written aside and renamed) and removes the folder.
+#pragma once
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "experiments/driver.hpp"
+#include "experiments/mpi_world.hpp"
+#include "experiments/sweep.hpp"
+
+namespace proxysim {
+
+struct SweepOptions {
+  std::string backend;  // overrides the config's when non-empty
+  std::string output;   // overrides the config's when non-empty
+  bool quiet = false;   // no progress, no per-run log
+};
+
+struct SweepOutcome {
+  std::string output;
+  uint64_t cells = 0;
+  uint64_t resumed = 0;      // complete before this run started
+  bool single = false;       // one cell run in this process: `result` holds it
+  RunResult result;
+};
+
+SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, const World& world, std::ostream& log);
+
+// Rough needs of one cell, from its config alone (nothing evaluated).
+struct CellEstimate {
+  uint64_t archs = 0;
+  int devices = 0;       // simulated and measured columns
+  double bytes = 0.0;    // peak memory of the cell's own data
+  double seconds = 0.0;  // on this machine's cores
+};
+// Validates the cell as the run would before computing (space, devices, measured
+// files, architectures, stage device names, backend) and estimates its needs.
+CellEstimate estimate_cell(const ExperimentConfig& config, const std::string& backend_override);
+// `proxysim run --dry-run`: every cell with its axis values and estimate, and totals.
+void print_dry_run(const SweepPlan& plan, const SweepOptions& options, const World& world, std::ostream& out);
+
+}  // namespace proxysim

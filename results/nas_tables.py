@@ -28,7 +28,13 @@ def main(argv):
     p.add_argument("--constraints", type=float, nargs="*", default=[0.1, 0.3, 0.5])
     a = p.parse_args(argv)
     with h5py.File(a.result, "r") as f:
-        g = f["/nas"]
+        # The first sweep cell with a nas stage (README, "Output: the HDF5 layout").
+        cells = sorted(f["cells"].keys(), key=int) if "cells" in f else []
+        found = [f["cells"][c]["nas"] for c in cells if "nas" in f["cells"][c]]
+        if not found:
+            print(f"{a.result}: no /cells/<i>/nas group", file=sys.stderr)
+            return 1
+        g = found[0]
         strategies, sources, targets = strings(g["strategies"]), strings(g["sources"]), strings(g["targets"])
         q = [round(float(x), 6) for x in g["constraints"][()]]
         regret, failed, violation = g["regret"][()], g["failed"][()], g["violation"][()]

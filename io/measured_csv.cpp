@@ -179,11 +179,17 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
         if (*end != '\0' || errno == ERANGE || !std::isfinite(val)) {
           throw UserError(where(path, lineno, header[device_cols[d]]) + ": expected a finite latency in ms, found '" + v + "'");
         }
-        if (val < 0) {
-          throw UserError(where(path, lineno, header[device_cols[d]]) + ": negative latency " + v +
-                          " (leave the cell empty when not measured)");
+        if (val <= 0) {
+          throw UserError(where(path, lineno, header[device_cols[d]]) + ": " + (val < 0 ? "negative" : "zero") +
+                          " latency " + v + " (leave the cell empty when not measured)");
         }
         x = static_cast<float>(val);
+        // Latencies are held as floats: a value outside float's normal range would
+        // become infinite or zero there.
+        if (!std::isfinite(x) || !std::isnormal(x)) {
+          throw UserError(where(path, lineno, header[device_cols[d]]) + ": latency " + v +
+                          " ms is outside the range a float holds (1.2e-38 to 3.4e38)");
+        }
       }
       t.latency_ms.push_back(x);
     }

@@ -103,6 +103,11 @@ TEST(MeasuredCsvCorpus, RaggedRow) {
 TEST(MeasuredCsvCorpus, TextNegativeInfinite) {
   expect_refused(write_temp("text.csv", std::string(kNb201Header) + kArch0 + ",1.0,fast\n"), {"text.csv:2", "dev_b", "fast"});
   expect_refused(write_temp("neg.csv", std::string(kNb201Header) + kArch0 + ",-1.0,2\n"), {"neg.csv:2", "dev_a", "negative"});
+  // Found by fuzz_measured_csv: a zero latency was accepted, and 1e39 fits a double but
+  // becomes infinite as the float the table holds.
+  expect_refused(write_temp("zero.csv", std::string(kNb201Header) + kArch0 + ",0,2\n"), {"zero.csv:2", "dev_a", "zero"});
+  expect_refused(write_temp("huge.csv", std::string(kNb201Header) + kArch0 + ",1,1e39\n"), {"huge.csv:2", "dev_b", "float"});
+  expect_refused(write_temp("tiny.csv", std::string(kNb201Header) + kArch0 + ",1e-45,2\n"), {"tiny.csv:2", "dev_a", "float"});
   expect_refused(write_temp("inf.csv", std::string(kNb201Header) + kArch0 + ",inf,2\n"), {"inf.csv:2", "dev_a", "inf"});
   expect_refused(write_temp("nan.csv", std::string(kNb201Header) + kArch0 + ",nan,2\n"), {"nan.csv:2", "dev_a"});
 }

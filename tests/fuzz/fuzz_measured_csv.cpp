@@ -1,0 +1,40 @@
+// Fuzz target: the measured-latency CSV reader (it reads a path, so each input goes
+// through a file). Contract: any bytes either load into a table whose every latency
+// is positive and finite or NaN (= not measured), or throw UserError. Anything else
+// is a bug.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "io/measured_csv.hpp"
+#include "sim/error.hpp"
+
+namespace {
+
+const std::string& scratch_path() {
+  static const std::string path = "/tmp/proxysim_fuzz_csv_" + std::to_string(::getpid()) + ".csv";
+  return path;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string& path = scratch_path();
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) std::abort();
+  if (size > 0 && std::fwrite(data, 1, size, f) != size) std::abort();
+  std::fclose(f);
+  try {
+    const proxysim::MeasuredTable t = proxysim::read_measured_csv(path);
+    if (t.latency_ms.size() != t.rows() * t.devices.size()) std::abort();
+    for (const float v : t.latency_ms)
+      if (!std::isnan(v) && !(std::isfinite(v) && v > 0.0f)) std::abort();
+  } catch (const proxysim::UserError&) {
+  }
+  return 0;
+}

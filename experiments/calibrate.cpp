@@ -154,6 +154,7 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
   }
 
   std::vector<CalibrationSet> sets;
+  sets.reserve(splits.size());
   for (const Split& s : splits) sets.push_back({s.space, s.train_codes, s.train_ms});
 
   fmt::print(log, "calibrate: {} space(s), {} start device(s) from {} ({}), BOBYQA in log latency\n", splits.size(),

@@ -125,7 +125,7 @@ class Ctx {
 
   double real(const YAML::Node& n, const std::string& path, double lo, double hi) const {
     if (!n.IsScalar()) fail(n, path, "expected a number");
-    const std::string s = n.Scalar();
+    const std::string& s = n.Scalar();
     double v = 0.0;
     try {
       size_t used = 0;
@@ -144,7 +144,7 @@ class Ctx {
 
   uint64_t u64(const YAML::Node& n, const std::string& path, uint64_t lo, uint64_t hi) const {
     if (!n.IsScalar()) fail(n, path, "expected a whole number");
-    const std::string s = n.Scalar();
+    const std::string& s = n.Scalar();
     uint64_t v = 0;
     try {
       size_t used = 0;

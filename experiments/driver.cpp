@@ -173,6 +173,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   std::unique_ptr<Engine> engine;
   if (Ds > 0) {
     std::vector<EvalDevice> devices;
+    devices.reserve(specs.size());
     for (const auto& s : specs) devices.push_back({s.name, s.params});
     EngineOptions eo;
     eo.mode = config.eval_stage.mode;

@@ -310,6 +310,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, const
     const SweepCell& cell = plan.cells[prep.todo[k]];
     RunOptions ro;
     ro.backend = options.backend;
+    ro.checkpoint = options.checkpoint;
     ro.output = cell_file(work, cell.index);
     std::ostringstream cell_log;
     ro.quiet = direct ? options.quiet : false;

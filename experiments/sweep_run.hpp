@@ -8,6 +8,7 @@
 // /cells/<index> of <out> (again written aside and renamed) and removes the folder.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -21,6 +22,9 @@ struct SweepOptions {
   std::string backend;  // overrides the config's when non-empty
   std::string output;   // overrides the config's when non-empty
   bool quiet = false;   // no progress, no per-run log
+  // Called between chunks and stages of every cell (RunOptions::checkpoint): the
+  // Python package's Ctrl-C check. It may throw to abandon the run.
+  std::function<void()> checkpoint;
 };
 
 struct SweepOutcome {

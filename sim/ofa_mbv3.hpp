@@ -79,8 +79,8 @@ PROXYSIM_HD Tensor lower_slot(int slot, int choice, Emitter<Sink>& em, Tensor x)
   y = em.conv(y, mid, k, stride, mid, kOpBn | kOpAct);
   if (stage_se(stage)) {
     Tensor s = em.pool(y, OpKind::kGlobalPool, 0, 1);
-    // OFA's SEModule: make_divisible(channel // 4), the floor first.
-    s = em.fully_connected(s, static_cast<uint16_t>(make_divisible(static_cast<double>(mid / 4))), kOpAct);
+    const int se_channels = mid / 4;  // OFA's SEModule: make_divisible(channel // 4), the floor first
+    s = em.fully_connected(s, static_cast<uint16_t>(make_divisible(se_channels)), kOpAct);
     s = em.fully_connected(s, mid, kOpAct);
     (void)s;
     y = em.elementwise(y, OpKind::kMul);

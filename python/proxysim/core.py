@@ -120,9 +120,13 @@ def _top_k_matrix(lat, k: int, backend: str) -> np.ndarray:
     return tk
 
 
-def run(config: Union[str, os.PathLike], *, backend: str = "", output: str = "", quiet: bool = True) -> dict:
+def run(config: Union[str, os.PathLike], *, backend: str = "", output: str = "", quiet: bool = True,
+        sets: Sequence[str] = ()) -> dict:
     """Runs an experiment config, a file path or YAML text, as ``proxysim run`` does:
-    same stages, same HDF5 result file. Returns a summary dict (``output``: the result
-    file; ``devices``: per-device min/mean/max ms; ``monotonicity``: its matrices when
-    the stage ran). Ctrl-C abandons the run between evaluation chunks and stages."""
-    return _core.run(os.fspath(config), backend, output, quiet)
+    same sweep expansion, same resumable cells, same HDF5 result file (``/cells/<i>``).
+    ``sets`` are ``--set key.path=value`` overrides. Returns a summary dict
+    (``output``: the result file; for a one-cell run also ``devices``: per-device
+    min/mean/max ms and ``monotonicity``: its matrices when the stage ran; for a sweep
+    ``cells`` and ``resumed``). Ctrl-C abandons the run between evaluation chunks and
+    stages; finished cells stay for a rerun to resume."""
+    return _core.run(os.fspath(config), backend, output, quiet, list(sets))

@@ -68,16 +68,16 @@ def test_run_equals_cli(tmp_path, run_cli, data, config):
     r2 = proxysim.run(text, output=str(tmp_path / "py_text.h5"))
     assert_same_h5(tmp_path / "cli.h5", r2["output"])
     with h5py.File(tmp_path / "cli.h5", "r") as f:
-        np.testing.assert_array_equal(r["monotonicity"]["srcc"].astype(np.float32), f["/monotonicity/srcc"][()])
+        np.testing.assert_array_equal(r["monotonicity"]["srcc"].astype(np.float32), f["/cells/0/monotonicity/srcc"][()])
         # proxysim.monotonicity on the CLI's matrix gives the CLI's statistics (the
         # NB201 run keeps its connected rows, as the stage does; float32 as stored).
-        lat = f["/eval/latency_ms"][()]
-        keep = proxysim.Space(f["/eval"].attrs["space"]).connected(f["/eval/arch_codes"][()])
-        k = int(f["/monotonicity/top_k"].attrs["k"])
-        m = proxysim.monotonicity(lat, keep=keep, kendall="kendall_tau_b" in f["/monotonicity"], top_k=k)
+        lat = f["/cells/0/eval/latency_ms"][()]
+        keep = proxysim.Space(f["/cells/0/eval"].attrs["space"]).connected(f["/cells/0/eval/arch_codes"][()])
+        k = int(f["/cells/0/monotonicity/top_k"].attrs["k"])
+        m = proxysim.monotonicity(lat, keep=keep, kendall="kendall_tau_b" in f["/cells/0/monotonicity"], top_k=k)
         for name in ("srcc", "top_k", "kendall_tau_b"):
-            if name in f["/monotonicity"]:
-                np.testing.assert_array_equal(m[name].astype(np.float32), f["/monotonicity"][name][()], err_msg=name)
+            if name in f["/cells/0/monotonicity"]:
+                np.testing.assert_array_equal(m[name].astype(np.float32), f["/cells/0/monotonicity"][name][()], err_msg=name)
 
 
 def test_evaluator_equals_cli_eval(tmp_path, run_cli):
@@ -87,11 +87,11 @@ def test_evaluator_equals_cli_eval(tmp_path, run_cli):
     ev = proxysim.evaluate("fbnet", "pixel3_cpu,edgetpu,raspi4", 5000, seed=3, noise_seed=9, backend="cpu",
                            chunk=777)  # another chunking: results must not depend on it
     with h5py.File(out, "r") as f:
-        np.testing.assert_array_equal(ev.latency_ms, f["/eval/latency_ms"][()])
-        np.testing.assert_array_equal(ev.codes, f["/eval/arch_codes"][()])
-        np.testing.assert_array_equal(ev.macs, f["/eval/macs"][()])
-        np.testing.assert_array_equal(ev.params, f["/eval/params"][()])
-        assert ev.devices == [d.decode() for d in f["/eval/devices"][()]]
+        np.testing.assert_array_equal(ev.latency_ms, f["/cells/0/eval/latency_ms"][()])
+        np.testing.assert_array_equal(ev.codes, f["/cells/0/eval/arch_codes"][()])
+        np.testing.assert_array_equal(ev.macs, f["/cells/0/eval/macs"][()])
+        np.testing.assert_array_equal(ev.params, f["/cells/0/eval/params"][()])
+        assert ev.devices == [d.decode() for d in f["/cells/0/eval/devices"][()]]
     # The same architectures given as codes and as strings evaluate the same.
     again = proxysim.evaluate("fbnet", "pixel3_cpu,edgetpu,raspi4", ev.codes[:100], noise_seed=9, backend="cpu")
     np.testing.assert_array_equal(again.latency_ms, ev.latency_ms[:100])
@@ -106,8 +106,8 @@ def test_nb201_enumerate_equals_cli(tmp_path, run_cli):
             "--backend", "cpu", "--out", out, "--quiet")
     ev = proxysim.evaluate("nb201", ["edgetpu", "twin_pixel3"], "all", dataset="cifar100", backend="cpu")
     with h5py.File(out, "r") as f:
-        np.testing.assert_array_equal(ev.latency_ms, f["/eval/latency_ms"][()])
-        np.testing.assert_array_equal(ev.space.indices(ev.codes), f["/eval/arch_index"][()].astype(np.int64))
+        np.testing.assert_array_equal(ev.latency_ms, f["/cells/0/eval/latency_ms"][()])
+        np.testing.assert_array_equal(ev.space.indices(ev.codes), f["/cells/0/eval/arch_index"][()].astype(np.int64))
 
 
 def test_monotonicity_equals_scipy():
@@ -135,15 +135,15 @@ def test_adaptation_and_selection_equal_cli(tmp_path, run_cli, data):
     cfg.write_text(NB201_MEASURED.format(data=data))
     run_cli("run", cfg, "--out", tmp_path / "cli.h5", "--quiet")
     with h5py.File(tmp_path / "cli.h5", "r") as f:
-        lat = f["/eval/latency_ms"][()]
-        codes = f["/eval/arch_codes"][()]
-        devices = [d.decode() for d in f["/eval/devices"][()]]
+        lat = f["/cells/0/eval/latency_ms"][()]
+        codes = f["/cells/0/eval/arch_codes"][()]
+        devices = [d.decode() for d in f["/cells/0/eval/devices"][()]]
         sp = proxysim.Space("nb201")
         a = proxysim.adaptation_study(sp, lat, codes, devices, "pixel3", targets=["eyeriss", "fpga"],
                                       schemes=["none", "adaproxy"], n=[10, 20], repeats=3)
         for name in ("srcc_mean", "srcc_std", "srcc_unsampled_mean", "srcc_unadapted"):
-            np.testing.assert_array_equal(a[name].astype(np.float32), f["/adapt"][name][()], err_msg=name)
+            np.testing.assert_array_equal(a[name].astype(np.float32), f["/cells/0/adapt"][name][()], err_msg=name)
         s = proxysim.select_proxy(sp, lat, codes, devices, targets=["fpga", "raspi4"], n=[10], repeats=4, seed=2)
-        assert s["oracle"] == [o.decode() for o in f["/select/oracle"][()]]
+        assert s["oracle"] == [o.decode() for o in f["/cells/0/select/oracle"][()]]
         for name in ("srcc_mean", "regret_mean", "oracle_fraction", "group_regret_mean", "srcc_full"):
-            np.testing.assert_array_equal(s[name].astype(np.float32), f["/select"][name][()], err_msg=name)
+            np.testing.assert_array_equal(s[name].astype(np.float32), f["/cells/0/select"][name][()], err_msg=name)

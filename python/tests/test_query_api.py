@@ -54,8 +54,8 @@ def test_simulated_devices_equal_cli_eval(api, run_cli, tmp_path, dataset):
     run_cli("eval", "--space", "nb201", "--dataset", dataset, "--devices", SIM, "--archs", "all", "--out", out,
             "--quiet")
     with h5py.File(out, "r") as f:
-        lat = f["/eval/latency_ms"][()]
-        index = f["/eval/arch_index"][()]
+        lat = f["/cells/0/eval/latency_ms"][()]
+        index = f["/cells/0/eval/arch_index"][()]
     row_of = {int(i): r for r, i in enumerate(index)}
     rng = np.random.default_rng(1)
     for i in [0, 15624, *rng.integers(0, 15625, 300)]:

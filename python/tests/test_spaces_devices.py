@@ -65,6 +65,6 @@ def test_population_equals_config_devices(tmp_path, run_cli):
     run_cli("run", cfg, "--out", tmp_path / "p.h5", "--quiet")
     import h5py
     with h5py.File(tmp_path / "p.h5", "r") as f:
-        cli = f["/eval/latency_ms"][()]
+        cli = f["/cells/0/eval/latency_ms"][()]
     ev = proxysim.evaluate("nb201", pop, 50, seed=1)
     np.testing.assert_array_equal(ev.latency_ms, cli)

@@ -20,7 +20,14 @@ from .core import _space
 ArrayOrCallable = Union[np.ndarray, Callable[[np.ndarray], float]]
 
 
+_OPTION_NAMES = ("population", "sample", "ofa_population", "ofa_generations", "ofa_mutation_prob",
+                 "ofa_parent_ratio", "ofa_mutation_ratio", "max_tries")
+
+
 def _options(budget: int, options: dict) -> "_core.StrategyOptions":
+    unknown = sorted(set(options) - set(_OPTION_NAMES))
+    if unknown:  # pybind11's own message lists a signature, not the mistake
+        raise TypeError(f"unknown strategy option {unknown[0]!r} (expected one of {', '.join(_OPTION_NAMES)})")
     return _core.StrategyOptions(budget=budget, **options)
 
 

@@ -49,7 +49,7 @@ def test_callback_trajectory_equals_native_loop(nb201, strategy):
         calls.append(SPACE.index(code))
         return acc[calls[-1]]
 
-    opts = dict(ofa_population=20, ofa_generations=30) if strategy == "ofa_evolution" else {}
+    opts = dict(ofa_population=20, ofa_generations=40) if strategy == "ofa_evolution" else {}
     native = proxysim.search_table(strategy, SPACE, accuracy=acc, latency_ms=lat, constraint_ms=constraint,
                                    seeds=[0, 1, 2], eligible=eligible.astype(np.uint8), budget=500, **opts)
     for seed, rows in zip([0, 1, 2], native):
@@ -86,13 +86,18 @@ def _counter_hash(seed, a, b):
 
 def test_callback_search_equals_cli_nas_stage(nb201, data, run_cli, tmp_path):
     h5py = pytest.importorskip("h5py")
-    acc, lat, eligible, constraint = _problem(nb201, "edgegpu", 0.3)
+    acc, connected, lats = nb201
+    lat = lats["edgegpu"]
+    # The nas stage's eligible rows: connected, measured on the proxy and on the target.
+    eligible = connected & np.isfinite(lat) & np.isfinite(lats["pixel3"])
+    ms = np.sort(lat[eligible])
+    constraint = float(ms[math.ceil(0.3 * len(ms)) - 1])
     cfg = tmp_path / "nas.yaml"
     cfg.write_text(f"""
 name: nas_py
 space: nb201
 measured: {data / 'hwnasbench_nb201_cifar10.csv'}
-archs: all
+archs: measured
 backend: cpu
 stages:
   - nas:
@@ -111,11 +116,10 @@ stages:
     out = tmp_path / "r.h5"
     run_cli("run", cfg, "--out", out)
     with h5py.File(out, "r") as f:
-        assert float(f["/nas/constraint_ms"][0, 0]) == pytest.approx(constraint, rel=1e-7)
+        assert float(f["/nas/constraint_ms"][0, 0]) == constraint
         best = f["/nas/best_accuracy"][:]  # [strategy, source, target, constraint, seed, checkpoint]
         strategies = [s.decode() if isinstance(s, bytes) else s for s in f["/nas/strategies"][:]]
-    # The nas stage's rows are the proxy- and target-measured connected architectures.
-    eligible = eligible & np.isfinite(nb201[2]["pixel3"])
+    assert strategies == ["regularized_evolution", "random"]
     for si, strategy in enumerate(strategies):
         for rep in range(2):
             r = proxysim.search(strategy, SPACE, accuracy=lambda code: acc[SPACE.index(code)], latency_ms=lat,
@@ -211,6 +215,11 @@ def test_bad_arguments_raise_user_error(nb201, call, message):
     with pytest.raises(proxysim.UserError) as e:
         call(nb201[2]["edgegpu"])
     assert message in str(e.value)
+
+
+def test_unknown_option_names_itself():
+    with pytest.raises(TypeError, match="unknown strategy option 'populaton'"):
+        proxysim.search("regularized_evolution", "nb201", accuracy=lambda c: 1.0, populaton=10)
 
 
 def test_ask_tell_order_is_checked():

@@ -1,7 +1,7 @@
 # Checks that Ctrl-C (SIGINT) interrupts a long call: a subprocess starts an
-# evaluation (or a whole run) that takes minutes, gets SIGINT once the call is under
-# way, and must end with KeyboardInterrupt within 5 s (a chunk takes ~0.4 s; the rest
-# of the bound is interpreter start-up and a loaded 2-core machine).
+# evaluation, a whole run or a search that takes minutes, gets SIGINT once the call is
+# under way, and must end with KeyboardInterrupt within 5 s (a chunk takes ~0.4 s; the
+# rest of the bound is interpreter start-up and a loaded 2-core machine).
 import os
 import signal
 import subprocess

@@ -1,10 +1,8 @@
 """Search NB201 under a latency budget on a target device with your own accuracy
-predictor. The search is a seeded latency-constrained random search written in numpy
-over proxysim's latencies; when proxysim's native NAS strategies (regularized
-evolution among them) land in the package, this example switches to them with the same
-predictor callback.
+predictor: proxysim's regularized evolution (Real et al. 2019) proposes only
+architectures within the budget and calls your predictor for each.
 
-    python3 latency_constrained_search.py [--device edgetpu] [--budget-quantile 0.3] [--samples 500]
+    python3 latency_constrained_search.py [--device edgetpu] [--budget-quantile 0.3] [--evaluations 300]
 """
 import argparse
 
@@ -25,7 +23,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="edgetpu")
     ap.add_argument("--budget-quantile", type=float, default=0.3, help="latency budget as a quantile of the space")
-    ap.add_argument("--samples", type=int, default=500)
+    ap.add_argument("--evaluations", type=int, default=300, help="predictor calls the search may make")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -35,17 +33,17 @@ def main(argv=None):
     connected = table.space.connected(table.codes)
     budget = float(np.quantile(lat[connected], args.budget_quantile))
 
-    rng = np.random.default_rng(args.seed)
-    candidates = rng.choice(np.flatnonzero(connected), size=args.samples, replace=False)
-    feasible = candidates[lat[candidates] <= budget]
-    acc = my_accuracy_predictor(table.codes[feasible])
-    best = feasible[np.argmax(acc)]
+    r = proxysim.search("regularized_evolution", table.space,
+                        accuracy=lambda code: float(my_accuracy_predictor(code[None])[0]),
+                        latency_ms=lat, constraint_ms=budget, eligible=connected,
+                        budget=args.evaluations, seed=args.seed)
+    best = r.best_index
     # The exhaustive answer over every connected architecture, for comparison.
     all_ok = np.flatnonzero(connected & (lat <= budget))
     oracle = all_ok[np.argmax(my_accuracy_predictor(table.codes[all_ok]))]
-    print(f"budget {budget:.3f} ms on {args.device}: {len(feasible)} of {args.samples} sampled architectures fit")
-    print(f"random search: index {best} {api.arch(best)} predicted {my_accuracy_predictor(table.codes[[best]])[0]:.1f}"
-          f" at {lat[best]:.3f} ms")
+    print(f"budget {budget:.3f} ms on {args.device}: {len(all_ok)} connected architectures fit")
+    print(f"regularized evolution, {len(r.accuracy)} evaluations: index {best} {api.arch(best)} "
+          f"predicted {r.best_accuracy:.1f} at {lat[best]:.3f} ms")
     print(f"exhaustive:    index {oracle} {api.arch(oracle)} predicted "
           f"{my_accuracy_predictor(table.codes[[oracle]])[0]:.1f} at {lat[oracle]:.3f} ms")
     return int(best), int(oracle), budget, lat

@@ -1,6 +1,7 @@
 """proxysim from Python: search spaces, simulated and measured devices, batch latency
 evaluation into numpy arrays, latency monotonicity statistics, proxy adaptation and
-selection, and whole experiments, on the C++/CUDA core of the `proxysim` CLI.
+selection, NAS search strategies with your own accuracy function (``search``,
+``strategy``), and whole experiments, on the C++/CUDA core of the `proxysim` CLI.
 
 Latencies are milliseconds per inference at the device's batch size
 (``Device.batch``; 1 unless the device's name says otherwise, e.g. ``gtx1080ti_b32``).
@@ -54,6 +55,9 @@ from ._core import (  # noqa: F401  (the public names of the extension)
 )
 from .core import devices, evaluate, monotonicity, run, Evaluation  # noqa: F401
 from .api import Benchmark, HWNASBenchAPI, create  # noqa: F401
+from .nas import (  # noqa: F401
+    SearchResult, nb201_accuracy, search, search_table, strategy, synthetic_accuracy)
+from ._core import Strategy, StrategyOptions, strategy_names  # noqa: F401
 from . import convert  # noqa: F401
 
 __version__ = _core.version

@@ -46,6 +46,7 @@ void bind_devices(pb::module_& m);
 void bind_evaluate(pb::module_& m);
 void bind_stats(pb::module_& m);
 void bind_search(pb::module_& m);
+void bind_nas(pb::module_& m);
 void bind_run(pb::module_& m);
 
 }  // namespace proxysim::py

@@ -14,7 +14,7 @@ PYBIND11_MODULE(_core, m) {
   namespace pb = pybind11;
   using namespace proxysim;
   m.doc() = "proxysim's C++/CUDA core (spaces, devices, batch latency evaluation, rank statistics, "
-            "proxy adaptation and selection, whole experiments)";
+            "proxy adaptation and selection, NAS search strategies, whole experiments)";
   // A user mistake in C++ (bad config, unknown name, malformed file) reaches Python as
   // proxysim.UserError with the C++ message; a ValueError, so generic handlers work.
   pb::register_exception<UserError>(m, "UserError", PyExc_ValueError);
@@ -33,5 +33,6 @@ PYBIND11_MODULE(_core, m) {
   py::bind_evaluate(m);
   py::bind_stats(m);
   py::bind_search(m);
+  py::bind_nas(m);
   py::bind_run(m);
 }

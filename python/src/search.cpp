@@ -1,5 +1,5 @@
-// Proxy adaptation (search/adaptation.hpp) and proxy selection on numpy data. NAS
-// search strategies join here when search/ has them.
+// Proxy adaptation (search/adaptation.hpp) and proxy selection on numpy data; the NAS
+// strategies are in nas.cpp.
 #include <Eigen/Dense>
 
 #include "common.hpp"

@@ -1,7 +1,7 @@
 # Checks that Ctrl-C (SIGINT) interrupts a long call: a subprocess starts an
-# evaluation (or a whole run) that takes minutes, gets SIGINT once the call is under
-# way, and must end with KeyboardInterrupt within 5 s (a chunk takes ~0.4 s; the rest
-# of the bound is interpreter start-up and a loaded 2-core machine).
+# evaluation, a whole run or a search that takes minutes, gets SIGINT once the call is
+# under way, and must end with KeyboardInterrupt within 5 s (a chunk takes ~0.4 s; the
+# rest of the bound is interpreter start-up and a loaded 2-core machine).
 import os
 import signal
 import subprocess
@@ -45,6 +45,23 @@ print("finished", flush=True)
 """
 
 
+# A search without a budget never ends by itself. With a Python callback Ctrl-C is
+# checked every step; with an accuracy array the loop runs without the GIL and checks
+# every 4,096 steps. Tournaments of 1,000 slow each step to microseconds, so the
+# evaluations recorded before the signal stay a few MB.
+LONG_SEARCH = """
+import numpy as np, proxysim, sys
+accuracy = (lambda code: 50.0) if sys.argv[1] == "callback" else np.full(15625, 50.0)
+print("started", flush=True)
+try:
+    proxysim.search("regularized_evolution", "nb201", accuracy=accuracy, budget=0, population=1000, sample=1000)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(7)
+print("finished", flush=True)
+"""
+
+
 def interrupt(script, *args):
     p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=os.environ)
@@ -73,3 +90,10 @@ def test_ctrl_c_interrupts_run(tmp_path):
     assert rc == 7 and "interrupted" in out, out
     # The abandoned run leaves no result file, partial or not.
     assert not target.exists() and not (tmp_path / "long.h5.partial").exists()
+
+
+@pytest.mark.parametrize("accuracy", ["callback", "array"])
+def test_ctrl_c_interrupts_search(accuracy):
+    rc, out, seconds = interrupt(LONG_SEARCH, accuracy)
+    assert rc == 7 and "interrupted" in out, out
+    assert seconds < 5

@@ -116,9 +116,9 @@ stages:
     out = tmp_path / "r.h5"
     run_cli("run", cfg, "--out", out)
     with h5py.File(out, "r") as f:
-        assert float(f["/nas/constraint_ms"][0, 0]) == constraint
-        best = f["/nas/best_accuracy"][:]  # [strategy, source, target, constraint, seed, checkpoint]
-        strategies = [s.decode() if isinstance(s, bytes) else s for s in f["/nas/strategies"][:]]
+        assert float(f["/cells/0/nas/constraint_ms"][0, 0]) == constraint
+        best = f["/cells/0/nas/best_accuracy"][:]  # [strategy, source, target, constraint, seed, checkpoint]
+        strategies = [s.decode() if isinstance(s, bytes) else s for s in f["/cells/0/nas/strategies"][:]]
     assert strategies == ["regularized_evolution", "random"]
     for si, strategy in enumerate(strategies):
         for rep in range(2):

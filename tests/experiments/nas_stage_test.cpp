@@ -45,14 +45,14 @@ TEST(NasCli, CubesHaveTheConfiguredAxesAndTargetExhaustiveHasZeroRegret) {
   const hid_t f1 = H5Fopen(out1.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), f2 = H5Fopen(out2.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(f1, 0);
   ASSERT_GE(f2, 0);
-  EXPECT_EQ(read_strings(f1, "/nas/strategies"), (std::vector<std::string>{"exhaustive", "regularized_evolution"}));
-  EXPECT_EQ(read_strings(f1, "/nas/sources"), (std::vector<std::string>{"target", "proxy", "adapted", "flops"}));
-  EXPECT_EQ(read_strings(f1, "/nas/targets"), (std::vector<std::string>{"eyeriss", "edgetpu"}));
+  EXPECT_EQ(read_strings(f1, "/cells/0/nas/strategies"), (std::vector<std::string>{"exhaustive", "regularized_evolution"}));
+  EXPECT_EQ(read_strings(f1, "/cells/0/nas/sources"), (std::vector<std::string>{"target", "proxy", "adapted", "flops"}));
+  EXPECT_EQ(read_strings(f1, "/cells/0/nas/targets"), (std::vector<std::string>{"eyeriss", "edgetpu"}));
   std::vector<hsize_t> d;
-  const auto regret = read_all<float>(f1, "/nas/regret", H5T_NATIVE_FLOAT, &d);
+  const auto regret = read_all<float>(f1, "/cells/0/nas/regret", H5T_NATIVE_FLOAT, &d);
   EXPECT_EQ(d, (std::vector<hsize_t>{2, 4, 2, 2, 3}));
-  for (const char* name : {"/nas/regret", "/nas/found_accuracy", "/nas/violation", "/nas/target_measurements",
-                           "/nas/hypervolume_ratio", "/nas/best_accuracy", "/nas/evaluations"}) {
+  for (const char* name : {"/cells/0/nas/regret", "/cells/0/nas/found_accuracy", "/cells/0/nas/violation", "/cells/0/nas/target_measurements",
+                           "/cells/0/nas/hypervolume_ratio", "/cells/0/nas/best_accuracy", "/cells/0/nas/evaluations"}) {
     std::vector<hsize_t> d1, d2;
     const auto a = read_all<float>(f1, name, H5T_NATIVE_FLOAT, &d1);
     const auto b = read_all<float>(f2, name, H5T_NATIVE_FLOAT, &d2);
@@ -65,8 +65,8 @@ TEST(NasCli, CubesHaveTheConfiguredAxesAndTargetExhaustiveHasZeroRegret) {
   // [strategy 0 = exhaustive][source 0 = target][target][constraint][seed]: regret 0.
   for (size_t i = 0; i < 2 * 2 * 3; ++i) EXPECT_EQ(regret[i], 0.0f) << i;
   // Evolution spends its budget; exhaustive evaluates every eligible architecture.
-  const auto evals = read_all<float>(f1, "/nas/evaluations", H5T_NATIVE_FLOAT, &d);
-  const auto eligible = read_all<float>(f1, "/nas/eligible", H5T_NATIVE_FLOAT, &d);
+  const auto evals = read_all<float>(f1, "/cells/0/nas/evaluations", H5T_NATIVE_FLOAT, &d);
+  const auto eligible = read_all<float>(f1, "/cells/0/nas/eligible", H5T_NATIVE_FLOAT, &d);
   EXPECT_EQ(evals[0], eligible[0]);
   EXPECT_EQ(evals[(((1 * 4 + 0) * 2 + 0) * 2 + 0) * 3 + 0], 300.0f);
   H5Fclose(f1);

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <cstdio>
+#include <exception>
 #include <iostream>
 #include <sstream>
 
@@ -80,11 +82,18 @@ int run_main(int argc, char** argv, const World& world);
 }  // namespace
 
 int main(int argc, char** argv) {
-  const World world = init_world(&argc, &argv);
-  place_rank(world);
-  const int rc = run_main(argc, argv, world);
-  finalize_world(world);
-  return rc;
+  // run_main reports every error of a run itself; this catches what MPI's setup or
+  // teardown might throw, so no exception ever leaves main.
+  try {
+    const World world = init_world(&argc, &argv);
+    place_rank(world);
+    const int rc = run_main(argc, argv, world);
+    finalize_world(world);
+    return rc;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "proxysim: %s\n", e.what());
+    return 3;
+  }
 }
 
 namespace {

@@ -181,7 +181,7 @@ Override parse_set(const std::string& s) {
   return o;
 }
 
-void apply_set(YAML::Node root, const Override& o) {
+void apply_set(const YAML::Node& root, const Override& o) {
   YAML::Node target = walk(root, o.path, true, [&](const std::string& m) { throw UserError("--set '" + o.text + "': " + m); });
   target = unmarked(YAML::Load(o.value));
 }
@@ -349,6 +349,7 @@ SweepPlan expand_sweep(const std::string& text, const std::string& file, const s
     }
   };
   std::vector<Override> overrides;
+  overrides.reserve(sets.size());
   for (const auto& s : sets) overrides.push_back(parse_set(s));
 
   SweepPlan plan;

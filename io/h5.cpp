@@ -146,6 +146,7 @@ void H5Writer::strings(const std::string& name, const std::vector<std::string>& 
                       "dataset " + name),
               H5Dclose);
   std::vector<const char*> ptrs;
+  ptrs.reserve(values.size());
   for (const auto& v : values) ptrs.push_back(v.c_str());
   if (!ptrs.empty()) check(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "write " + name);
   attr(name, "dims", dim);

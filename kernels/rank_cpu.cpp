@@ -23,9 +23,11 @@ struct OmpSystem {
   // 512 times fewer faults (a fifth of the SRCC time at n = 10^6 with 4 KiB pages).
   static void advise_large(void* p, size_t bytes) {
     constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-    const uintptr_t lo = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-    const uintptr_t hi = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
-    if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+    const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+    const uintptr_t lo = (at + kHuge - 1) & ~(kHuge - 1);
+    const uintptr_t hi = (at + bytes) & ~(kHuge - 1);
+    // Offsets from p, not integers cast back to pointers, keep the pointer's provenance.
+    if (hi > lo) madvise(static_cast<char*>(p) + (lo - at), hi - lo, MADV_HUGEPAGE);
   }
   // A few fat threads: each sorts whole columns and sums whole row blocks.
   static constexpr bool kSerialWorkers = true;

@@ -104,7 +104,10 @@ class Ctx {
   void only_keys(const YAML::Node& map, const std::string& path, const std::set<std::string>& allowed) const {
     if (!map.IsMap()) fail(map, path, "expected a mapping");
     for (const auto& kv : map) {
-      const std::string k = kv.first.as<std::string>();
+      // Found by fuzz_config: a complex key (`? [a, b]`) made as<std::string> throw
+      // yaml-cpp's own exception past the UserError contract.
+      if (!kv.first.IsScalar()) fail(kv.first, path, "expected a plain key name");
+      const std::string& k = kv.first.Scalar();
       if (!allowed.count(k)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
@@ -231,7 +234,12 @@ ExperimentConfig parse_config(const std::string& text, const std::string& file) 
     throw UserError((file.empty() ? "config" : file) + ":" + std::to_string(e.mark.line + 1) +
                     ": not valid YAML: " + e.msg);
   }
-  return parse_config_node(root, file);
+  try {
+    return parse_config_node(root, file);
+  } catch (const YAML::Exception& e) {
+    // Any conversion the checks above missed still reads as a user's mistake, with its line.
+    throw UserError((file.empty() ? "config" : file) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
 }
 
 ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& file) {

@@ -47,6 +47,8 @@ std::string error_of(const Case& c) {
 TEST(ConfigErrors, EveryMistakeNamesTheKeyPathAndLine) {
   const std::vector<Case> cases = {
       {"unknown key", kBase + "colour: red\n", {}, {"cfg.yaml:8", "'colour'", "unknown key"}},
+      // Found by fuzz_config: a complex key escaped as yaml-cpp's own exception.
+      {"complex key", kBase + "? [a, b]\n: 1\n", {}, {"cfg.yaml:8", "expected a plain key name"}},
       {"unknown key in a stage", R"(name: e
 space: nb201
 archs: {sample: 100}

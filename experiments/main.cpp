@@ -114,6 +114,9 @@ int run_main(int argc, char** argv, const World& world) {
   run->add_option("--set", run_sets, "override a setting: key.path=value (YAML value; repeatable)");
   run->add_flag("--dry-run", dry_run, "print the cells with estimated memory and time, validate, compute nothing");
   run->add_flag("--quiet", run_opts.quiet, "no progress, no summary");
+  std::string max_memory;
+  run->add_option("--max-memory", max_memory,
+                  "memory a cell may use, e.g. 8G (default: what the machine or the job's cgroup has available)");
 
   auto* spaces = app.add_subcommand("spaces", "list the search spaces");
   bool verbose = false;
@@ -203,6 +206,7 @@ int run_main(int argc, char** argv, const World& world) {
     }
     if (*run) {
       const SweepPlan plan = load_sweep(config_path, run_sets);
+      if (!max_memory.empty()) run_opts.max_memory_bytes = parse_memory_size(max_memory, "--max-memory");
       if (dry_run) {
         print_dry_run(plan, run_opts, world, std::cout);
         return 0;

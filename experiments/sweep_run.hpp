@@ -22,6 +22,11 @@ struct SweepOptions {
   std::string backend;  // overrides the config's when non-empty
   std::string output;   // overrides the config's when non-empty
   bool quiet = false;   // no progress, no per-run log
+  // Memory one cell may use: a cell whose estimate exceeds it is refused before any
+  // work starts. 0 = what this machine has available (MemAvailable, or the cgroup's
+  // limit when lower; a batch job's limit, e.g. Slurm's), divided among the ranks
+  // sharing the node.
+  double max_memory_bytes = 0;
   // Called between chunks and stages of every cell (RunOptions::checkpoint): the
   // Python package's Ctrl-C check. It may throw to abandon the run.
   std::function<void()> checkpoint;
@@ -47,6 +52,14 @@ struct CellEstimate {
 // Validates the cell as the run would before computing (space, devices, measured
 // files, architectures, stage device names, backend) and estimates its needs.
 CellEstimate estimate_cell(const ExperimentConfig& config, const std::string& backend_override);
+// Bytes this process may still use: MemAvailable from /proc/meminfo, or the cgroup's
+// memory limit less its usage when lower; 0 when neither can be read.
+double available_memory_bytes();
+// "512M", "8G", "1.5T", "1073741824": binary suffixes K, M, G, T; UserError otherwise.
+double parse_memory_size(const std::string& text, const std::string& what);
+// Refuses (UserError, before any work) a plan whose largest cell is estimated to need
+// more than the limit, naming the cell, the estimate and the limit.
+void check_memory(const SweepPlan& plan, const SweepOptions& options, const World& world);
 // `proxysim run --dry-run`: every cell with its axis values and estimate, and totals.
 void print_dry_run(const SweepPlan& plan, const SweepOptions& options, const World& world, std::ostream& out);
 

@@ -20,6 +20,12 @@ class H5Handle {
   H5Handle& operator=(H5Handle&& o) noexcept;
   ~H5Handle();
   hid_t get() const { return id_; }
+  // Gives up ownership: the caller closes the id (and checks the result).
+  hid_t release() {
+    const hid_t id = id_;
+    id_ = -1;
+    return id;
+  }
 
  private:
   hid_t id_ = -1;
@@ -30,7 +36,8 @@ class H5Handle {
 class H5Matrix {
  public:
   H5Matrix() = default;
-  H5Matrix(H5Handle ds, hid_t type, uint64_t rows, uint64_t cols) : ds_(std::move(ds)), type_(type), rows_(rows), cols_(cols) {}
+  H5Matrix(H5Handle ds, hid_t type, uint64_t rows, uint64_t cols, std::string file)
+      : ds_(std::move(ds)), type_(type), rows_(rows), cols_(cols), file_(std::move(file)) {}
   void write_rows(uint64_t first, uint64_t count, const void* data);
   hid_t id() const { return ds_.get(); }
 
@@ -38,11 +45,21 @@ class H5Matrix {
   H5Handle ds_;
   hid_t type_ = -1;
   uint64_t rows_ = 0, cols_ = 0;
+  std::string file_;  // for error messages
 };
+
+// Why the last HDF5 call failed, when the system said: the text of the errno the file
+// driver recorded on the error stack (e.g. "No space left on device"), else "".
+std::string h5_error_cause();
+// Throws for a failed HDF5 call on `file`: UserError "<file>: cannot write (<what>):
+// <cause>" when the system gave a cause (full disk, quota, file-size limit, I/O
+// error), std::runtime_error otherwise.
+[[noreturn]] void h5_write_failed(const std::string& file, const std::string& what);
 
 class H5Writer {
  public:
   // Opens `<path>.partial` for writing; throws UserError if the folder is not writable.
+  // Every write that fails throws (h5_write_failed); the partial file is removed.
   explicit H5Writer(std::string path);
   ~H5Writer();  // removes the partial file unless committed
   H5Writer(const H5Writer&) = delete;

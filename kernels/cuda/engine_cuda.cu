@@ -3,6 +3,9 @@
 #include <thrust/device_vector.h>
 #include <thrust/system/cuda/execution_policy.h>
 
+#include <cstdio>
+#include <limits>
+#include <new>
 #include <vector>
 
 #include "kernels/cuda/cuda_check.hpp"
@@ -69,11 +72,63 @@ class CudaEngine final : public Engine {
 
   Backend backend() const override { return Backend::kCuda; }
 
+  // Out of GPU memory, a batch is evaluated in halves (and every later batch in pieces
+  // of the size that fitted) down to kMinRows architectures; below that the error says
+  // what was asked for and what the GPU had free. Results do not depend on the pieces:
+  // each architecture's code and noise come from its index.
   void evaluate(const ArchBatch& batch, uint8_t* codes, float* latency_ms, float* macs, float* params) override {
     if (batch.kind == ArchBatch::Kind::kEnumerate) {
       const auto n = space_.size();
       if (!n || batch.first + batch.count > *n) throw UserError("enumeration past the end of space " + space_.name());
     }
+    const uint64_t k = static_cast<uint64_t>(space_.decisions()), d = static_cast<uint64_t>(devices());
+    uint64_t done = 0;
+    while (done < batch.count) {
+      const uint64_t m = std::min(batch.count - done, max_rows_);
+      ArchBatch part = batch;
+      part.first = batch.first + done;
+      part.count = m;
+      if (batch.kind == ArchBatch::Kind::kList) part.codes = batch.codes + done * k;
+      try {
+        evaluate_part(part, codes + done * k, latency_ms + done * d, macs + done, params + done);
+      } catch (const std::bad_alloc&) {  // thrust's bad_alloc is one
+        release_buffers();
+        if (m <= kMinRows) {
+          throw UserError(gpu_out_of_memory("evaluating " + std::to_string(m) + " architectures x " + std::to_string(d) + " devices",
+                                            static_cast<double>(m) * bytes_per_row()));
+        }
+        max_rows_ = m / 2;
+        if (!reduced_) {
+          std::fprintf(stderr, "proxysim: GPU memory: evaluating in pieces of %llu architectures\n",
+                       static_cast<unsigned long long>(max_rows_));
+          reduced_ = true;
+        }
+        continue;
+      }
+      done += m;
+    }
+  }
+
+ private:
+  static constexpr uint64_t kMinRows = 1024;
+
+  double bytes_per_row() const {
+    return static_cast<double>(space_.decisions()) * 2 + (static_cast<double>(devices()) + 2) * sizeof(float);
+  }
+
+  void release_buffers() {
+    for (auto* v : {&codes_, &list_}) {
+      v->clear();
+      v->shrink_to_fit();
+    }
+    for (auto* v : {&latency_, &macs_, &params_out_}) {
+      v->clear();
+      v->shrink_to_fit();
+    }
+    cudaGetLastError();  // an allocation failure is not sticky; clear it
+  }
+
+  void evaluate_part(const ArchBatch& batch, uint8_t* codes, float* latency_ms, float* macs, float* params) {
     const uint64_t n = batch.count;
     const size_t k = static_cast<size_t>(space_.decisions());
     codes_.resize(n * k);
@@ -96,7 +151,8 @@ class CudaEngine final : public Engine {
     PROXYSIM_CUDA_CHECK(cudaMemcpy(params, raw(params_out_), n * sizeof(float), cudaMemcpyDeviceToHost));
   }
 
- private:
+  uint64_t max_rows_ = std::numeric_limits<uint64_t>::max();
+  bool reduced_ = false;
   thrust::device_vector<DeviceParams> params_;
   thrust::device_vector<uint64_t> keys_;
   thrust::device_vector<float> sigma_, resolution_;

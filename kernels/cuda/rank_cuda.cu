@@ -4,8 +4,12 @@
 #include <thrust/system/cuda/execution_policy.h>
 #include <thrust/system/cuda/vector.h>
 
+#include <new>
+#include <string>
+
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/rank_impl.hpp"
+#include "sim/error.hpp"
 
 namespace proxysim::detail {
 
@@ -54,47 +58,82 @@ auto checked(F&& f) {
   return r;
 }
 
+// Runs `f`, turning a failed GPU allocation into an error that says how large the
+// input was, about what it needs and how many rows would fit in what is free. The
+// statistics hold the matrix, a rank or key per entry and the sorts' buffers: about
+// 8 bytes per entry and 24 per row.
+template <class F>
+auto within_gpu_memory(const char* what, int64_t rows, int64_t cols, F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    cudaGetLastError();
+    const double per_row = 8.0 * static_cast<double>(cols) + 24.0;
+    size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    cudaGetLastError();
+    throw UserError(gpu_out_of_memory(std::string(what) + " of " + std::to_string(rows) + " x " + std::to_string(cols),
+                                      per_row * static_cast<double>(rows)) +
+                    "; about " + std::to_string(static_cast<int64_t>(static_cast<double>(free_b) / per_row)) +
+                    " rows would fit");
+  }
+}
+
 }  // namespace
 
 PairMatrix cuda_spearman_matrix(const LatencyMatrix& m) {
-  auto d = upload(m.latency_ms, m.rows * m.devices);
-  return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).spearman(); });
+  return within_gpu_memory("the SRCC matrix", m.rows, m.devices, [&] {
+    auto d = upload(m.latency_ms, m.rows * m.devices);
+    return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).spearman(); });
+  });
 }
 
 PairMatrix cuda_kendall_matrix(const LatencyMatrix& m) {
-  auto d = upload(m.latency_ms, m.rows * m.devices);
-  return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).kendall(); });
+  return within_gpu_memory("the Kendall matrix", m.rows, m.devices, [&] {
+    auto d = upload(m.latency_ms, m.rows * m.devices);
+    return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).kendall(); });
+  });
 }
 
 double cuda_top_k_agreement(const float* proxy_ms, const float* target_ms, int64_t n, int64_t k) {
-  auto d = upload_columns({proxy_ms, target_ms}, n);
-  const float* p = thrust::raw_pointer_cast(d.data());
-  return checked([&] { return Gpu(p, n, 2).top_k(Column{p, 2}, Column{p + 1, 2}, k); });
+  return within_gpu_memory("top-k agreement", n, 2, [&] {
+    auto d = upload_columns({proxy_ms, target_ms}, n);
+    const float* p = thrust::raw_pointer_cast(d.data());
+    return checked([&] { return Gpu(p, n, 2).top_k(Column{p, 2}, Column{p + 1, 2}, k); });
+  });
 }
 
 std::vector<int64_t> cuda_pareto_front(const float* latency_ms, const float* objective, int64_t n, Objective sense) {
-  auto d = upload_columns({latency_ms, objective}, n);
-  const float* p = thrust::raw_pointer_cast(d.data());
-  return checked([&] { return Gpu(p, n, 2).pareto(Column{p, 2}, Column{p + 1, 2}, sense); });
+  return within_gpu_memory("a Pareto front", n, 2, [&] {
+    auto d = upload_columns({latency_ms, objective}, n);
+    const float* p = thrust::raw_pointer_cast(d.data());
+    return checked([&] { return Gpu(p, n, 2).pareto(Column{p, 2}, Column{p + 1, 2}, sense); });
+  });
 }
 
 ParetoAgreement cuda_pareto_agreement(const float* proxy_ms, const float* target_ms, const float* objective,
                                       int64_t n, Objective sense) {
-  auto d = upload_columns({proxy_ms, target_ms, objective}, n);
-  const float* p = thrust::raw_pointer_cast(d.data());
-  return checked([&] {
-    return Gpu(p, n, 3).pareto_agreement(Column{p, 3}, Column{p + 1, 3}, Column{p + 2, 3}, sense);
+  return within_gpu_memory("Pareto agreement", n, 3, [&] {
+    auto d = upload_columns({proxy_ms, target_ms, objective}, n);
+    const float* p = thrust::raw_pointer_cast(d.data());
+    return checked([&] {
+      return Gpu(p, n, 3).pareto_agreement(Column{p, 3}, Column{p + 1, 3}, Column{p + 2, 3}, sense);
+    });
   });
 }
 
 BootstrapResult cuda_bootstrap_spearman(const LatencyMatrix& m, const BootstrapOptions& options) {
-  auto d = upload(m.latency_ms, m.rows * m.devices);
-  return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).bootstrap_spearman(options); });
+  return within_gpu_memory("the bootstrap of SRCC", m.rows, m.devices, [&] {
+    auto d = upload(m.latency_ms, m.rows * m.devices);
+    return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).bootstrap_spearman(options); });
+  });
 }
 
 BootstrapResult cuda_bootstrap_kendall(const LatencyMatrix& m, const BootstrapOptions& options) {
-  auto d = upload(m.latency_ms, m.rows * m.devices);
-  return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).bootstrap_kendall(options); });
+  return within_gpu_memory("the bootstrap of Kendall tau", m.rows, m.devices, [&] {
+    auto d = upload(m.latency_ms, m.rows * m.devices);
+    return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).bootstrap_kendall(options); });
+  });
 }
 
 }  // namespace proxysim::detail

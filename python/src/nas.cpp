@@ -6,6 +6,8 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <sstream>
+#include <string>
 
 #include "common.hpp"
 #include "search/accuracy.hpp"
@@ -68,6 +70,31 @@ double number_from(const pb::object& r, const char* what) {
   }
 }
 
+// Bad numbers stop at this boundary, named: a latency is positive and finite, or NaN
+// for "not measured" (never feasible); an accuracy is finite, or NaN for "not
+// measured" (never the best).
+std::string number_text(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+void check_latency(double v, const std::string& source) {
+  if (!std::isnan(v) && !(std::isfinite(v) && v > 0)) {
+    throw UserError(source + " = " + number_text(v) + ": a latency must be positive and finite (NaN = not measured)");
+  }
+}
+
+void check_accuracy(double v, const std::string& source) {
+  if (std::isinf(v)) throw UserError(source + " = " + number_text(v) + ": an accuracy must be finite (NaN = not measured)");
+}
+
+template <class F>
+void check_array(const CArray<double>& a, const char* what, F&& check) {
+  const double* d = a.data();
+  for (pb::ssize_t i = 0; i < a.shape(0); ++i) check(d[i], std::string(what) + "[" + std::to_string(i) + "]");
+}
+
 // The latency side of a search: a per-architecture array (tabulated spaces), a Python
 // callable on the code (any space), or none; optionally an eligibility mask.
 class PyFeasibility final : public Feasibility {
@@ -86,6 +113,7 @@ class PyFeasibility final : public Feasibility {
         callable_ = latency_ms;
       } else {
         latency_ = per_arch<double>(latency_ms, table_.get(), space, "latency_ms");
+        check_array(*latency_, "latency_ms", check_latency);
       }
     }
     if (!eligible.is_none()) eligible_ = per_arch<uint8_t>(eligible, table_.get(), space, "eligible");
@@ -100,7 +128,11 @@ class PyFeasibility final : public Feasibility {
       // NaN (an unmeasured architecture) compares false: never feasible.
       if (latency_) return latency_->data()[r] <= limit_;
     }
-    if (callable_) return number_from(callable_(code_array(a, space_.decisions())), "latency_ms") <= limit_;
+    if (callable_) {
+      const double v = number_from(callable_(code_array(a, space_.decisions())), "latency_ms");
+      check_latency(v, "the latency_ms callback's value");
+      return v <= limit_;
+    }
     return true;
   }
   bool calls_python() const { return static_cast<bool>(callable_); }
@@ -156,6 +188,7 @@ class PyStrategy {
   }
   void report(double accuracy) {
     if (!outstanding_) throw UserError("tell() without ask(): there is no architecture awaiting its accuracy");
+    check_accuracy(accuracy, "the reported accuracy");
     outstanding_ = false;
     ++evaluations_;
     strategy_->report(accuracy);
@@ -190,7 +223,10 @@ pb::dict run_loop(PyStrategy& st, const pb::object& accuracy) {
   std::vector<int64_t> index;
   const bool callable = PyCallable_Check(accuracy.ptr());
   std::optional<CArray<double>> table;
-  if (!callable) table = per_arch<double>(accuracy, st.table_.get(), st.space_, "accuracy");
+  if (!callable) {
+    table = per_arch<double>(accuracy, st.table_.get(), st.space_, "accuracy");
+    check_array(*table, "accuracy", check_accuracy);
+  }
   Arch a{};
   auto record = [&](double v) {
     codes.insert(codes.end(), a.begin(), a.begin() + K);

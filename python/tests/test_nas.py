@@ -210,6 +210,20 @@ def test_callback_exception_propagates(nb201):
      "exhaustive search needs an enumerable space"),
     (lambda lat: proxysim.search("random", "nb201", accuracy=lambda c: 1.0, budget=-1),
      "budget: expected >= 0"),
+    # Bad numbers stop at the boundary, named (NaN alone means "not measured").
+    (lambda lat: proxysim.search("random", "nb201", accuracy=lambda c: math.inf, budget=3),
+     "the reported accuracy = inf: an accuracy must be finite"),
+    (lambda lat: proxysim.search("random", "nb201", accuracy=np.where(np.arange(15625) == 9, -np.inf, 50.0)),
+     "accuracy[9] = -inf: an accuracy must be finite"),
+    (lambda lat: proxysim.search("random", "nb201", accuracy=lambda c: 1.0, latency_ms=lambda c: -2.0,
+                                 constraint_ms=5.0, budget=3),
+     "the latency_ms callback's value = -2: a latency must be positive and finite (NaN = not measured)"),
+    (lambda lat: proxysim.search("random", "nb201", accuracy=lambda c: 1.0,
+                                 latency_ms=np.where(np.arange(15625) == 4, 0.0, lat), constraint_ms=5.0),
+     "latency_ms[4] = 0: a latency must be positive and finite"),
+    (lambda lat: proxysim.search("random", "nb201", accuracy=lambda c: 1.0,
+                                 latency_ms=np.where(np.arange(15625) == 7, np.inf, lat), constraint_ms=5.0),
+     "latency_ms[7] = inf: a latency must be positive and finite"),
 ])
 def test_bad_arguments_raise_user_error(nb201, call, message):
     with pytest.raises(proxysim.UserError) as e:
@@ -231,7 +245,9 @@ def test_ask_tell_order_is_checked():
         s.ask()
     s.tell(1.0)
     assert s.ask() is not None
-    s.tell(2.0)
+    with pytest.raises(proxysim.UserError, match="the reported accuracy = inf"):
+        s.tell(math.inf)
+    s.tell(2.0)  # the refused report left the architecture awaiting its accuracy
     assert s.ask() is None and s.done  # the budget of 2 is spent
 
 

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "tests/support/h5_compare.hpp"
+#include "tests/support/sanitized.hpp"
+#include "tests/support/scratch.hpp"
 #include "tests/support/spawn.hpp"
 
 namespace fs = std::filesystem;
@@ -17,10 +19,11 @@ using namespace proxysim::test;
 
 namespace {
 
-// Ten cells of about half a second each on two cores: slow enough to kill in the middle.
-const std::string kConfig = R"(name: resume_test
+// Ten cells of about half a second each on two cores: slow enough to kill in the middle
+// (a fifth of the architectures under the sanitizers, which make each 5x slower).
+const std::string kConfig = std::string(R"(name: resume_test
 space: fbnet
-archs: {sample: 150000, seed: 1}
+archs: {sample: )") + (kSanitized ? "30000" : "150000") + R"(, seed: 1}
 devices: [pixel3_cpu, raspi4, edgetpu, eyeriss]
 stages:
   - eval
@@ -29,39 +32,9 @@ sweep:
   noise_seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 )";
 
-class Resume : public ::testing::Test {
+class Resume : public CliScratch {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("proxysim_resume_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir_ / name) << text;
-    return (dir_ / name).string();
-  }
-  // Exit status and everything the run printed.
-  std::pair<int, std::string> run(const std::string& cfg, const std::string& out) const {
-    const std::string log = (dir_ / "log.txt").string();
-    const int rc = wait_for(spawn({PROXYSIM_BINARY, "run", cfg, "--backend", "cpu", "--out", out}, log));
-    std::ifstream in(log);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return {rc, ss.str()};
-  }
-  static int complete_cells(const fs::path& work) {
-    int n = 0;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(work, ec)) {
-      const std::string f = e.path().filename().string();
-      n += f.size() > 3 && f.ends_with(".h5") && f.find_first_not_of("0123456789") == f.size() - 3;
-    }
-    return n;
-  }
-  fs::path dir_;
+  std::pair<int, std::string> run(const std::string& cfg, const std::string& out) const { return run_cli(cfg, out); }
 };
 
 }  // namespace

@@ -83,6 +83,13 @@ std::string manifest_of(const SweepPlan& plan, const SweepOptions& o) {
 }
 
 std::string cell_file(const fs::path& work, uint64_t i) { return (work / (std::to_string(i) + ".h5")).string(); }
+// A cell is complete when its file and, written after it, its checksum both exist.
+std::string cell_sum(const fs::path& work, uint64_t i) { return (work / (std::to_string(i) + ".sum")).string(); }
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
 
 std::string human_seconds(double s) {
   if (!std::isfinite(s)) return "?";
@@ -180,7 +187,7 @@ Prepared prepare(const SweepPlan& plan, const SweepOptions& o, const std::string
   if (fs::exists(p.output)) {
     std::string have;
     try {
-      have = h5_root_string_attr(p.output, "sweep_fingerprint");
+      have = h5_root_string_attr_isolated(p.output, "sweep_fingerprint");
     } catch (const UserError&) {
       throw UserError(p.output + ": exists but is not a readable HDF5 file (truncated or corrupt?); refusing to "
                       "overwrite or resume it: move it away");
@@ -191,6 +198,10 @@ Prepared prepare(const SweepPlan& plan, const SweepOptions& o, const std::string
       fs::remove_all(work, ec);  // a run killed after its final rename
       return p;
     }
+    throw UserError(p.output + ": already holds " +
+                    (have.empty() ? std::string("an HDF5 file that is not a proxysim result")
+                                  : std::string("the results of different cells (another config or --set)")) +
+                    "; refusing to overwrite it: move it away or write elsewhere with --out");
   }
   std::error_code ec;
   fs::create_directories(work, ec);
@@ -205,14 +216,19 @@ Prepared prepare(const SweepPlan& plan, const SweepOptions& o, const std::string
     write_atomically(mf, manifest);
   }
   for (const auto& c : plan.cells) {
-    const std::string f = cell_file(work, c.index);
-    if (!fs::exists(f)) {
+    const std::string f = cell_file(work, c.index), sum = cell_sum(work, c.index);
+    if (!fs::exists(sum)) {
+      // Killed between the cell file's rename and its checksum: not complete yet.
+      std::error_code ec;
+      fs::remove(f, ec);
       p.todo.push_back(c.index);
-    } else if (!h5_file_has_root_attr(f, "config")) {
-      // Only a finished cell is ever renamed to this name, so this file was damaged
-      // afterwards; it is evidence, not something to overwrite.
-      throw UserError(f + ": a completed cell file that HDF5 cannot read (truncated or corrupt?); refusing to "
-                      "overwrite it: move it away and run again to recompute cell " + std::to_string(c.index));
+    } else if (!fs::exists(f) || file_checksum(f) != trimmed(slurp(sum))) {
+      // Only a finished cell has a checksum, so this file was damaged or replaced
+      // afterwards; it is evidence, not something to overwrite, nor bytes to hand to
+      // HDF5 (whose 1.10 reader can crash on a damaged file).
+      throw UserError(f + ": a completed cell file that changed since it was written (size or checksum differs "
+                      "from " + sum + ": truncated or corrupt?); refusing to overwrite it: move both away and run "
+                      "again to recompute cell " + std::to_string(c.index));
     }
   }
   return p;
@@ -220,7 +236,7 @@ Prepared prepare(const SweepPlan& plan, const SweepOptions& o, const std::string
 
 uint64_t count_complete(const fs::path& work, const std::vector<uint64_t>& todo) {
   uint64_t n = 0;
-  for (uint64_t i : todo) n += fs::exists(cell_file(work, i));
+  for (uint64_t i : todo) n += fs::exists(cell_sum(work, i));
   return n;
 }
 
@@ -360,6 +376,8 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, const
         print_summary(r, cell_log, cell.config.summary_rows);
         write_atomically(work / (std::to_string(cell.index) + ".log"), cell_log.str());
       }
+      // Last: the checksum that makes the cell count as complete.
+      write_atomically(cell_sum(work, cell.index), file_checksum(cell_file(work, cell.index)) + "\n");
       if (direct) {
         out.single = true;
         r.output = prep.output;

@@ -1,11 +1,14 @@
 // Running a sweep's cells into one result file, resumably and across MPI ranks.
 //
 // Each cell runs through run_experiment into its own file <out>.cells/<index>.h5,
-// written as <index>.h5.partial and renamed when complete: a kill at any moment leaves
-// finished cells whole and the cell in flight unnamed. Rerunning the same command
-// finds the folder (its manifest must match the expanded cells), skips the finished
-// cells and runs the rest. When every cell is done, rank 0 copies the cells into
-// /cells/<index> of <out> (again written aside and renamed) and removes the folder.
+// written as <index>.h5.partial and renamed when complete, then fingerprinted into
+// <index>.sum: a cell counts as complete only with both, so a kill at any moment
+// leaves finished cells whole and the cell in flight uncounted, and a resume checks
+// each finished file against its fingerprint before HDF5 reads it. Rerunning the
+// same command finds the folder (its manifest must match the expanded cells), skips
+// the finished cells and runs the rest. When every cell is done, rank 0 copies the
+// cells into /cells/<index> of <out> (again written aside and renamed) and removes
+// the folder.
 #pragma once
 #include <cstdint>
 #include <functional>

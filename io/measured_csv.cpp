@@ -9,6 +9,7 @@
 #include <set>
 
 #include "sim/error.hpp"
+#include "sim/text.hpp"
 
 namespace proxysim {
 
@@ -16,29 +17,13 @@ namespace {
 
 constexpr size_t kMaxColumns = 65536;
 
-std::vector<std::string> split_csv_line(const std::string& line) {
-  // The shared files use no quoting; a quote would mean another format.
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = line.find(',', start);
-    out.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
-std::string where(const std::string& file, uint64_t line, const std::string& column) {
-  return file + ":" + std::to_string(line) + ": column '" + column + "'";
-}
 
 long long parse_index(const std::string& s, const std::string& file, uint64_t line, const std::string& col) {
   char* end = nullptr;
   errno = 0;
   const long long v = std::strtoll(s.c_str(), &end, 10);
   if (s.empty() || *end != '\0' || errno != 0) {
-    throw UserError(where(file, line, col) + ": expected an integer, found '" + s + "'");
+    throw UserError(csv_where(file, line, col) + ": expected an integer, found '" + s + "'");
   }
   return v;
 }
@@ -126,10 +111,10 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
         if (col.count("arch_index")) {
           index = parse_index(f[col["arch_index"]], path, lineno, "arch_index");
           if (index < 0 || index >= 15625) {
-            throw UserError(where(path, lineno, "arch_index") + ": must be in [0, 15624], found " + std::to_string(index));
+            throw UserError(csv_where(path, lineno, "arch_index") + ": must be in [0, 15624], found " + std::to_string(index));
           }
           if (s.code_at(static_cast<uint64_t>(index)) != code) {
-            throw UserError(where(path, lineno, "arch_index") + ": index " + std::to_string(index) +
+            throw UserError(csv_where(path, lineno, "arch_index") + ": index " + std::to_string(index) +
                             " is not the official index of " + f[col["arch_str"]] + " (that is " +
                             std::to_string(nb201_index(code)) + ")");
           }
@@ -140,7 +125,7 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
         if (col.count("connected")) {
           const long long c = parse_index(f[col["connected"]], path, lineno, "connected");
           if (c != connected) {
-            throw UserError(where(path, lineno, "connected") + ": says " + std::to_string(c) + " but " +
+            throw UserError(csv_where(path, lineno, "connected") + ": says " + std::to_string(c) + " but " +
                             f[col["arch_str"]] + " is " + (connected ? "connected" : "disconnected"));
           }
         }
@@ -149,7 +134,7 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
         for (int l = 0; l < 22; ++l) {
           const std::string c = "L" + std::to_string(l);
           const long long v = parse_index(f[require(c)], path, lineno, c);
-          if (v < 0 || v > 8) throw UserError(where(path, lineno, c) + ": FBNet op must be 0..8, found " + f[col[c]]);
+          if (v < 0 || v > 8) throw UserError(csv_where(path, lineno, c) + ": FBNet op must be 0..8, found " + f[col[c]]);
           code[l] = static_cast<uint8_t>(v);
         }
       } else {
@@ -177,17 +162,17 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
         errno = 0;
         const double val = std::strtod(v.c_str(), &end);
         if (*end != '\0' || errno == ERANGE || !std::isfinite(val)) {
-          throw UserError(where(path, lineno, header[device_cols[d]]) + ": expected a finite latency in ms, found '" + v + "'");
+          throw UserError(csv_where(path, lineno, header[device_cols[d]]) + ": expected a finite latency in ms, found '" + v + "'");
         }
         if (val <= 0) {
-          throw UserError(where(path, lineno, header[device_cols[d]]) + ": " + (val < 0 ? "negative" : "zero") +
+          throw UserError(csv_where(path, lineno, header[device_cols[d]]) + ": " + (val < 0 ? "negative" : "zero") +
                           " latency " + v + " (leave the cell empty when not measured)");
         }
         x = static_cast<float>(val);
         // Latencies are held as floats: a value outside float's normal range would
         // become infinite or zero there.
         if (!std::isfinite(x) || !std::isnormal(x)) {
-          throw UserError(where(path, lineno, header[device_cols[d]]) + ": latency " + v +
+          throw UserError(csv_where(path, lineno, header[device_cols[d]]) + ": latency " + v +
                           " ms is outside the range a float holds (1.2e-38 to 3.4e38)");
         }
       }

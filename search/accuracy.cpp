@@ -10,6 +10,7 @@
 #include "sim/error.hpp"
 #include "sim/nb201.hpp"
 #include "sim/ofa_mbv3.hpp"
+#include "sim/text.hpp"
 
 namespace proxysim {
 
@@ -20,31 +21,16 @@ const char* const kHeader[] = {"arch_index",        "arch_str",          "connec
                                "cifar100_test_acc", "imagenet16_120_test_acc", "unique_str"};
 constexpr size_t kColumns = 7;
 
-std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = line.find(',', start);
-    out.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
-std::string at(const std::string& file, uint64_t line, const std::string& column) {
-  return file + ":" + std::to_string(line) + ": column '" + column + "'";
-}
 
 float parse_accuracy(const std::string& s, const std::string& file, uint64_t line, const std::string& col) {
   char* end = nullptr;
   errno = 0;
   const double v = std::strtod(s.c_str(), &end);
   if (s.empty() || *end != '\0' || errno != 0) {
-    throw UserError(at(file, line, col) + ": expected an accuracy in percent, found '" + s + "'");
+    throw UserError(csv_where(file, line, col) + ": expected an accuracy in percent, found '" + s + "'");
   }
   if (!std::isfinite(v) || v < 0.0 || v > 100.0) {
-    throw UserError(at(file, line, col) + ": accuracy must be in [0, 100] percent, found '" + s + "'");
+    throw UserError(csv_where(file, line, col) + ": accuracy must be in [0, 100] percent, found '" + s + "'");
   }
   return static_cast<float>(v);
 }
@@ -70,7 +56,7 @@ Nb201AccuracyTable read_nb201_accuracy(const std::string& path) {
   std::string line;
   if (!std::getline(in, line) || line.empty()) throw UserError(path + ": empty file (expected a header line)");
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  const auto header = split(line);
+  const auto header = split_csv_line(line);
   if (header.size() != kColumns) {
     throw UserError(path + ":1: expected " + std::to_string(kColumns) + " columns (arch_index, arch_str, connected, "
                     "cifar10_test_acc, cifar100_test_acc, imagenet16_120_test_acc, unique_str), found " +
@@ -93,7 +79,7 @@ Nb201AccuracyTable read_nb201_accuracy(const std::string& path) {
     ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) throw UserError(path + ":" + std::to_string(lineno) + ": empty line");
-    const auto f = split(line);
+    const auto f = split_csv_line(line);
     if (f.size() != kColumns) {
       throw UserError(path + ":" + std::to_string(lineno) + ": expected " + std::to_string(kColumns) +
                       " fields, found " + std::to_string(f.size()));
@@ -102,11 +88,11 @@ Nb201AccuracyTable read_nb201_accuracy(const std::string& path) {
     errno = 0;
     const long long idx = std::strtoll(f[0].c_str(), &end, 10);
     if (f[0].empty() || *end != '\0' || errno != 0 || idx < 0 || idx >= static_cast<long long>(kNb201Size)) {
-      throw UserError(at(path, lineno, "arch_index") + ": expected an NB201 index in [0, 15624], found '" + f[0] + "'");
+      throw UserError(csv_where(path, lineno, "arch_index") + ": expected an NB201 index in [0, 15624], found '" + f[0] + "'");
     }
     const auto i = static_cast<size_t>(idx);
     if (seen_at[i]) {
-      throw UserError(at(path, lineno, "arch_index") + ": index " + f[0] + " already given on line " +
+      throw UserError(csv_where(path, lineno, "arch_index") + ": index " + f[0] + " already given on line " +
                       std::to_string(seen_at[i]));
     }
     seen_at[i] = static_cast<uint32_t>(lineno);
@@ -114,18 +100,18 @@ Nb201AccuracyTable read_nb201_accuracy(const std::string& path) {
     try {
       code = space.from_string(f[1]);
     } catch (const UserError& e) {
-      throw UserError(at(path, lineno, "arch_str") + ": " + e.what());
+      throw UserError(csv_where(path, lineno, "arch_str") + ": " + e.what());
     }
     if (nb201_index(code) != i) {
-      throw UserError(at(path, lineno, "arch_str") + ": '" + f[1] + "' is NB201 index " +
+      throw UserError(csv_where(path, lineno, "arch_str") + ": '" + f[1] + "' is NB201 index " +
                       std::to_string(nb201_index(code)) + ", not " + f[0]);
     }
     if (f[2] != "0" && f[2] != "1") {
-      throw UserError(at(path, lineno, "connected") + ": expected 0 or 1, found '" + f[2] + "'");
+      throw UserError(csv_where(path, lineno, "connected") + ": expected 0 or 1, found '" + f[2] + "'");
     }
     const uint8_t conn = f[2] == "1";
     if (conn != static_cast<uint8_t>(nb201::connected(code.data()))) {
-      throw UserError(at(path, lineno, "connected") + ": says " + f[2] + " but '" + f[1] + "' is " +
+      throw UserError(csv_where(path, lineno, "connected") + ": says " + f[2] + " but '" + f[1] + "' is " +
                       (conn ? "disconnected" : "connected"));
     }
     t.connected[i] = conn;

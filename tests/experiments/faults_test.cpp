@@ -44,14 +44,21 @@ sweep:
 
 class Faults : public CliScratch {
  protected:
-  // Every finished cell file of `work` is a readable cell (a kill never leaves a
-  // damaged file under a finished name); the result file, when present, is complete.
+  // Every cell file of `work` under a finished name (<i>.h5, renamed only when
+  // written) is a readable cell, and each checksum names such a file: a kill never
+  // leaves a damaged file that counts as complete. The result file, when present,
+  // is complete.
   static void expect_nothing_half_written(const fs::path& work, const std::string& out) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(work, ec)) {
       const std::string f = e.path().filename().string();
       if (f.ends_with(".h5") && f.find_first_not_of("0123456789") == f.size() - 3) {
         EXPECT_TRUE(proxysim::h5_file_has_root_attr(e.path().string(), "config")) << e.path() << " looks finished but is not";
+      }
+      if (f.ends_with(".sum") && f.find_first_not_of("0123456789") == f.size() - 4) {
+        const fs::path cell = work / (f.substr(0, f.size() - 4) + ".h5");
+        ASSERT_TRUE(fs::exists(cell)) << e.path() << " names no cell file";
+        EXPECT_EQ(proxysim::file_checksum(cell.string()) + "\n", slurp(e.path())) << cell << " differs from its checksum";
       }
     }
     if (fs::exists(out)) {
@@ -203,6 +210,58 @@ TEST_F(Faults, ATruncatedResultFileIsRefusedNamedAndLeftAsItIs) {
     EXPECT_EQ(slurp(copy), before) << "the damaged file was changed";
     EXPECT_FALSE(fs::exists(copy + ".cells"));
   }
+}
+
+TEST_F(Faults, FilesOnWhichHdf5CrashesAreRefusedNotOverwritten) {
+  // Two damaged result files found by fuzz_h5_result: HDF5 1.10 crashes copying one
+  // and asks for an absurd allocation opening the other.
+  const std::string cfg = write("sweep.yaml", sweep_config("faults_crash"));
+  for (const char* name : {"regression-h5ocopy-segv.h5", "regression-huge-alloc.h5"}) {
+    SCOPED_TRACE(name);
+    const std::string out = (dir_ / name).string();
+    fs::copy_file(fs::path(PROXYSIM_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "h5_result" / name, out,
+                  fs::copy_options::overwrite_existing);
+    const std::string before = slurp(out);
+    const auto [rc, log] = run_cli(cfg, out);
+    EXPECT_EQ(rc, 2) << log;
+    EXPECT_NE(log.find(out + ":"), std::string::npos) << log;
+    EXPECT_NE(log.find("refusing to overwrite"), std::string::npos) << log;
+    EXPECT_EQ(slurp(out), before) << "the damaged file was changed";
+    EXPECT_FALSE(fs::exists(out + ".cells"));
+  }
+  // The same bytes in place of a finished cell: refused before HDF5 reads them.
+  const std::string out = (dir_ / "result.h5").string();
+  const fs::path work = out + ".cells";
+  const pid_t pid = spawn({PROXYSIM_BINARY, "run", cfg, "--backend", "cpu", "--out", out, "--quiet"},
+                          (dir_ / "killed.txt").string());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (complete_cells(work) < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  kill(pid, SIGKILL);
+  wait_for(pid);
+  ASSERT_TRUE(fs::exists(work / "0.sum"));
+  fs::copy_file(fs::path(PROXYSIM_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "h5_result" / "regression-h5ocopy-segv.h5",
+                work / "0.h5", fs::copy_options::overwrite_existing);
+  const auto [rc, log] = run_cli(cfg, out);
+  EXPECT_EQ(rc, 2) << log;
+  EXPECT_NE(log.find((work / "0.h5").string() + ": a completed cell file that changed since it was written"),
+            std::string::npos) << log;
+}
+
+TEST_F(Faults, AResultOfOtherCellsUnderTheOutputNameIsNotOverwritten) {
+  const std::string a = write("a.yaml", sweep_config("faults_a")), b = write("b.yaml", sweep_config("faults_b"));
+  const std::string out = (dir_ / "result.h5").string();
+  auto [rc, log] = run_cli(a, out, {"--quiet"});
+  ASSERT_EQ(rc, 0) << log;
+  const std::string before = slurp(out);
+  std::tie(rc, log) = run_cli(b, out);
+  EXPECT_EQ(rc, 2) << log;
+  EXPECT_NE(log.find(out + ": already holds the results of different cells"), std::string::npos) << log;
+  EXPECT_EQ(slurp(out), before);
+  std::tie(rc, log) = run_cli(a, out, {"--set", "archs.seed=9"});
+  EXPECT_EQ(rc, 2) << log;
+  EXPECT_EQ(slurp(out), before);
 }
 
 TEST_F(Faults, ASweepTooLargeForMemoryIsRefusedBeforeAnyWorkWithTheEstimate) {

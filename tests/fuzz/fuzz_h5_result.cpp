@@ -1,19 +1,19 @@
-// Fuzz target: the HDF5 result reader used by resume. A rerun opens the result file
-// under the output name (its sweep fingerprint), each finished cell file (its config
-// attribute), and copies the cells into the merged file. Contract: any bytes either
-// read or are refused with UserError / std::runtime_error; a crash, a hang or a
-// sanitizer report is a bug. The merge target is an in-memory HDF5 file.
-#include <hdf5.h>
+// Fuzz target: what a resume reads of files it did not just write. A rerun reads the
+// sweep fingerprint of a result file already under the output name (in a child
+// process: h5_root_string_attr_isolated), and checks each finished cell file against
+// the checksum recorded when it was written before HDF5 reads it. Contract: any bytes
+// are read or refused with UserError; a crash, a hang or a sanitizer report in this
+// process is a bug. (HDF5 1.10 itself crashes on some damaged files: the first
+// minute of this target found two, tests/fuzz/corpus/h5_result/regression-*; that is
+// why the reads are isolated and the cells checksummed.)
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <stdexcept>
 #include <string>
 
-#include "io/h5.hpp"
 #include "io/h5_merge.hpp"
 #include "sim/error.hpp"
 
@@ -33,21 +33,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 0 && std::fwrite(data, 1, size, f) != size) std::abort();
   std::fclose(f);
   try {
-    (void)proxysim::h5_root_string_attr(path, "sweep_fingerprint");
+    (void)proxysim::h5_root_string_attr_isolated(path, "sweep_fingerprint");
   } catch (const proxysim::UserError&) {
-  } catch (const std::runtime_error&) {
   }
-  if (!proxysim::h5_file_has_root_attr(path, "config")) return 0;
-  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_fapl_core(fapl, 1 << 20, 0);
-  const hid_t dst = H5Fcreate("proxysim_fuzz_merge", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-  H5Pclose(fapl);
-  if (dst < 0) std::abort();
-  try {
-    proxysim::copy_file_into_group(dst, "/cells/0", path);
-  } catch (const proxysim::UserError&) {
-  } catch (const std::runtime_error&) {
-  }
-  H5Fclose(dst);
+  // The checksum a cell file is checked against: its size is part of it, so the
+  // fingerprint of these bytes must name this size.
+  const std::string sum = proxysim::file_checksum(path);
+  if (sum.substr(sum.find(' ') + 1) != std::to_string(size)) std::abort();
   return 0;
 }

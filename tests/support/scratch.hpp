@@ -60,13 +60,15 @@ class CliScratch : public ::testing::Test {
     argv.insert(argv.end(), extra.begin(), extra.end());
     return run(argv, o);
   }
-  // Finished cell files (<index>.h5) in a sweep's cells folder.
+  // Finished cells in a sweep's cells folder: <index>.h5 with its checksum <index>.sum.
   static int complete_cells(const std::filesystem::path& work) {
     int n = 0;
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(work, ec)) {
       const std::string f = e.path().filename().string();
-      n += f.size() > 3 && f.ends_with(".h5") && f.find_first_not_of("0123456789") == f.size() - 3;
+      if (f.size() > 4 && f.ends_with(".sum") && f.find_first_not_of("0123456789") == f.size() - 4) {
+        n += std::filesystem::exists(work / (f.substr(0, f.size() - 4) + ".h5"));
+      }
     }
     return n;
   }

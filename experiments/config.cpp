@@ -118,7 +118,10 @@ class Ctx {
 
   // Files named in the config are checked here, so the message names the key and line.
   void existing_file(const YAML::Node& n, const std::string& path) const {
-    if (!std::filesystem::exists(n.Scalar())) fail(n, path, "no such file '" + n.Scalar() + "'");
+    std::error_code ec;
+    const bool there = std::filesystem::exists(n.Scalar(), ec);
+    if (ec) fail(n, path, "cannot look up file '" + n.Scalar() + "': " + ec.message());
+    if (!there) fail(n, path, "no such file '" + n.Scalar() + "'");
   }
 
   std::string str(const YAML::Node& n, const std::string& path) const {
@@ -151,9 +154,16 @@ class Ctx {
     uint64_t v = 0;
     try {
       size_t used = 0;
-      const double d = std::stod(s, &used);
-      if (used != s.size() || d < 0 || d != static_cast<double>(static_cast<uint64_t>(d))) throw std::invalid_argument(s);
-      v = static_cast<uint64_t>(d);
+      if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
+        v = std::stoull(s, &used);  // exact: seeds use all 64 bits
+      } else {
+        // 1e6 and the like: whole, and below 2^53 so the double holds it exactly
+        // (a larger value outside uint64_t's range would make the cast undefined).
+        const double d = std::stod(s, &used);
+        if (!(d >= 0 && d < 9007199254740992.0) || d != std::floor(d)) throw std::invalid_argument(s);
+        v = static_cast<uint64_t>(d);
+      }
+      if (used != s.size()) throw std::invalid_argument(s);
     } catch (const std::exception&) {
       fail(n, path, "expected a whole number, found '" + s + "'");
     }

@@ -184,7 +184,10 @@ Prepared prepare(const SweepPlan& plan, const SweepOptions& o, const std::string
   }
   if (p.output.empty()) p.output = "results/runs/" + base.name + "/" + utc_timestamp_compact() + "/result.h5";
   const fs::path work = p.output + ".cells";
-  if (fs::exists(p.output)) {
+  std::error_code exists_ec;
+  const bool output_exists = fs::exists(p.output, exists_ec);
+  if (exists_ec) throw UserError(p.output + ": cannot use this output path: " + exists_ec.message());
+  if (output_exists) {
     std::string have;
     try {
       have = h5_root_string_attr_isolated(p.output, "sweep_fingerprint");

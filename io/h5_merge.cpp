@@ -1,8 +1,13 @@
 #include "io/h5_merge.hpp"
 
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -111,7 +116,7 @@ std::string h5_root_string_attr(const std::string& path, const std::string& attr
   return s;
 }
 
-std::string h5_root_string_attr_isolated(const std::string& path, const std::string& attr) {
+std::string h5_root_string_attr_isolated(const std::string& path, const std::string& attr, double timeout_s) {
   int fds[2];
   if (::pipe(fds) != 0) return h5_root_string_attr(path, attr);
   std::fflush(nullptr);
@@ -142,10 +147,30 @@ std::string h5_root_string_attr_isolated(const std::string& path, const std::str
   ::close(fds[1]);
   std::string reply;
   char buf[4096];
-  for (ssize_t r; (r = ::read(fds[0], buf, sizeof buf)) > 0;) reply.append(buf, static_cast<size_t>(r));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  bool timed_out = false;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd pfd{fds[0], POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    const ssize_t r = ::read(fds[0], buf, sizeof buf);
+    if (r <= 0) break;  // the child closed its end: done
+    reply.append(buf, static_cast<size_t>(r));
+  }
   ::close(fds[0]);
+  if (timed_out) ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
+  if (timed_out) {
+    throw UserError(path + ": not a readable HDF5 file (the HDF5 library had not finished reading it after " +
+                    std::to_string(static_cast<int>(timeout_s)) + " s: corrupt?)");
+  }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || reply.rfind("ok\n", 0) != 0) {
     if (reply.rfind("error\n", 0) == 0 && WIFEXITED(status)) throw UserError(reply.substr(6));
     throw UserError(path + ": not a readable HDF5 file (the HDF5 library failed reading it: truncated or corrupt?)");

@@ -20,8 +20,9 @@ std::string h5_root_string_attr(const std::string& path, const std::string& attr
 // h5_root_string_attr for a file proxysim may not have written (a result file under
 // the output name of a resumed run): read in a child process, so that a damaged file
 // on which the HDF5 library crashes (1.10 does, on some) is refused with a UserError
-// like any unreadable file instead of taking the run down.
-std::string h5_root_string_attr_isolated(const std::string& path, const std::string& attr);
+// like any unreadable file instead of taking the run down; a read that has not ended
+// after `timeout_s` seconds (the library loops forever on some) is refused the same way.
+std::string h5_root_string_attr_isolated(const std::string& path, const std::string& attr, double timeout_s = 20.0);
 
 // A fingerprint of a file's bytes (size and a 64-bit hash), written beside each
 // finished cell file and checked before a resume hands the cell to HDF5: the library

@@ -35,9 +35,10 @@ void check_samples(const TargetSamples& s, const char* what, Index n, std::set<i
       throw UserError(std::string("adaptation input: ") + what + " row " + std::to_string(r) +
                       " is sampled twice");
     }
-    if (!std::isfinite(s.latency_ms[static_cast<Index>(i)])) {
-      throw UserError(std::string("adaptation input: ") + what + " latency of row " + std::to_string(r) +
-                      " is not finite");
+    const double v = s.latency_ms[static_cast<Index>(i)];
+    if (!(std::isfinite(v) && v > 0)) {
+      throw UserError(std::string("adaptation input: ") + what + " latency of row " + std::to_string(r) + " is " +
+                      std::to_string(v) + " (a latency must be positive and finite)");
     }
   }
 }
@@ -574,15 +575,17 @@ void check_adaptation_input(const AdaptationInput& in) {
     throw UserError("adaptation input: " + std::to_string(in.proxy_ms.size()) + " proxy latencies for " +
                     std::to_string(n) + " architectures");
   }
-  if (!in.proxy_ms.allFinite()) throw UserError("adaptation input: a proxy latency is not finite");
+  if (!in.proxy_ms.allFinite() || !(in.proxy_ms.array() > 0).all()) {
+    throw UserError("adaptation input: a proxy latency is not positive and finite");
+  }
   std::set<int64_t> seen;
   if (in.candidate_proxies_ms.cols() > 0) {
     if (in.candidate_proxies_ms.rows() != n) {
       throw UserError("adaptation input: " + std::to_string(in.candidate_proxies_ms.rows()) +
                       " rows of candidate proxy latencies for " + std::to_string(n) + " architectures");
     }
-    if (!in.candidate_proxies_ms.allFinite()) {
-      throw UserError("adaptation input: a candidate proxy latency is not finite");
+    if (!in.candidate_proxies_ms.allFinite() || !(in.candidate_proxies_ms.array() > 0).all()) {
+      throw UserError("adaptation input: a candidate proxy latency is not positive and finite");
     }
   }
   check_samples(in.train, "train", n, seen);

@@ -1,4 +1,7 @@
 // Rank statistics of latency monotonicity on any numpy latency matrix.
+#include <cmath>
+#include <sstream>
+
 #include "common.hpp"
 #include "kernels/rank_stats.hpp"
 #include "search/proxy_cover.hpp"
@@ -8,10 +11,25 @@ namespace proxysim::py {
 
 namespace {
 
+// Latencies are positive and finite, or NaN for "not measured": anything else stops
+// here, with its position (a negative or infinite value would rank silently).
+void check_latencies(const float* p, int64_t rows, int64_t cols, const char* what) {
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    const float v = p[i];
+    if (std::isnan(v) || (std::isfinite(v) && v > 0)) continue;
+    std::ostringstream s;
+    s << what << "[" << i / cols;
+    if (cols > 1) s << ", " << i % cols;
+    s << "] = " << v << ": a latency must be positive and finite (NaN = not measured)";
+    throw UserError(s.str());
+  }
+}
+
 // The matrix as the kernels read it: float32, C order (a numpy copy otherwise).
 LatencyMatrix matrix_of(const CArray<float>& a) {
   if (a.ndim() != 2) throw UserError("latency_ms: expected a 2-d (architectures x devices) array, found " +
                                      std::to_string(a.ndim()) + "-d");
+  check_latencies(a.data(), a.shape(0), a.shape(1), "latency_ms");
   return LatencyMatrix{a.data(), static_cast<int64_t>(a.shape(0)), static_cast<int32_t>(a.shape(1))};
 }
 
@@ -83,6 +101,8 @@ void bind_stats(pb::module_& m) {
       [](const CArray<float>& proxy, const CArray<float>& target, int64_t k, const std::string& backend) {
         const float* pp = vector_of(proxy, proxy.ndim() == 1 ? proxy.shape(0) : -1, "proxy_ms");
         const float* pt = vector_of(target, proxy.shape(0), "target_ms");
+        check_latencies(pp, proxy.shape(0), 1, "proxy_ms");
+        check_latencies(pt, proxy.shape(0), 1, "target_ms");
         const Backend be = backend_from(backend);
         pb::gil_scoped_release release;
         return top_k_agreement(be, pp, pt, proxy.shape(0), k);
@@ -94,6 +114,7 @@ void bind_stats(pb::module_& m) {
       [](const CArray<float>& latency, const CArray<float>& objective, bool maximise, const std::string& backend) {
         const float* pl = vector_of(latency, latency.ndim() == 1 ? latency.shape(0) : -1, "latency_ms");
         const float* po = vector_of(objective, latency.shape(0), "objective");
+        check_latencies(pl, latency.shape(0), 1, "latency_ms");
         const Backend be = backend_from(backend);
         std::vector<int64_t> rows;
         {

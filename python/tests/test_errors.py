@@ -1,5 +1,6 @@
 # Checks that C++ user errors reach Python as proxysim.UserError (a ValueError) with
 # the C++ message, the same words the CLI prints after "proxysim: error: ".
+import numpy as np
 import pytest
 
 import proxysim
@@ -42,3 +43,25 @@ def test_messages_name_what_is_wrong(tmp_path):
         proxysim.device("edgetpu").replace(peak_gflops=-1.0)
     with pytest.raises(proxysim.UserError, match="backend"):
         proxysim.spearman_matrix([[1.0, 2.0]], "tpu")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: proxysim.spearman_matrix(np.array([[1.0, 2.0], [3.0, -1.0]], np.float32), "cpu"),
+     "latency_ms[1, 1] = -1: a latency must be positive and finite (NaN = not measured)"),
+    (lambda: proxysim.kendall_matrix(np.array([[1.0, np.inf], [3.0, 2.0]], np.float32), "cpu"),
+     "latency_ms[0, 1] = inf: a latency must be positive and finite"),
+    (lambda: proxysim.top_k_agreement(np.array([1.0, 0.0, 3.0], np.float32), np.array([1.0, 2.0, 3.0], np.float32), 1),
+     "proxy_ms[1] = 0: a latency must be positive and finite"),
+    (lambda: proxysim.pareto_front(np.array([1.0, 2.0, -np.inf], np.float32), np.array([1.0, 2.0, 3.0], np.float32)),
+     "latency_ms[2] = -inf: a latency must be positive and finite"),
+])
+def test_bad_latencies_stop_at_the_boundary_named(call, message):
+    with pytest.raises(proxysim.UserError) as e:
+        call()
+    assert message in str(e.value)
+
+
+def test_unmeasured_latencies_are_nan_and_allowed():
+    lat = np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 4.5], [4.0, 5.0]], np.float32)
+    srcc, pairs = proxysim.spearman_matrix(lat, "cpu")
+    assert pairs[0, 1] == 3 and srcc[0, 1] == pytest.approx(1.0)

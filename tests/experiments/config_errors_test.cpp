@@ -49,6 +49,16 @@ TEST(ConfigErrors, EveryMistakeNamesTheKeyPathAndLine) {
       {"unknown key", kBase + "colour: red\n", {}, {"cfg.yaml:8", "'colour'", "unknown key"}},
       // Found by fuzz_config: a complex key escaped as yaml-cpp's own exception.
       {"complex key", kBase + "? [a, b]\n: 1\n", {}, {"cfg.yaml:8", "expected a plain key name"}},
+      // Found by fuzz_config: a file name longer than the system allows threw
+      // std::filesystem's error past the config's own.
+      // Found by fuzz_config: a whole number past 2^64 was cast from a double (UB).
+      {"huge whole number", "name: e\nspace: nb201\narchs: {sample: 10001111111111111111111111111000, seed: 1}\n"
+                            "devices: [pixel3_cpu]\n",
+       {}, {"cfg.yaml:3", "'archs.sample'", "expected a whole number, found '10001111111111111111111111111000'"}},
+      {"whole number as a huge float", "name: e\nspace: nb201\narchs: {sample: 1e30, seed: 1}\ndevices: [pixel3_cpu]\n",
+       {}, {"cfg.yaml:3", "'archs.sample'", "expected a whole number, found '1e30'"}},
+      {"file name too long", "name: e\nspace: nb201\nmeasured: [" + std::string(300, 'x') + ".csv]\narchs: measured\n",
+       {}, {"cfg.yaml:3", "'measured[0]'", "cannot look up file", "File name too long"}},
       {"unknown key in a stage", R"(name: e
 space: nb201
 archs: {sample: 100}
@@ -133,4 +143,16 @@ TEST(ConfigErrors, TheCliExitsTwoWithOneLineAndAMissingConfigIsNamed) {
   EXPECT_EQ(rc, 2) << err;
   EXPECT_NE(err.find("absent.yaml: cannot open config file"), std::string::npos) << err;
   fs::remove_all(dir);
+}
+
+TEST(ConfigNumbers, SeedsKeepAllSixtyFourBitsAndExponentsStayExact) {
+  // Through a double, 18446744073709551615 became 2^64 (out of range) and any seed
+  // above 2^53 lost its low bits; whole numbers in digits are read exactly now.
+  const ExperimentConfig c = parse_config(
+      "name: n\nspace: nb201\narchs: {sample: 1e3, seed: 18446744073709551615}\ndevices: [pixel3_cpu]\nstages: [eval]\n", "cfg.yaml");
+  EXPECT_EQ(c.archs.seed, 18446744073709551615ull);
+  EXPECT_EQ(c.archs.count, 1000u);
+  const ExperimentConfig d = parse_config(
+      "name: n\nspace: nb201\narchs: {sample: 10, seed: 9007199254740993}\ndevices: [pixel3_cpu]\nstages: [eval]\n", "cfg.yaml");
+  EXPECT_EQ(d.archs.seed, 9007199254740993ull);  // 2^53 + 1: not a double
 }

@@ -394,6 +394,14 @@ TEST(AdaptInput, RefusesInconsistentSamples) {
   TargetSamples bad = samples({0, 1, 2});
   bad.latency_ms[1] = std::numeric_limits<double>::quiet_NaN();
   EXPECT_THROW(scheme->predict({x, p, bad, samples({3})}), UserError);
+  // Zero, negative and infinite latencies are bad numbers too, named at the boundary.
+  for (const double v : {0.0, -1.0, std::numeric_limits<double>::infinity()}) {
+    bad.latency_ms[1] = v;
+    EXPECT_THROW(scheme->predict({x, p, bad, samples({3})}), UserError) << v;
+    VectorXd q = p;
+    q[4] = v;
+    EXPECT_THROW(scheme->predict({x, q, samples({0, 1, 2}), samples({3})}), UserError) << v;
+  }
   EXPECT_THROW(make_adaptation_scheme("adaproxy2"), UserError);
   // Candidate proxies: one row per architecture, all finite.
   const MatrixXd short_candidates = MatrixXd::Ones(5, 2);

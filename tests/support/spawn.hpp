@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@ struct SpawnOptions {
   long long file_size_limit = -1; // RLIMIT_FSIZE in bytes: writes past it fail with EFBIG,
                                   // as on a full disk (SIGXFSZ ignored)
   bool obey_permissions = false;  // drop root's permission overrides, so mode bits bind
+  std::vector<std::string> env;   // NAME=VALUE set in the child (added or replaced)
 };
 
 // Drops CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_FOWNER from the bounding set, so
@@ -48,6 +51,10 @@ inline pid_t spawn(const std::vector<std::string>& argv, const std::string& log,
       if (setrlimit(RLIMIT_FSIZE, &r) != 0) _exit(126);
     }
     if (o.obey_permissions && !drop_permission_overrides()) _exit(126);
+    for (const auto& kv : o.env) {
+      const auto eq = kv.find('=');
+      if (eq != std::string::npos) setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
+    }
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

@@ -9,6 +9,7 @@ set(PROXYSIM_SANITIZE "" CACHE STRING "Sanitizers for every target, e.g. address
 option(PROXYSIM_WERROR "Treat warnings in proxysim's own code as errors" OFF)
 option(PROXYSIM_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
 set(PROXYSIM_FUZZ_SECONDS 60 CACHE STRING "Time budget of each fuzz target under ctest")
+set(PROXYSIM_FUZZ_SEED 1 CACHE STRING "libFuzzer's -seed under ctest (fixed: CI's runs repeat; 0 = random)")
 
 if(PROXYSIM_SANITIZE)
   add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fsanitize=${PROXYSIM_SANITIZE}>

@@ -91,6 +91,7 @@ LinearPredictor choose(const std::vector<LinearPredictor>& candidates, const Ada
   const MatrixXd xv = gather_rows(in.features, in.validation.rows);
   const VectorXd pv = gather(in.proxy_ms, in.validation.rows);
   std::vector<VectorXd> av;
+  av.reserve(anchors.size());
   for (const auto& a : anchors) av.push_back(gather(a, in.validation.rows));
   size_t best = 0;
   double best_srcc = -kInf;
@@ -315,6 +316,7 @@ class AnchoredScheme final : public AdaptationScheme {
       for (double lambda : group_grid(lambda_max(1))) candidates.push_back({1, lambda});
     }
     std::vector<LinearPredictor> fitted;
+    fitted.reserve(candidates.size());
     for (const Candidate& k : candidates) fitted.push_back(fit(k, in.train.rows, in.train.latency_ms));
     const std::vector<VectorXd> anchors = {linear};
     size_t chosen = 0;
@@ -502,6 +504,7 @@ class TwinScheme final : public AdaptationScheme {
     auto arch = [&](int64_t row) { return tw.arch_of_row.empty() ? row : tw.arch_of_row[static_cast<size_t>(row)]; };
     auto archs_of = [&](const std::vector<int64_t>& rows) {
       std::vector<int64_t> a;
+      a.reserve(rows.size());
       for (int64_t r : rows) a.push_back(arch(r));
       return a;
     };

@@ -84,9 +84,19 @@ class Reader {
     return n.Scalar();
   }
 
+  // A mapping's key as a plain name; a complex key (`? [a, b]`) or a null one is the
+  // user's mistake, named with its line.
+  std::string key_of(const YAML::Node& k, const std::string& where) const {
+    if (!k.IsScalar()) {
+      throw UserError(file_ + ":" + std::to_string(k.Mark().line + 1) + ": " + where +
+                      ": expected a plain field name");
+    }
+    return k.Scalar();
+  }
+
   void reject_unknown() const {
     for (const auto& kv : root_) {
-      const std::string key = kv.first.as<std::string>();
+      const std::string key = key_of(kv.first, "a top-level field");
       if (!used_.count(key)) fail(key, "unknown field (a typo?)");
     }
   }
@@ -109,6 +119,12 @@ class Reader {
 std::string_view device_class_name(DeviceClass c) { return kClassNames[static_cast<int>(c)]; }
 std::string_view op_class_name(OpClass c) { return kOpClassNames[static_cast<int>(c)]; }
 
+namespace {
+
+DeviceSpec parse_device_node(const YAML::Node& root, const std::string& file);
+
+}  // namespace
+
 DeviceSpec parse_device_yaml(const std::string& text, const std::string& file) {
   YAML::Node root;
   try {
@@ -116,6 +132,17 @@ DeviceSpec parse_device_yaml(const std::string& text, const std::string& file) {
   } catch (const YAML::Exception& e) {
     throw UserError(file + ": not valid YAML at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
+  try {
+    return parse_device_node(root, file);
+  } catch (const YAML::Exception& e) {
+    // Any conversion the checks missed still reads as the user's mistake, with its line.
+    throw UserError(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+namespace {
+
+DeviceSpec parse_device_node(const YAML::Node& root, const std::string& file) {
   if (!root.IsMap()) throw UserError(file + ": expected a mapping of device fields");
   Reader r(root, file);
   DeviceSpec spec;
@@ -153,7 +180,7 @@ DeviceSpec parse_device_yaml(const std::string& text, const std::string& file) {
     p.efficiency[i] = static_cast<float>(r.number_in(eff, key, "efficiency." + key, kEfficiencyRange.lo, kEfficiencyRange.hi));
   }
   for (const auto& kv : eff) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = r.key_of(kv.first, "field 'efficiency'");
     bool known = false;
     for (auto n : kOpClassNames) known = known || n == key;
     if (!known) r.fail("efficiency." + key, "unknown op class (expected pointwise, dense3, dense5, depthwise3, depthwise5, grouped, pool, elementwise, fully_connected)");
@@ -170,6 +197,8 @@ DeviceSpec parse_device_yaml(const std::string& text, const std::string& file) {
   r.reject_unknown();
   return spec;
 }
+
+}  // namespace
 
 DeviceSpec load_device_file(const std::string& path) {
   std::ifstream in(path);

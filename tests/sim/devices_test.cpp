@@ -162,6 +162,13 @@ TEST(DeviceSpecErrors, MalformedCorpusNamesFileFieldAndRange) {
       {"bad class", replace_line(valid, "class", "class: quantum"), {"class", "cpu, mobile_cpu", "asic", "quantum"}},
       {"not a mapping", "- name: a\n- name: b\n", {"mapping"}},
       {"invalid YAML", "name: [unclosed\npeak_gflops: 1\n", {"not valid YAML"}},
+      // Found by fuzz_device_yaml in CI: a complex key escaped as yaml-cpp's exception.
+      {"complex key", valid + "? [a, b]\n: 1\n", {"expected a plain field name"}},
+      {"complex key in efficiency", replace_line(valid, "efficiency",
+                                                 "efficiency: {? [a, b]: 1, pointwise: 0.5, dense3: 0.5, dense5: 0.4, "
+                                                 "depthwise3: 0.1, depthwise5: 0.1, grouped: 0.2, pool: 0.1, "
+                                                 "elementwise: 0.1, fully_connected: 0.2}"),
+       {"field 'efficiency'", "expected a plain field name"}},
   };
   for (const auto& c : corpus) {
     SCOPED_TRACE(c.what);

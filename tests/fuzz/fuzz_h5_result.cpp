@@ -7,8 +7,6 @@
 // minute of this target found two, tests/fuzz/corpus/h5_result/regression-*, and
 // loops forever on others; that is why the reads are isolated, bounded in time, and
 // the cells checksummed.)
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -17,22 +15,10 @@
 
 #include "io/h5_merge.hpp"
 #include "sim/error.hpp"
-
-namespace {
-
-const std::string& scratch_path() {
-  static const std::string path = "/tmp/proxysim_fuzz_h5_" + std::to_string(::getpid()) + ".h5";
-  return path;
-}
-
-}  // namespace
+#include "tests/fuzz/scratch_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string& path = scratch_path();
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) std::abort();
-  if (size > 0 && std::fwrite(data, 1, size, f) != size) std::abort();
-  std::fclose(f);
+  const std::string& path = proxysim::fuzz::write_scratch_file(data, size, ".h5");
   try {
     // A short limit: the library loops forever on some inputs (refused after it).
     (void)proxysim::h5_root_string_attr_isolated(path, "sweep_fingerprint", 2.0);

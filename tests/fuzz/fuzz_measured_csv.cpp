@@ -2,8 +2,6 @@
 // through a file). Contract: any bytes either load into a table whose every latency
 // is positive and finite or NaN (= not measured), or throw UserError. Anything else
 // is a bug.
-#include <unistd.h>
-
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -13,22 +11,10 @@
 
 #include "io/measured_csv.hpp"
 #include "sim/error.hpp"
-
-namespace {
-
-const std::string& scratch_path() {
-  static const std::string path = "/tmp/proxysim_fuzz_csv_" + std::to_string(::getpid()) + ".csv";
-  return path;
-}
-
-}  // namespace
+#include "tests/fuzz/scratch_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string& path = scratch_path();
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) std::abort();
-  if (size > 0 && std::fwrite(data, 1, size, f) != size) std::abort();
-  std::fclose(f);
+  const std::string& path = proxysim::fuzz::write_scratch_file(data, size, ".csv");
   try {
     const proxysim::MeasuredTable t = proxysim::read_measured_csv(path);
     if (t.latency_ms.size() != t.rows() * t.devices.size()) std::abort();

@@ -258,6 +258,18 @@ def nas_regret(cell, path):
             axv.plot(q, violation[s, j, t].mean(axis=1), marker=".", color=NAS_COLORS.get(src))
         ax.set_title(name, fontsize=9)
         ax.set_xscale("log")
+    finish_nas_regret(fig, axes, path, f"{strategies[s]} on proxy {g.attrs['proxy']} ({nas_accuracy(g)} accuracy): "
+                      f"regret vs the target-optimal architecture")
+
+
+def nas_accuracy(g):
+    acc = g.attrs.get("accuracy", "")
+    return acc.decode() if isinstance(acc, bytes) else acc
+
+
+def finish_nas_regret(fig, axes, path, title):
+    """The regret panels' common frame: regret above, violation share below."""
+    for ax, axv in zip(axes[0], axes[1]):
         ax.grid(alpha=0.3)
         axv.set_ylim(-0.05, 1.05)
         axv.set_xlabel("constraint (latency quantile)")
@@ -265,10 +277,7 @@ def nas_regret(cell, path):
     axes[0][0].set_ylabel("accuracy regret (points)")
     axes[1][0].set_ylabel("pick violates")
     axes[0][0].legend(fontsize=7)
-    acc = g.attrs.get("accuracy", "")
-    acc = acc.decode() if isinstance(acc, bytes) else acc
-    fig.suptitle(f"{strategies[s]} on proxy {g.attrs['proxy']} ({acc} accuracy): regret vs the target-optimal "
-                 f"architecture", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -292,20 +301,9 @@ def nas_regret_summary(g, path):
             ax.fill_between(q, lo, hi, color=NAS_COLORS.get(src), alpha=0.12)
             axv.plot(q, violation[s, j].mean(axis=(0, 2)), marker=".", color=NAS_COLORS.get(src))
         ax.set_title(strat, fontsize=9)
-        ax.grid(alpha=0.3)
-        axv.set_ylim(-0.05, 1.05)
-        axv.grid(alpha=0.3)
-        axv.set_xlabel("constraint (latency quantile)")
-    axes[0][0].set_ylabel("accuracy regret (points)")
-    axes[1][0].set_ylabel("pick violates")
-    axes[0][0].legend(fontsize=7)
-    acc = g.attrs.get("accuracy", "")
-    acc = acc.decode() if isinstance(acc, bytes) else acc
-    fig.suptitle(f"proxy {g.attrs['proxy']}, {len(strings(g['targets']))} targets ({acc} accuracy): mean regret "
-                 f"over targets and seeds, band = interquartile range over targets", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    finish_nas_regret(fig, axes, path, f"proxy {g.attrs['proxy']}, {len(strings(g['targets']))} targets "
+                      f"({nas_accuracy(g)} accuracy): mean regret over targets and seeds, band = interquartile "
+                      f"range over targets")
 
 
 def nas_efficiency(cell, path):

@@ -10,6 +10,7 @@
 
 #include "io/measured_csv.hpp"
 #include "sim/error.hpp"
+#include "tests/support/refusals.hpp"
 
 using namespace proxysim;
 
@@ -18,22 +19,11 @@ namespace {
 std::string shared(const std::string& f) { return std::string(PROXYSIM_SHARED_DATA) + "/" + f; }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "proxysim_csv_test";
-  std::filesystem::create_directories(dir);
-  const auto p = dir / name;
-  std::ofstream(p) << text;
-  return p.string();
+  return test::write_temp("proxysim_csv_test", name, text);
 }
 
-// Expects a UserError whose message contains every fragment.
 void expect_refused(const std::string& path, std::initializer_list<std::string> fragments) {
-  try {
-    read_measured_csv(path);
-    FAIL() << path << " was accepted";
-  } catch (const UserError& e) {
-    const std::string msg = e.what();
-    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
-  }
+  test::expect_refused([](const std::string& f) { read_measured_csv(f); }, path, fragments);
 }
 
 const char* kNb201Header = "arch_index,arch_str,connected,dev_a,dev_b\n";

@@ -18,6 +18,7 @@
 #include "kernels/rank_stats.hpp"
 #include "search/accuracy.hpp"
 #include "sim/error.hpp"
+#include "tests/support/refusals.hpp"
 
 using namespace proxysim;
 
@@ -26,21 +27,11 @@ namespace {
 std::string shared(const std::string& f) { return std::string(PROXYSIM_SHARED_DATA) + "/" + f; }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / ("proxysim_acc_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const auto p = dir / name;
-  std::ofstream(p) << text;
-  return p.string();
+  return test::write_temp("proxysim_acc_test", name, text);
 }
 
 void expect_refused(const std::string& path, std::initializer_list<std::string> fragments) {
-  try {
-    read_nb201_accuracy(path);
-    FAIL() << path << " was accepted";
-  } catch (const UserError& e) {
-    const std::string msg = e.what();
-    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
-  }
+  test::expect_refused([](const std::string& f) { read_nb201_accuracy(f); }, path, fragments);
 }
 
 // The real file's lines, to build corrupted copies from.

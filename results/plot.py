@@ -454,10 +454,12 @@ def nas_efficiency(cell, path):
         for j, src in enumerate(sources):
             mean = np.nanmean(best[s, j].reshape(-1, len(cp)), axis=0)
             ax.plot(cp, mean, styles[s % len(styles)], marker="o", ms=3, color=NAS_COLORS.get(src),
-                    label=f"{strat}, {src}")
+                    label=f"{strat}, {src}", lw=1.3)
     log_ticks(ax, cp)
     ax.set_xlabel("accuracy evaluations")
-    ax.set_ylabel("best accuracy found, within the source's constraint (%)")
+    ax.set_ylabel("best accuracy found (%)")
+    title(ax, "Best accuracy found within each source's latency constraint against accuracy evaluations, mean "
+          "over targets, constraints and seeds (line style: strategy; colour: latency source)")
     ax.grid(alpha=0.3)
     bottom = legend_below(fig, ax, ncol=3, fontsize=7)
     save(fig, path, bottom=bottom)
@@ -745,7 +747,7 @@ def paper_footnote(spec, cols, devices, pairs, adapted):
 def draw_paper_heatmap(spec, table, notes, ylabels, cols, split, footnote, path):
     R, C = table.shape
     width = min(MAX_WIDTH, max(7.5, 0.78 * C + 4.0))
-    height = 0.62 * R + 2.6 + 0.18 * footnote.count("\n")
+    height = 0.62 * R + 2.6 + 0.14 * footnote.count("\n")
     fig, ax = plt.subplots(figsize=(width, height))
     im = ax.imshow(table, vmin=min(0.0, float(np.nanmin(table))), vmax=1.0, cmap="viridis", aspect="auto")
     small = 6 if C > 14 else 7.5
@@ -763,7 +765,7 @@ def draw_paper_heatmap(spec, table, notes, ylabels, cols, split, footnote, path)
     fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, label="SRCC")
     title(ax, spec["title"] + ": latency monotonicity (SRCC) before and after proxy adaptation")
     fig.text(0.01, 0.01, footnote, fontsize=7, va="bottom", ha="left")
-    save(fig, path, bottom=(0.22 * (footnote.count("\n") + 1) + 0.1) / height)
+    save(fig, path, bottom=(0.14 * (footnote.count("\n") + 1) + 0.1) / height)
 
 
 def cell_text(ax, r, c, v, paper, fontsize):

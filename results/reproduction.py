@@ -243,8 +243,10 @@ class Row:
             single, mean, d = self.missing, "", None
         elif self.value() is None and self.range_value is None:
             single, mean = "not run", ""
-        return [self.figure, self.setting, str(self.ref), single, mean,
-                "" if d is None else f"{d:+.3f}", self.status()]
+        shown = "" if d is None else f"{d:+.3f}"
+        if d == 0 and self.ref.value is None:
+            shown = "0 (meets it)"
+        return [self.figure, self.setting, str(self.ref), single, mean, shown, self.status()]
 
 
 def placeholder_srcc():

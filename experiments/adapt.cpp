@@ -82,11 +82,16 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
   r.schemes = stage.schemes;
   r.n = stage.n;
   r.sampling = stage.sampling;
+  r.protocol = stage.protocol;
+  r.adaproxy_grid = stage.adaproxy_grid;
+  r.adaproxy_tie = stage.adaproxy_tie;
   r.k = stage.k;
   for (int32_t c : cols.candidates) r.candidates.push_back(devices[c]);
   const Sampling sampling = sampling_from_name(stage.sampling);
   AdaptationOptions options;
   options.multi_proxy_k = stage.k;
+  options.adaproxy_grid = lambda_grid_from_name(stage.adaproxy_grid);
+  options.adaproxy_tie = lambda_tie_from_name(stage.adaproxy_tie);
   const DeviceSpec* twin = resolve_adapt_twin(stage);
   if (twin) r.twin = twin->name;
   const bool mixes = std::find(stage.schemes.begin(), stage.schemes.end(), "multi_proxy") != stage.schemes.end();
@@ -182,8 +187,10 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       const auto m = static_cast<int64_t>(d.target_ms.size());
       const int64_t n = stage.n[k];
       // The draw sees the proxy's latencies only.
-      const SampleSplit split =
-          draw_adaptation_samples(sampling, adaptation_draw_seed(stage.seed, t, n, rep), d.proxy_key, n, stage.validation);
+      // The authors' draw takes its seed as given (repeat r: seed + r), like Python's.
+      const uint64_t draw_seed = sampling == Sampling::kAuthors ? stage.seed + static_cast<uint64_t>(rep)
+                                                                : adaptation_draw_seed(stage.seed, t, n, rep);
+      const SampleSplit split = draw_adaptation_samples(sampling, draw_seed, d.proxy_key, n, stage.validation);
       AdaptationInput in{d.features, d.proxy_ms, gather_target_samples(split.train, d.target_ms.data()),
                          gather_target_samples(split.validation, d.target_ms.data()), d.candidates_ms,
                          twin ? &d.twin : nullptr};
@@ -277,6 +284,9 @@ void write_adaptation(H5Writer& h5, const AdaptReport& r) {
   h5.attr("/adapt", "seed", static_cast<int64_t>(r.seed));
   h5.attr("/adapt", "excluded_disconnected", static_cast<int64_t>(r.excluded_disconnected));
   h5.attr("/adapt", "sampling", r.sampling);
+  h5.attr("/adapt", "protocol", r.protocol);
+  h5.attr("/adapt", "adaproxy_lambda_grid", r.adaproxy_grid);
+  h5.attr("/adapt", "adaproxy_tie", r.adaproxy_tie);
   std::string candidates;
   for (const auto& c : r.candidates) candidates += (candidates.empty() ? "" : ",") + c;
   h5.attr("/adapt", "multi_proxy_candidates", candidates);

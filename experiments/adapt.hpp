@@ -34,7 +34,7 @@ struct AdaptReport {
   std::string proxy;
   std::vector<std::string> targets, schemes;
   std::vector<int64_t> n;
-  std::string sampling;
+  std::string sampling, protocol, adaproxy_grid, adaproxy_tie;
   std::vector<std::string> candidates;  // multi_proxy's, before each target drops itself
   int32_t k = 0;
   std::string twin;  // the twin scheme's twin of the proxy; empty when it did not run

@@ -424,7 +424,7 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
       const std::string bp = path + ".adapt";
       if (!body || body.IsNull()) ctx.fail(s, bp, "needs settings, at least {proxy: DEVICE}");
       ctx.only_keys(body, bp, {"proxy", "targets", "schemes", "n", "validation", "repeats", "seed", "include_disconnected",
-                               "candidates", "k", "sampling", "twin"});
+                               "candidates", "k", "sampling", "twin", "protocol", "adaproxy"});
       if (!body["proxy"]) ctx.fail(body, bp + ".proxy", "missing (the proxy device's column name)");
       a.proxy = ctx.str(body["proxy"], bp + ".proxy");
       a.proxy_where = ctx.where(body["proxy"], bp + ".proxy");
@@ -454,7 +454,27 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
         if (!(cn.IsScalar() && cn.Scalar() == "all")) a.candidates = ctx.str_list(cn, bp + ".candidates");
       }
       if (body["k"]) a.k = static_cast<int32_t>(ctx.u64(body["k"], bp + ".k", 1, 64));
-      if (body["sampling"]) a.sampling = ctx.choice(body["sampling"], bp + ".sampling", sampling_names(), "sampling");
+      if (body["sampling"]) {
+        a.sampling = ctx.choice(body["sampling"], bp + ".sampling", adaptation_sampling_names(), "sampling");
+      }
+      if (body["adaproxy"]) {
+        const YAML::Node ap = body["adaproxy"];
+        const std::string ab = bp + ".adaproxy";
+        if (!ap.IsMap()) ctx.fail(ap, ab, "expected a map {lambda_grid: authors|proxysim, tie: least_penalised|most_penalised}");
+        ctx.only_keys(ap, ab, {"lambda_grid", "tie"});
+        if (ap["lambda_grid"]) a.adaproxy_grid = ctx.choice(ap["lambda_grid"], ab + ".lambda_grid", lambda_grid_names(), "lambda grid");
+        if (ap["tie"]) a.adaproxy_tie = ctx.choice(ap["tie"], ab + ".tie", lambda_tie_names(), "tie-break");
+      }
+      if (body["protocol"]) {
+        a.protocol = ctx.choice(body["protocol"], bp + ".protocol", {"paper", "paper_mean", "extension"}, "protocol");
+        if (a.protocol != "extension") {
+          a.n = {60};
+          a.validation = 10;
+          a.sampling = "authors";
+          a.seed = 1;
+          a.repeats = a.protocol == "paper" ? 1 : 20;
+        }
+      }
       if (body["twin"]) {
         a.twin = ctx.str(body["twin"], bp + ".twin");
         a.twin_where = ctx.where(body["twin"], bp + ".twin");
@@ -662,6 +682,9 @@ std::string resolved_yaml(const ExperimentConfig& c) {
     } else {
       out << a.candidates;
     }
+    out << YAML::Key << "protocol" << YAML::Value << a.protocol << YAML::Key << "adaproxy" << YAML::Value
+        << YAML::Flow << YAML::BeginMap << YAML::Key << "lambda_grid" << YAML::Value << a.adaproxy_grid << YAML::Key
+        << "tie" << YAML::Value << a.adaproxy_tie << YAML::EndMap;
     out << YAML::Key << "k" << YAML::Value << a.k << YAML::Key << "twin" << YAML::Value
         << (a.twin.empty() ? "twin_" + a.proxy : a.twin) << YAML::EndMap << YAML::EndMap;
   }

@@ -51,7 +51,15 @@ struct AdaptStage {
   // column but the proxy and the target) and how many of them it mixes at most.
   std::vector<std::string> candidates;
   int32_t k = 3;
-  std::string sampling = "random";   // random | stratified (by the proxy's latency)
+  std::string sampling = "random";   // random | stratified (by the proxy's latency) | authors
+  // paper: the authors' protocol, 60 training + 10 validation samples in one split
+  // drawn as their notebook drew it (sampling authors, seed 1, one repeat); paper_mean:
+  // the same with 20 splits (Python seeds 1..20); extension: n, validation, repeats,
+  // sampling and seed as given. A paper protocol overrides those five keys.
+  std::string protocol = "extension";
+  // adaproxy's lambda candidates and tie-break (search/adaptation.hpp).
+  std::string adaproxy_grid = "authors";         // authors | proxysim
+  std::string adaproxy_tie = "least_penalised";  // least_penalised | most_penalised
   // The twin scheme's simulated twin of the proxy: a built-in or calibrated device
   // name; empty = twin_<proxy column>.
   std::string twin;

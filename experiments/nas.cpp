@@ -272,7 +272,7 @@ NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latenc
 
   const size_t total = tasks.size(), C = stage.checkpoints.size();
   for (auto* v : {&r.found_accuracy, &r.regret, &r.failed, &r.violation, &r.evaluations, &r.target_measurements,
-                  &r.hypervolume_ratio}) {
+                  &r.hypervolume_ratio, &r.found_row, &r.pick_row}) {
     v->assign(total, 0.0f);
   }
   r.best_accuracy.assign(total * C, 0.0f);
@@ -288,8 +288,16 @@ NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latenc
     const int64_t adapt_cost = source_of(r.sources[j]) == kAdapted ? stage.n + stage.validation : 0;
     r.target_measurements[i] = static_cast<float>(o.target_measurements + adapt_cost);
     r.hypervolume_ratio[i] = static_cast<float>(o.hypervolume_ratio);
+    r.found_row[i] = static_cast<float>(o.found_row);  // exact below 2^24 rows, far above a table's
+    r.pick_row[i] = static_cast<float>(o.pick_row);
     std::copy(o.best_accuracy.begin(), o.best_accuracy.end(), r.best_accuracy.begin() + static_cast<int64_t>(i * C));
   }
+  r.points_accuracy.assign(rows, std::nanf(""));
+  for (uint64_t i = 0; i < rows; ++i) {
+    if (usable[i]) r.points_accuracy[i] = accuracy[i];
+  }
+  r.points_target_ms.reserve(T * rows);
+  for (size_t t = 0; t < T; ++t) r.points_target_ms.insert(r.points_target_ms.end(), target_ms[t].begin(), target_ms[t].end());
   return r;
 }
 
@@ -314,6 +322,11 @@ void write_nas(H5Writer& h5, const NasReport& r) {
   h5.array_f32("/nas/evaluations", shape5, r.evaluations.data(), dims5);
   h5.array_f32("/nas/target_measurements", shape5, r.target_measurements.data(), dims5);
   h5.array_f32("/nas/hypervolume_ratio", shape5, r.hypervolume_ratio.data(), dims5);
+  h5.array_f32("/nas/found_row", shape5, r.found_row.data(), dims5);
+  h5.array_f32("/nas/pick_row", shape5, r.pick_row.data(), dims5);
+  h5.array_f32("/nas/points_accuracy", {r.points_accuracy.size()}, r.points_accuracy.data(), {"row"});
+  h5.array_f32("/nas/points_target_ms", {r.targets.size(), r.points_accuracy.size()}, r.points_target_ms.data(),
+               {"target", "row"});
   h5.array_f32("/nas/best_accuracy", {S, J, T, Q, R, C}, r.best_accuracy.data(),
                {"strategy", "source", "target", "constraint", "seed", "checkpoint"});
   const auto cms = f32(r.constraint_ms), opt = f32(r.optimum_accuracy);

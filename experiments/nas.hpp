@@ -46,6 +46,10 @@ struct NasReport {
   std::vector<double> constraint_ms, optimum_accuracy;
   // [strategy][source][target][constraint][seed]
   std::vector<float> found_accuracy, regret, failed, violation, evaluations, target_measurements, hypervolume_ratio;
+  std::vector<float> found_row, pick_row;  // rows of the run's table; -1 = none
+  // [row] accuracy of every row (NaN where not usable); [target][row] target latency
+  // (NaN where not measured): what the Pareto figures draw the found rows against.
+  std::vector<float> points_accuracy, points_target_ms;
   // [strategy][source][target][constraint][seed][checkpoint]
   std::vector<float> best_accuracy;
   double seconds_adapt = 0, seconds_search = 0;

@@ -1,4 +1,4 @@
-// What makes a result file reproducible on its own (DESIGN.md convention 7).
+// What makes a result file reproducible on its own (docs/ARCHITECTURE.md, "Conventions").
 #pragma once
 #include <string>
 

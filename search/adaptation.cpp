@@ -8,6 +8,7 @@
 #include "kernels/rank_stats.hpp"
 #include "kernels/rng.hpp"
 #include "search/nnls.hpp"
+#include "search/python_random.hpp"
 #include "sim/error.hpp"
 
 namespace proxysim {
@@ -186,10 +187,12 @@ class TargetOnlyScheme final : public AdaptationScheme {
 
 // AdaProxy (Lu et al. 2022): w_T = w_P * (a + b) + c e_const, w_P the least-squares
 // proxy weights on all architectures. With d = w_P * b the prediction is
-// a (X w_P) + c + Z b, Z = X diag(w_P).
+// a (X w_P) + c + Z b, Z = X diag(w_P). The plain-norm penalty on b, the lambda range
+// and the tie-break follow the authors' released solver and notebook by default
+// (AdaptationOptions; docs/ARCHITECTURE.md says where proxysim's own choices differ).
 class AdaProxyScheme final : public AdaptationScheme {
  public:
-  explicit AdaProxyScheme(bool squared) : squared_(squared) {}
+  AdaProxyScheme(bool squared, LambdaGrid grid, LambdaTie tie) : squared_(squared), grid_(grid), tie_(tie) {}
 
   VectorXd predict(const AdaptationInput& in) override {
     check_adaptation_input(in);
@@ -208,8 +211,8 @@ class AdaProxyScheme final : public AdaptationScheme {
       return p;
     };
     std::vector<LinearPredictor> candidates;
-    candidates.push_back(predictor(least_squares(u, y), VectorXd::Zero(f), kInf));
     if (squared_) {
+      candidates.push_back(predictor(least_squares(u, y), VectorXd::Zero(f), kInf));
       MatrixXd a(xt.rows(), 2 + f);
       a << u, z;
       const double scale = z.squaredNorm() / static_cast<double>(z.rows() * f);
@@ -219,11 +222,22 @@ class AdaProxyScheme final : public AdaptationScheme {
         candidates.push_back(predictor(t.head(2), t.tail(f), lambda));
       }
     } else {
-      for (double lambda : group_grid(group_lasso_lambda_max(u, z, y))) {
-        const GroupLassoFit fit = group_lasso(u, z, y, lambda);
+      const GroupLassoPath path(u, z, y);
+      std::vector<double> lambdas;
+      if (grid_ == LambdaGrid::kAuthors) {
+        for (int k = 24; k >= 0; --k) lambdas.push_back(path.lambda_max() * std::pow(10.0, -0.25 * k));
+      } else {
+        lambdas = group_grid(path.lambda_max());
+        lambdas.push_back(kInf);
+      }
+      std::sort(lambdas.begin(), lambdas.end());
+      if (tie_ == LambdaTie::kMostPenalised) std::reverse(lambdas.begin(), lambdas.end());
+      for (double lambda : lambdas) {
+        const GroupLassoFit fit = path.solve(lambda);
         candidates.push_back(predictor(fit.u, fit.b, lambda));
       }
     }
+    // choose() keeps the first of tied candidates: the order above is the tie-break.
     const LinearPredictor best = choose(candidates, in, choice_);
     return apply(best, in.features, in.proxy_ms);
   }
@@ -231,6 +245,8 @@ class AdaProxyScheme final : public AdaptationScheme {
 
  private:
   bool squared_;
+  LambdaGrid grid_;
+  LambdaTie tie_;
 };
 
 // Anchored adaptation: the proxy's measured latency, scaled, plus AdaProxy's
@@ -651,15 +667,43 @@ std::vector<int64_t> draw_rows_stratified(uint64_t seed, const std::vector<int64
   return out;
 }
 
+const std::vector<std::string>& lambda_grid_names() {
+  static const std::vector<std::string> names = {"authors", "proxysim"};
+  return names;
+}
+
+const std::vector<std::string>& lambda_tie_names() {
+  static const std::vector<std::string> names = {"least_penalised", "most_penalised"};
+  return names;
+}
+
+LambdaGrid lambda_grid_from_name(std::string_view name) {
+  if (name == "authors") return LambdaGrid::kAuthors;
+  if (name == "proxysim") return LambdaGrid::kProxysim;
+  throw UserError("unknown lambda grid '" + std::string(name) + "', expected authors or proxysim");
+}
+
+LambdaTie lambda_tie_from_name(std::string_view name) {
+  if (name == "least_penalised") return LambdaTie::kLeastPenalised;
+  if (name == "most_penalised") return LambdaTie::kMostPenalised;
+  throw UserError("unknown lambda tie-break '" + std::string(name) + "', expected least_penalised or most_penalised");
+}
+
 const std::vector<std::string>& sampling_names() {
   static const std::vector<std::string> names = {"random", "stratified"};
+  return names;
+}
+
+const std::vector<std::string>& adaptation_sampling_names() {
+  static const std::vector<std::string> names = {"random", "stratified", "authors"};
   return names;
 }
 
 Sampling sampling_from_name(std::string_view name) {
   if (name == "random") return Sampling::kRandom;
   if (name == "stratified") return Sampling::kStratified;
-  throw UserError("unknown sampling '" + std::string(name) + "', expected random or stratified");
+  if (name == "authors") return Sampling::kAuthors;
+  throw UserError("unknown sampling '" + std::string(name) + "', expected random, stratified or authors");
 }
 
 SampleSplit draw_adaptation_samples(Sampling sampling, uint64_t seed, const std::vector<double>& proxy_ms, int64_t n,
@@ -672,8 +716,8 @@ SampleSplit draw_adaptation_samples(Sampling sampling, uint64_t seed, const std:
   std::vector<int64_t> pool(static_cast<size_t>(m));
   for (int64_t i = 0; i < m; ++i) pool[static_cast<size_t>(i)] = i;
   SampleSplit out;
-  if (sampling == Sampling::kRandom) {
-    const std::vector<int64_t> drawn = draw_rows(seed, pool, n + v);
+  if (sampling == Sampling::kRandom || sampling == Sampling::kAuthors) {
+    const std::vector<int64_t> drawn = sampling == Sampling::kRandom ? draw_rows(seed, pool, n + v) : python_sample(seed, m, n + v);
     out.train.assign(drawn.begin(), drawn.begin() + n);
     out.validation.assign(drawn.begin() + n, drawn.end());
     return out;
@@ -695,8 +739,8 @@ SampleSplit draw_adaptation_samples(Sampling sampling, uint64_t seed, const std:
 std::unique_ptr<AdaptationScheme> make_adaptation_scheme(std::string_view name, const AdaptationOptions& options) {
   if (name == "none") return std::make_unique<NoneScheme>();
   if (name == "target_only") return std::make_unique<TargetOnlyScheme>();
-  if (name == "adaproxy") return std::make_unique<AdaProxyScheme>(false);
-  if (name == "adaproxy_sq") return std::make_unique<AdaProxyScheme>(true);
+  if (name == "adaproxy") return std::make_unique<AdaProxyScheme>(false, options.adaproxy_grid, options.adaproxy_tie);
+  if (name == "adaproxy_sq") return std::make_unique<AdaProxyScheme>(true, options.adaproxy_grid, options.adaproxy_tie);
   if (name == "anchored") return std::make_unique<AnchoredScheme>();
   if (name == "multi_proxy") return std::make_unique<MultiProxyScheme>(options.multi_proxy_k);
   if (name == "twin") return std::make_unique<TwinScheme>(options.twin_mu, options.twin_max_evaluations);
@@ -720,72 +764,65 @@ double group_lasso_lambda_max(const MatrixXd& u_cols, const MatrixXd& z, const V
   return (2.0 / static_cast<double>(y.size()) * (z.transpose() * r)).norm();
 }
 
-GroupLassoFit group_lasso(const MatrixXd& u_cols, const MatrixXd& z, const VectorXd& y, double lambda,
-                          const GroupLassoOptions& options) {
+GroupLassoPath::GroupLassoPath(const MatrixXd& u_cols, const MatrixXd& z, const VectorXd& y)
+    : u_cols_(u_cols), z_(z), y_(y) {
   const Index m = y.size();
-  const Index k = u_cols.cols();
-  const Index q = z.cols();
-  MatrixXd a(m, k + q);
-  a << u_cols, z;
-  const double inv_m = 1.0 / static_cast<double>(m);
-  // L = largest eigenvalue of the smooth part's Hessian (2/m) A^T A.
-  const Eigen::SelfAdjointEigenSolver<MatrixXd> eig(2.0 * inv_m * (a.transpose() * a), Eigen::EigenvaluesOnly);
-  const double lipschitz = std::max(eig.eigenvalues().maxCoeff(), 1e-300);
-  const double step = 1.0 / lipschitz;
-
-  auto objective = [&](const VectorXd& t) {
-    return (y - a * t).squaredNorm() * inv_m + lambda * t.tail(q).norm();
-  };
-  auto prox_step = [&](const VectorXd& from) {
-    VectorXd t = from + (2.0 * inv_m * step) * (a.transpose() * (y - a * from));
-    const double norm = t.tail(q).norm();
-    const double shrink = norm > 0 ? std::max(0.0, 1.0 - step * lambda / norm) : 0.0;
-    t.tail(q) *= shrink;
-    return t;
-  };
-
-  // Start from b = 0 with u fitted: the solution for every lambda >= lambda_max.
-  VectorXd theta = VectorXd::Zero(k + q);
-  theta.head(k) = least_squares(u_cols, y);
-  double value = objective(theta);
-  // The floor keeps the relative test meaningful when the fit is exact (value -> 0).
-  const double floor = 1e-12 * y.squaredNorm() * inv_m;
-  VectorXd extrapolated = theta;
-  double t_momentum = 1.0;
-  GroupLassoFit fit;
-  int quiet = 0;
-  for (int it = 1; it <= options.max_iterations; ++it) {
-    fit.iterations = it;
-    VectorXd next = prox_step(extrapolated);
-    double next_value = objective(next);
-    if (next_value > value) {
-      // Momentum overshot: restart from the last iterate with a plain proximal step,
-      // which cannot raise the objective with step 1/L.
-      t_momentum = 1.0;
-      next = prox_step(theta);
-      next_value = objective(next);
-      if (next_value > value) {  // only rounding is left
-        fit.converged = true;
-        break;
-      }
-    }
-    const double decrease = value - next_value;
-    const double t_next = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t_momentum * t_momentum));
-    extrapolated = next + ((t_momentum - 1.0) / t_next) * (next - theta);
-    t_momentum = t_next;
-    theta = std::move(next);
-    value = next_value;
-    // A few quiet steps in a row, so one slow step under momentum does not stop it.
-    quiet = decrease <= options.tolerance * std::max(value, floor) ? quiet + 1 : 0;
-    if (quiet >= 5) {
-      fit.converged = true;
-      break;
-    }
+  // Orthonormal basis of U's columns: (u, b) -> b alone, with u fitted for each b.
+  const Eigen::ColPivHouseholderQR<MatrixXd> qr(u_cols);
+  const MatrixXd q = qr.householderQ() * MatrixXd::Identity(m, qr.rank());
+  const MatrixXd a = z - q * (q.transpose() * z);
+  const VectorXd r = y - q * (q.transpose() * y);
+  const double two_over_m = 2.0 / static_cast<double>(m);
+  const Eigen::SelfAdjointEigenSolver<MatrixXd> eig(two_over_m * (a.transpose() * a));
+  eigenvalues_ = eig.eigenvalues().cwiseMax(0.0);
+  eigenvectors_ = eig.eigenvectors();
+  coefficients_ = eigenvectors_.transpose() * (two_over_m * (a.transpose() * r));
+  // g lies in the range of A^T A in exact arithmetic; what rounding leaves along its
+  // null directions (the one-hot groups' dependencies) would blow up as mu -> 0.
+  const double cut = 1e-10 * std::max(eigenvalues_.maxCoeff(), 1e-300);
+  for (Index i = 0; i < eigenvalues_.size(); ++i) {
+    if (eigenvalues_[i] <= cut) coefficients_[i] = 0;
   }
-  fit.u = theta.head(k);
-  fit.b = theta.tail(q);
-  fit.objective = value;
+  lambda_max_ = coefficients_.norm();
+}
+
+// mu ||b(mu)|| with b(mu) = (G + mu I)^{-1} g: rises from 0 to lambda_max as mu goes
+// from 0 to infinity.
+double GroupLassoPath::penalty_gradient(double mu) const {
+  double s = 0;
+  for (Index i = 0; i < eigenvalues_.size(); ++i) {
+    const double t = coefficients_[i] * mu / (eigenvalues_[i] + mu);
+    s += t * t;
+  }
+  return std::sqrt(s);
+}
+
+GroupLassoFit GroupLassoPath::solve(double lambda) const {
+  GroupLassoFit fit;
+  fit.b = VectorXd::Zero(z_.cols());
+  if (lambda < lambda_max_) {
+    // Stationarity for b != 0: (G + mu I) b = g with mu = lambda / ||b||, so mu is the
+    // root of mu ||b(mu)|| = lambda (the trust-region subproblem's secular equation).
+    double lo = 1.0, hi = 1.0;
+    while (penalty_gradient(hi) < lambda && hi < 1e300) hi *= 2;
+    while (penalty_gradient(lo) > lambda && lo > 1e-300) lo *= 0.5;
+    for (int it = 0; it < 200 && hi > lo * (1 + 4e-16); ++it) {
+      const double mid = std::sqrt(lo * hi);
+      (penalty_gradient(mid) < lambda ? lo : hi) = mid;
+      fit.iterations = it + 1;
+    }
+    const double mu = std::sqrt(lo * hi);
+    const VectorXd scaled = coefficients_.array() / (eigenvalues_.array() + mu);
+    fit.b = eigenvectors_ * scaled;
+  }
+  fit.u = least_squares(u_cols_, y_ - z_ * fit.b);
+  fit.objective = group_lasso_objective(u_cols_, z_, y_, lambda, fit.u, fit.b);
+  fit.converged = true;
   return fit;
+}
+
+GroupLassoFit group_lasso(const MatrixXd& u_cols, const MatrixXd& z, const VectorXd& y, double lambda) {
+  return GroupLassoPath(u_cols, z, y).solve(lambda);
 }
 
 }  // namespace proxysim

@@ -75,8 +75,12 @@ std::vector<int64_t> draw_rows(uint64_t seed, const std::vector<int64_t>& pool, 
 std::vector<int64_t> draw_rows_stratified(uint64_t seed, const std::vector<int64_t>& pool,
                                           const std::vector<double>& key, int64_t count);
 
-enum class Sampling { kRandom, kStratified };
-const std::vector<std::string>& sampling_names();  // random, stratified
+// kAuthors: CPython's random.seed(seed); random.sample(range(m), n + v), the first n
+// for training, as the paper's authors drew them (search/python_random.hpp); the seed
+// is used as given, not hashed, so seed 1 is the authors' split.
+enum class Sampling { kRandom, kStratified, kAuthors };
+const std::vector<std::string>& sampling_names();  // random, stratified (proxy selection)
+const std::vector<std::string>& adaptation_sampling_names();  // random, stratified, authors
 Sampling sampling_from_name(std::string_view name);  // throws UserError otherwise
 
 // The n training and v validation samples of one repeat among positions 0..m-1 of a
@@ -111,7 +115,24 @@ class AdaptationScheme {
   AdaptationChoice choice_;
 };
 
+// adaproxy's lambda candidates. authors: the range the authors' notebook scanned,
+// lambda from 1 to 1e5 on latencies in seconds, taken relative to lambda_max (see
+// docs/ARCHITECTURE.md, "AdaProxy as its authors ran it"): lambda_max * 10^(-k/4),
+// k = 24..0, so from a near-unpenalised fit to b = 0. proxysim: b = 0 and
+// lambda_max * 10^(-j/2), j = 1..8.
+enum class LambdaGrid { kAuthors, kProxysim };
+// Which candidate wins a tie in validation SRCC. least_penalised: the authors' scan
+// (ascending lambda, a later lambda must be strictly better); most_penalised: the
+// simpler model, proxysim's earlier choice.
+enum class LambdaTie { kLeastPenalised, kMostPenalised };
+const std::vector<std::string>& lambda_grid_names();  // authors, proxysim
+const std::vector<std::string>& lambda_tie_names();   // least_penalised, most_penalised
+LambdaGrid lambda_grid_from_name(std::string_view name);
+LambdaTie lambda_tie_from_name(std::string_view name);
+
 struct AdaptationOptions {
+  LambdaGrid adaproxy_grid = LambdaGrid::kAuthors;
+  LambdaTie adaproxy_tie = LambdaTie::kLeastPenalised;
   int multi_proxy_k = 3;  // most proxies multi_proxy mixes
   // twin: the prior weights mu validation chooses from (+infinity = the unchanged
   // twin, always a candidate), and the cap on evaluations of one recalibration.
@@ -127,28 +148,44 @@ std::vector<std::string> adaptation_scheme_names();
 // ---- the convex problem behind adaproxy, exposed for its tests ----
 //
 // minimise (1/m) ||y - U u - Z b||^2 + lambda ||b||_2   (the norm, not its square)
-// over u (unpenalised) and b: a group lasso with one group. Solved by accelerated
-// proximal gradient (FISTA, Beck & Teboulle 2009) with step 1/L from the Lipschitz
-// constant of the smooth part, block soft-thresholding as the prox of the norm, and
-// O'Donoghue & Candes' (2015) restart whenever the objective rises, so the objective
-// is monotone and its change is a sound stopping test.
-struct GroupLassoOptions {
-  double tolerance = 1e-13;  // stop when the objective falls by less than this, relatively
-  int max_iterations = 200000;
-};
+// over u (unpenalised) and b: a group lasso with one group. Solved exactly: with u
+// eliminated (projecting out U's columns, A = P Z, r = P y), b = 0 when lambda >=
+// lambda_max = ||(2/m) A^T r||, and otherwise b = (G + mu I)^{-1} g with G = (2/m) A^T A,
+// g = (2/m) A^T r and mu > 0 the root of mu ||b(mu)|| = lambda, which rises
+// monotonically in mu (the secular equation of a trust-region subproblem, Nocedal &
+// Wright Sec. 4.3). One eigendecomposition of G serves every lambda of a path, and the
+// root is bracketed and bisected to machine precision, so no fit can crawl: a target
+// that is exactly linear in the proxy's operator weights (HW-NAS-Bench's Eyeriss and
+// FPGA) costs what any other does.
 struct GroupLassoFit {
   Eigen::VectorXd u;
   Eigen::VectorXd b;
   double objective = 0;
-  int iterations = 0;
-  bool converged = false;
+  int iterations = 0;  // bisection steps on mu (0 when b = 0)
+  bool converged = true;
 };
 double group_lasso_objective(const Eigen::MatrixXd& u_cols, const Eigen::MatrixXd& z, const Eigen::VectorXd& y,
                              double lambda, const Eigen::VectorXd& u, const Eigen::VectorXd& b);
 // Smallest lambda at which b = 0 is optimal: ||(2/m) Z^T r0||, r0 the residual of
 // y regressed on U alone.
 double group_lasso_lambda_max(const Eigen::MatrixXd& u_cols, const Eigen::MatrixXd& z, const Eigen::VectorXd& y);
+
+// The problem's data factored once; solve() is then O(F^2) per lambda.
+class GroupLassoPath {
+ public:
+  GroupLassoPath(const Eigen::MatrixXd& u_cols, const Eigen::MatrixXd& z, const Eigen::VectorXd& y);
+  double lambda_max() const { return lambda_max_; }
+  GroupLassoFit solve(double lambda) const;
+
+ private:
+  double penalty_gradient(double mu) const;
+  Eigen::MatrixXd u_cols_, z_;
+  Eigen::VectorXd y_;
+  Eigen::VectorXd eigenvalues_, coefficients_;  // of G, and g in G's eigenbasis
+  Eigen::MatrixXd eigenvectors_;
+  double lambda_max_ = 0;
+};
 GroupLassoFit group_lasso(const Eigen::MatrixXd& u_cols, const Eigen::MatrixXd& z, const Eigen::VectorXd& y,
-                          double lambda, const GroupLassoOptions& options = {});
+                          double lambda);
 
 }  // namespace proxysim

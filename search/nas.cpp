@@ -138,7 +138,10 @@ SearchOutcome judge_search(const NasProblem& problem, const SearchSpec& spec, co
   for (int32_t r : front) {
     const double t = judge.target_ms[r];
     measured.emplace_back(t, acc[r]);
-    if (t <= judge.constraint_ms) found = std::max(found, static_cast<double>(acc[r]));
+    if (t <= judge.constraint_ms && acc[r] > found) {
+      found = acc[r];
+      o.found_row = r;
+    }
   }
   o.failed = !std::isfinite(found);
   o.found_accuracy = o.failed ? std::nan("") : found;
@@ -147,6 +150,7 @@ SearchOutcome judge_search(const NasProblem& problem, const SearchSpec& spec, co
   for (int32_t r : distinct) {
     if (spec.source[r] <= spec.source_limit && (pick < 0 || acc[r] > acc[pick])) pick = r;
   }
+  o.pick_row = pick;
   o.violation = pick >= 0 && judge.target_ms[pick] > judge.constraint_ms;
   o.hypervolume_ratio = judge.true_hypervolume > 0
                             ? hypervolume_2d(std::move(measured), judge.constraint_ms, judge.reference_accuracy) /

@@ -76,6 +76,8 @@ struct SearchOutcome {
   // source_limit, what one would deploy without measuring on the target) exceeds the
   // target constraint.
   bool violation = false;
+  int64_t found_row = -1;           // the architecture behind found_accuracy; -1 when failed
+  int64_t pick_row = -1;            // the search's own pick; -1 when nothing was within source_limit
   int64_t evaluations = 0;          // accuracy evaluations (with repeats)
   int64_t target_measurements = 0;  // distinct architectures measured on the target
   int64_t front_size = 0;           // the source-side Pareto front

@@ -1,7 +1,7 @@
 // Checks the one-hot features (by hand), the group-lasso solver behind AdaProxy (against
 // an exhaustive grid search and its KKT conditions: tolerances are the grid's
-// resolution and 1e-6 of the gradient's scale, well above the solver's 1e-13 stopping
-// test), recovery of a known linear proxy-to-target model (noise-free data, so 1e-6),
+// resolution and 1e-6 of the gradient's scale, well above the exact solver's
+// rounding), recovery of a known linear proxy-to-target model (noise-free data, so 1e-6),
 // that no scheme (twin included) can see target latencies outside its samples
 // (bit-for-bit), and the schemes on the paper's 1999-architecture release: the issue's
 // bounds on `anchored` exactly, for every target, at n = 10 and n = 20 (mean of 10
@@ -202,8 +202,8 @@ TEST(AdaptGroupLasso, MatchesExhaustiveSearchAndKkt) {
         const double brute_value = Profile(p, lambda)(brute);
         SCOPED_TRACE("q " + std::to_string(q) + " seed " + std::to_string(seed) + " lambda/max " +
                      std::to_string(frac));
-        // The solver must be as good as the grid up to its stopping test (1e-13
-        // relative, so 1e-10 leaves room for rounding), and near the grid's point: the
+        // The solver must be as good as the grid up to rounding (1e-10 relative), and
+        // near the grid's point: the
         // objective is flat at its minimum, so an objective gap e moves b by about
         // sqrt(e), hence 1e-5.
         EXPECT_LE(fit.objective, brute_value * (1 + 1e-10));
@@ -409,7 +409,9 @@ TEST(AdaptInput, RefusesInconsistentSamples) {
   MatrixXd holey = MatrixXd::Ones(6, 2);
   holey(4, 1) = std::numeric_limits<double>::quiet_NaN();
   EXPECT_THROW(make_adaptation_scheme("multi_proxy")->predict({x, p, samples({0, 1, 2}), samples({3}), holey}), UserError);
-  EXPECT_THROW(make_adaptation_scheme("multi_proxy", {0}), UserError);
+  AdaptationOptions no_proxies;
+  no_proxies.multi_proxy_k = 0;
+  EXPECT_THROW(make_adaptation_scheme("multi_proxy", no_proxies), UserError);
 }
 
 TEST(AdaptInput, DrawRowsIsDistinctAndReproducible) {
@@ -431,7 +433,10 @@ namespace {
 // samples + 10 validation, mean SRCC of 10 seeds over the target's measured connected
 // architectures, for every other device of the paper's release: never below `none` by
 // more than `none_margin`, and where the proxy is weak (SRCC < 0.8) within 0.01 of
-// `adaproxy` or above it. Under the sanitizers, the same checks on four targets (two
+// `adaproxy` or above it. The bounds were set against adaproxy with proxysim's own
+// lambda grid and tie-break (the candidates `anchored` draws on), so that is the
+// adaproxy compared here; the authors' grid, adaproxy's default, is checked against
+// their solver in adaproxy_authors_test.cpp. Under the sanitizers, the same checks on four targets (two
 // where the proxy is weak, the two nearest the bounds in the full run) instead of all 20.
 void expect_anchored_bounds(int train, double none_margin) {
   const OneProxy& o = oneproxy();
@@ -462,8 +467,11 @@ void expect_anchored_bounds(int train, double none_margin) {
       const std::vector<int64_t> s = draw_rows(static_cast<uint64_t>(seed), pool, train + kValidation);
       const AdaptationInput in{o.x, p, gather_target_samples({s.begin(), s.begin() + train}, target.data()),
                                gather_target_samples({s.begin() + train, s.end()}, target.data())};
+      AdaptationOptions proxysim_grid;
+      proxysim_grid.adaproxy_grid = LambdaGrid::kProxysim;
+      proxysim_grid.adaproxy_tie = LambdaTie::kMostPenalised;
       for (size_t k = 0; k < schemes.size(); ++k)
-        mean[k] += srcc(make_adaptation_scheme(schemes[k])->predict(in), target, pool) / kSeeds;
+        mean[k] += srcc(make_adaptation_scheme(schemes[k], proxysim_grid)->predict(in), target, pool) / kSeeds;
     }
   }
   double worst_none = 1, worst_weak = 1;

@@ -41,11 +41,11 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
   if (!in) throw UserError(path + ": cannot open measured latency file");
   MeasuredTable t;
   t.file = path;
+  CsvLines lines(in, path);
   std::string line;
-  if (!std::getline(in, line) || line.empty()) throw UserError(path + ": empty file (expected a header line)");
-  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (!lines.next(line) || line.empty()) throw UserError(path + ": empty file (expected a header line)");
   if (line.size() > kMaxColumns * 64) throw UserError(path + ":1: header too long (more than " + std::to_string(kMaxColumns) + " columns?)");
-  const std::vector<std::string> header = split_csv_line(line);
+  const std::vector<std::string> header = split_csv_line(line, path, 1);
   if (header.size() > kMaxColumns) {
     throw UserError(path + ":1: " + std::to_string(header.size()) + " columns; at most " + std::to_string(kMaxColumns) +
                     " are supported");
@@ -92,12 +92,10 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
   t.missing.assign(device_cols.size(), 0);
 
   std::map<ArchCode, uint64_t> seen;
-  uint64_t lineno = 1;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    const std::vector<std::string> f = split_csv_line(line);
+  std::vector<std::string> f;
+  while (lines.next_fields(f)) {
+    const uint64_t lineno = lines.line();
+    if (f.empty()) continue;  // blank lines, trailing ones included, hold no row
     if (f.size() != header.size()) {
       throw UserError(path + ":" + std::to_string(lineno) + ": " + std::to_string(f.size()) + " fields, the header has " +
                       std::to_string(header.size()));

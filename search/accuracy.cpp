@@ -53,10 +53,10 @@ Nb201AccuracyTable read_nb201_accuracy(const std::string& path) {
   if (!in) throw UserError(path + ": cannot open NB201 accuracy file");
   Nb201AccuracyTable t;
   t.file = path;
+  CsvLines lines(in, path);
   std::string line;
-  if (!std::getline(in, line) || line.empty()) throw UserError(path + ": empty file (expected a header line)");
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  const auto header = split_csv_line(line);
+  if (!lines.next(line) || line.empty()) throw UserError(path + ": empty file (expected a header line)");
+  const auto header = split_csv_line(line, path, 1);
   if (header.size() != kColumns) {
     throw UserError(path + ":1: expected " + std::to_string(kColumns) + " columns (arch_index, arch_str, connected, "
                     "cifar10_test_acc, cifar100_test_acc, imagenet16_120_test_acc, unique_str), found " +
@@ -74,12 +74,20 @@ Nb201AccuracyTable read_nb201_accuracy(const std::string& path) {
   t.imagenet16_120.assign(kNb201Size, NAN);
   t.connected.assign(kNb201Size, 0);
   std::vector<uint32_t> seen_at(kNb201Size, 0);
-  uint64_t lineno = 1;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) throw UserError(path + ":" + std::to_string(lineno) + ": empty line");
-    const auto f = split_csv_line(line);
+  uint64_t rows = 0;
+  uint64_t blank = 0;  // the first blank line: allowed only at the end of the file
+  std::vector<std::string> f;
+  while (lines.next_fields(f)) {
+    const uint64_t lineno = lines.line();
+    if (f.empty()) {
+      if (blank == 0) blank = lineno;
+      continue;
+    }
+    if (blank != 0) {
+      throw UserError(path + ":" + std::to_string(blank) + ": empty line before the row on line " + std::to_string(lineno) +
+                      " (blank lines may only end the file)");
+    }
+    ++rows;
     if (f.size() != kColumns) {
       throw UserError(path + ":" + std::to_string(lineno) + ": expected " + std::to_string(kColumns) +
                       " fields, found " + std::to_string(f.size()));
@@ -119,11 +127,11 @@ Nb201AccuracyTable read_nb201_accuracy(const std::string& path) {
     t.cifar100[i] = parse_accuracy(f[4], path, lineno, kHeader[4]);
     t.imagenet16_120[i] = parse_accuracy(f[5], path, lineno, kHeader[5]);
   }
-  if (lineno == 1) throw UserError(path + ": header only (expected 15625 rows)");
+  if (rows == 0) throw UserError(path + ": header only (expected 15625 rows)");
   for (size_t i = 0; i < kNb201Size; ++i) {
     if (!seen_at[i]) {
       throw UserError(path + ": no row for NB201 index " + std::to_string(i) + " (expected all 15625, found " +
-                      std::to_string(lineno - 1) + " rows)");
+                      std::to_string(rows) + " rows)");
     }
   }
   return t;

@@ -307,7 +307,8 @@ def curves(a, path, help_ref=False):
     ax.set_xlabel("target training samples n" + (f" (+{a['validation']} validation)" if a["validation"] else ""))
     ax.set_ylabel("SRCC, mean over targets (bar: 1 std across targets)")
     ax.grid(alpha=0.3)
-    title(ax, f"Proxy {a['proxy']}: {len(a['targets'])} targets, {a['repeats']} repeats per n"
+    run = os.path.basename(path).split("_adapt_curves")[0]
+    title(ax, f"{run}: proxy {a['proxy']}, {len(a['targets'])} targets, {a['repeats']} repeats per n"
           + (f" ({protocol_text(a)})" if a.get("protocol") else ""))
     bottom = legend_below(fig, ax, ncol=3)
     save(fig, path, bottom=bottom)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -21,6 +22,18 @@ namespace proxysim {
 namespace {
 
 constexpr uint64_t kMaxArchs = uint64_t{1} << 40;
+
+}  // namespace
+
+DataDir resolve_data_dir(const std::string& config_value) {
+  if (const char* env = std::getenv("PROXYSIM_DATA"); env && *env) return {env, "PROXYSIM_DATA or --data-dir"};
+  if (!config_value.empty()) return {config_value, "the config's data_dir"};
+  std::error_code ec;
+  if (std::filesystem::is_directory("../shared/data", ec)) return {"../shared/data", "the default, ../shared/data"};
+  return {"data", "the default, data/ (../shared/data is absent)"};
+}
+
+namespace {
 
 class Ctx {
  public:
@@ -122,6 +135,25 @@ class Ctx {
     const bool there = std::filesystem::exists(n.Scalar(), ec);
     if (ec) fail(n, path, "cannot look up file '" + n.Scalar() + "': " + ec.message());
     if (!there) fail(n, path, "no such file '" + n.Scalar() + "'");
+  }
+
+  // A data file's path: a bare or folder-relative name (hwnasbench_nb201_cifar10.csv)
+  // is looked up in the data directory, a path that is absolute or starts with ./ or
+  // ../ is taken as given (relative to the working directory). The file must exist.
+  std::string data_file(const YAML::Node& n, const std::string& path, const DataDir& dir) const {
+    const std::string given = str(n, path);
+    const bool as_given = given.rfind('/', 0) == 0 || given.rfind("./", 0) == 0 || given.rfind("../", 0) == 0;
+    const std::string resolved = as_given ? given : (std::filesystem::path(dir.path) / given).string();
+    std::error_code ec;
+    const bool there = std::filesystem::exists(resolved, ec);
+    if (ec) fail(n, path, "cannot look up file '" + resolved + "': " + ec.message());
+    if (!there) {
+      fail(n, path, as_given ? "no such file '" + given + "'"
+                             : "no file '" + given + "' in the data directory '" + dir.path + "' (" + dir.source +
+                                   "; set data_dir in the config, --data-dir or PROXYSIM_DATA to the folder that holds "
+                                   "it: README, \"Data\")");
+    }
+    return resolved;
   }
 
   std::string str(const YAML::Node& n, const std::string& path) const {
@@ -259,7 +291,9 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
   if (!root || !root.IsMap()) throw UserError((file.empty() ? "config" : file) + ": expected a mapping of settings");
   // A sweep is many configs: experiments/sweep.hpp expands it into cells first.
   if (root["sweep"]) ctx.fail(root["sweep"], "sweep", "a sweep expands into cells: load it with load_sweep (proxysim run)");
-  ctx.only_keys(root, "", {"name", "space", "archs", "devices", "measured", "noise_seed", "backend", "stages", "output"});
+  ctx.only_keys(root, "", {"name", "space", "archs", "devices", "measured", "noise_seed", "backend", "stages", "output",
+                           "data_dir"});
+  const DataDir data_dir = resolve_data_dir(root["data_dir"] ? ctx.str(root["data_dir"], "data_dir") : "");
 
   if (root["name"]) c.name = ctx.str(root["name"], "name");
   for (char ch : c.name) {
@@ -270,12 +304,10 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
   if (root["measured"]) {
     const YAML::Node m = root["measured"];
     if (m.IsScalar()) {
-      c.measured.push_back(m.Scalar());
-      ctx.existing_file(m, "measured");
+      c.measured.push_back(ctx.data_file(m, "measured", data_dir));
     } else if (m.IsSequence() && m.size() > 0) {
       for (size_t i = 0; i < m.size(); ++i) {
-        c.measured.push_back(ctx.str(m[i], "measured[" + std::to_string(i) + "]"));
-        ctx.existing_file(m[i], "measured[" + std::to_string(i) + "]");
+        c.measured.push_back(ctx.data_file(m[i], "measured[" + std::to_string(i) + "]", data_dir));
       }
     } else {
       ctx.fail(m, "measured", "expected a CSV path or a non-empty list of them");
@@ -541,7 +573,7 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
                                "n", "validation", "strategies", "constraints", "seeds", "seed", "budget", "population",
                                "sample", "ofa", "checkpoints", "include_disconnected"});
       if (body["accuracy"]) a.accuracy = ctx.choice(body["accuracy"], bp + ".accuracy", {"nb201", "synthetic"}, "accuracy source");
-      if (body["accuracy_file"]) a.accuracy_file = ctx.str(body["accuracy_file"], bp + ".accuracy_file");
+      if (body["accuracy_file"]) a.accuracy_file = ctx.data_file(body["accuracy_file"], bp + ".accuracy_file", data_dir);
       if (body["synthetic_seed"]) a.synthetic_seed = ctx.u64(body["synthetic_seed"], bp + ".synthetic_seed", 0, UINT64_MAX);
       if (!body["proxy"]) ctx.fail(body, bp + ".proxy", "missing (the proxy device's column name)");
       a.proxy = ctx.str(body["proxy"], bp + ".proxy");

@@ -174,6 +174,14 @@ struct ExperimentConfig {
 };
 
 ExperimentConfig load_config(const std::string& path);
+// Where configs' data files are looked up (README, "Data"): PROXYSIM_DATA (which
+// --data-dir sets), else the config's data_dir, else ../shared/data when it exists,
+// else data/. `source` says which, for messages.
+struct DataDir {
+  std::string path, source;
+};
+DataDir resolve_data_dir(const std::string& config_value);
+
 ExperimentConfig parse_config(const std::string& text, const std::string& file);
 // The same on a loaded document; errors name the line of each node's mark (the line
 // a sweep value or the key it replaced was written on).

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <cstdlib>
 #include <sstream>
 
 #include "experiments/calibrate.hpp"
@@ -114,6 +115,9 @@ int run_main(int argc, char** argv, const World& world) {
   run->add_option("--set", run_sets, "override a setting: key.path=value (YAML value; repeatable)");
   run->add_flag("--dry-run", dry_run, "print the cells with estimated memory and time, validate, compute nothing");
   run->add_flag("--quiet", run_opts.quiet, "no progress, no summary");
+  std::string data_dir;
+  run->add_option("--data-dir", data_dir,
+                  "folder that configs' data file names are looked up in (sets PROXYSIM_DATA; README, \"Data\")");
   std::string max_memory;
   run->add_option("--max-memory", max_memory,
                   "memory a cell may use, e.g. 8G (default: what the machine or the job's cgroup has available)");
@@ -205,6 +209,9 @@ int run_main(int argc, char** argv, const World& world) {
       return 0;
     }
     if (*run) {
+      // Through the environment, so sweep cells parsed anywhere (and MPI ranks started
+      // with the same command line) resolve data files alike.
+      if (!data_dir.empty()) setenv("PROXYSIM_DATA", data_dir.c_str(), 1);
       const SweepPlan plan = load_sweep(config_path, run_sets);
       if (!max_memory.empty()) run_opts.max_memory_bytes = parse_memory_size(max_memory, "--max-memory");
       if (dry_run) {

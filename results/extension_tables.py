@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reproduction import ROOT, adapt_cells, adapt_data, label, open_result  # noqa: E402
+from reproduction import adapt_cells, adapt_data, label, open_result, replace_readme_block  # noqa: E402
 
 BEGIN, END = "<!-- extension:begin -->", "<!-- extension:end -->"
 STRONG = 0.9
@@ -104,16 +104,8 @@ def tables(folder):
     return out
 
 
-def update_readme(lines, readme=os.path.join(ROOT, "README.md")):
-    with open(readme) as fh:
-        body = fh.read()
-    if BEGIN not in body or END not in body:
-        return False
-    new = body[:body.index(BEGIN)] + "\n".join([BEGIN, "", *lines, END]) + body[body.index(END) + len(END):]
-    if new != body:
-        with open(readme, "w") as fh:
-            fh.write(new)
-    return True
+def update_readme(lines):
+    return replace_readme_block(BEGIN, END, lines)
 
 
 def main(argv):

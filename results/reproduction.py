@@ -547,21 +547,26 @@ def readme_table(rows):
     return out
 
 
-def update_readme(summary_lines, readme=os.path.join(ROOT, "README.md")):
+def replace_readme_block(begin, end, lines, readme=os.path.join(ROOT, "README.md")):
+    """Rewrites README.md between the markers `begin` and `end` with `lines`; False
+    when the file or a marker is missing."""
     if not os.path.exists(readme):
         return False
     with open(readme) as fh:
         body = fh.read()
-    if BEGIN not in body or END not in body or body.index(BEGIN) > body.index(END):
+    if begin not in body or end not in body or body.index(begin) > body.index(end):
         return False
-    block = "\n".join([BEGIN, "", *summary_lines, "",
-                       "Every row, with the reasons: [results/paper/REPRODUCTION.md](results/paper/REPRODUCTION.md) "
-                       "(written by `results/reproduction.py`).", "", END])
-    new = body[:body.index(BEGIN)] + block + body[body.index(END) + len(END):]
+    new = body[:body.index(begin)] + "\n".join([begin, "", *lines, end]) + body[body.index(end) + len(end):]
     if new != body:
         with open(readme, "w") as fh:
             fh.write(new)
     return True
+
+
+def update_readme(summary_lines, readme=os.path.join(ROOT, "README.md")):
+    return replace_readme_block(BEGIN, END, [*summary_lines, "", "Every row, with the reasons: "
+                                "[results/paper/REPRODUCTION.md](results/paper/REPRODUCTION.md) (written by "
+                                "`results/reproduction.py`).", ""], readme)
 
 
 def main(argv):

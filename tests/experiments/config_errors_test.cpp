@@ -57,7 +57,7 @@ TEST(ConfigErrors, EveryMistakeNamesTheKeyPathAndLine) {
        {}, {"cfg.yaml:3", "'archs.sample'", "expected a whole number, found '10001111111111111111111111111000'"}},
       {"whole number as a huge float", "name: e\nspace: nb201\narchs: {sample: 1e30, seed: 1}\ndevices: [pixel3_cpu]\n",
        {}, {"cfg.yaml:3", "'archs.sample'", "expected a whole number, found '1e30'"}},
-      {"file name too long", "name: e\nspace: nb201\nmeasured: [" + std::string(300, 'x') + ".csv]\narchs: measured\n",
+      {"file name too long", "name: e\nspace: nb201\nmeasured: [./" + std::string(300, 'x') + ".csv]\narchs: measured\n",
        {}, {"cfg.yaml:3", "'measured[0]'", "cannot look up file", "File name too long"}},
       {"unknown key in a stage", R"(name: e
 space: nb201

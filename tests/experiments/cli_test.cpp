@@ -1,4 +1,4 @@
-// The proxysim CLI end to end: the eval result file read back through the HDF5 C API and checked against the search space and a serial reference walk (1e-5 relative: the CLI may pick the CUDA backend), and every user mistake giving exit code 2, one line on stderr and no output or partial file.
+// The proxysim CLI end to end: the eval result files (built-in devices, a device file, a run config in compiled mode) read back through the HDF5 C API and checked against the search space and a serial reference walk (1e-5 relative: the CLI may pick the CUDA backend), and every user mistake giving exit code 2, one line on stderr and no output or partial file.
 #include <gtest/gtest.h>
 
 #include "tests/support/h5_read.hpp"
@@ -124,6 +124,15 @@ noise_sigma: 0
 resolution_ms: 0
 )";
 
+// The serial reference walk of one architecture on one device, with the CLI's
+// measurement noise for noise seed 0.
+double reference_ms(const SearchSpace& space, const ArchCode& code, const DeviceSpec& dev) {
+  LatencyWalk w(dev.params);
+  lower_code(space.id(), code.data(), space.params(), w);
+  const uint64_t bits = pair_noise_bits(network_hash(space.id(), code.data()), device_noise_key(dev.name, 0));
+  return measured_ms(w.total_s, dev.params, bits);
+}
+
 }  // namespace
 
 TEST_F(Cli, EvalNb201AllWritesTheLatencyMatrix) {
@@ -202,10 +211,13 @@ TEST_F(Cli, EvalWithADeviceFileAndSampledArchs) {
   EXPECT_EQ(read_strings(f, "/cells/0/eval/devices"), std::vector<std::string>{"cli_test_device"});
   H5Fclose(f);
   const SearchSpace space = make_space("fbnet");
+  // The device as written in the file, read independently of the CLI's device list.
+  const DeviceSpec dev = parse_device_yaml(kValidDevice, "kValidDevice");
   for (uint64_t i = 0; i < 300; ++i) {
     const ArchCode want = space.sample(4, i);
     ASSERT_TRUE(std::equal(want.begin(), want.end(), codes.begin() + i * 22)) << i;
-    EXPECT_GT(lat[i], 0.0f);
+    const double ms = reference_ms(space, want, dev);
+    EXPECT_NEAR(lat[i], ms, 1e-5 * ms) << "architecture " << i;
   }
 }
 
@@ -261,9 +273,27 @@ TEST_F(Cli, RunConfigErrorsNameTheKeyOrFile) {
   std::ofstream(good) << "name: good\nspace: {name: fbnet}\narchs: {sample: 64, seed: 2}\ndevices: all\n"
                       << "stages:\n  - eval: {chunk: 10, mode: compiled}\noutput: " << out.string() << "\n";
   const CliResult r = run("run '" + good.string() + "' --quiet");
-  EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(fs::exists(out));
+  ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+  // The compiled-mode latencies against the serial reference walk, every row and device.
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  std::vector<hsize_t> dims;
+  const auto lat = read_all<float>(f, "/cells/0/eval/latency_ms", H5T_NATIVE_FLOAT, &dims);
+  const auto codes = read_all<uint8_t>(f, "/cells/0/eval/arch_codes", H5T_NATIVE_UINT8, &dims);
+  H5Fclose(f);
+  const auto& builtin = builtin_devices();
+  const SearchSpace space = make_space("fbnet");
+  ASSERT_EQ(lat.size(), 64 * builtin.size());
+  for (uint64_t i = 0; i < 64; ++i) {
+    const ArchCode want = space.sample(2, i);
+    ASSERT_TRUE(std::equal(want.begin(), want.end(), codes.begin() + i * 22)) << i;
+    for (size_t d = 0; d < builtin.size(); ++d) {
+      const double ms = reference_ms(space, want, builtin[d]);
+      EXPECT_NEAR(lat[i * builtin.size() + d], ms, 1e-5 * ms) << "row " << i << " device " << builtin[d].name;
+    }
+  }
 }
 
 TEST_F(Cli, SpacesAndDevicesAreListed) {

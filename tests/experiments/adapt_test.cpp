@@ -13,8 +13,10 @@
 // from a perturbed twin (reference walk) it beats no adaptation by more than 0.1.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +33,7 @@
 #include "search/adaptation.hpp"
 #include "sim/space.hpp"
 #include "tests/support/h5_read.hpp"
+#include "tests/support/reference_spearman.hpp"
 #include "tests/support/run_config.hpp"
 
 using proxysim::test::run_config;
@@ -129,6 +132,58 @@ Adapt read_adapt(const fs::path& path) {
   H5Dclose(ds);
   H5Fclose(f);
   return a;
+}
+
+// The table as the CLI reads it back: arch strings and float32 latencies per column.
+struct Written {
+  std::vector<std::string> arch, names;
+  std::vector<std::vector<float>> cols;  // [column][row]
+};
+
+Written read_back(const fs::path& p) {
+  Written w;
+  std::ifstream in(p);
+  std::string line, cell;
+  std::getline(in, line);
+  std::stringstream hs(line);
+  std::getline(hs, cell, ',');  // arch_str
+  while (std::getline(hs, cell, ',')) w.names.push_back(cell);
+  w.cols.resize(w.names.size());
+  while (std::getline(in, line)) {
+    std::stringstream ls(line);
+    std::getline(ls, cell, ',');
+    w.arch.push_back(cell);
+    for (auto& c : w.cols) {
+      std::getline(ls, cell, ',');
+      c.push_back(std::stof(cell));
+    }
+  }
+  return w;
+}
+
+// NB201 connectivity worked out from the string: node 3 reachable from node 0 over
+// edges that are not `none` (edges in order 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2).
+bool connected_by_hand(const std::string& arch) {
+  bool on[6];
+  size_t e = 0, pos = 0;
+  while (e < 6 && (pos = arch.find('~', pos)) != std::string::npos) {
+    const size_t start = arch.rfind('|', pos) + 1;
+    on[e++] = arch.compare(start, pos - start, "none") != 0;
+    ++pos;
+  }
+  const bool n1 = on[0], n2 = on[1] || (n1 && on[2]);
+  return on[3] || (n1 && on[4]) || (n2 && on[5]);
+}
+
+// Reference SRCC of two columns over the connected rows.
+double connected_srcc(const Written& w, size_t a, size_t b) {
+  std::vector<double> x, y;
+  for (size_t i = 0; i < w.arch.size(); ++i) {
+    if (!connected_by_hand(w.arch[i])) continue;
+    x.push_back(w.cols[a][i]);
+    y.push_back(w.cols[b][i]);
+  }
+  return proxysim::test::reference_spearman(x, y);
 }
 
 }  // namespace
@@ -253,9 +308,48 @@ TEST(AdaptCli, MultiProxyAndStratifiedSamplingRunAndReproduce) {
   ASSERT_EQ(r.rc, 0) << r.err;
   const Adapt a = read_adapt(out1), b = read_adapt(out2);
   ASSERT_EQ(a.schemes, (std::vector<std::string>{"none", "multi_proxy"}));
+  ASSERT_EQ(a.dims, (std::vector<hsize_t>{2, 1, 1}));
   EXPECT_EQ(a.mean, b.mean);
   EXPECT_EQ(a.unsampled, b.unsampled);
-  for (float v : a.mean) EXPECT_TRUE(std::isfinite(v));
+
+  // `none` ranks as the proxy: its SRCC over every connected architecture is the
+  // reference Spearman of the proxy and target columns (float32 storage: 1e-6).
+  const Written w = read_back(table);
+  const double unadapted = connected_srcc(w, 0, 1);
+  std::printf("proxy vs target over the connected rows: %.6f\n", unadapted);
+  ASSERT_EQ(a.unadapted.size(), 1u);
+  EXPECT_NEAR(a.unadapted[0], unadapted, 1e-6);
+  EXPECT_NEAR(a.mean[0], unadapted, 1e-6);
+  EXPECT_NEAR(a.std_[0], 0.0, 1e-6);
+
+  // Every stored value is what the library computes on the same float32 matrix with
+  // the same stage (float32 storage: 1e-6), so the CLI neither drops nor reorders
+  // anything between the stage and the file.
+  const proxysim::SearchSpace space = proxysim::make_space("nb201");
+  std::vector<float> m;
+  std::vector<uint8_t> codes;
+  for (size_t i = 0; i < w.arch.size(); ++i) {
+    for (const auto& c : w.cols) m.push_back(c[i]);
+    const proxysim::ArchCode code = space.from_string(w.arch[i]);
+    codes.insert(codes.end(), code.begin(), code.end());
+  }
+  proxysim::AdaptStage stage;
+  stage.proxy = "proxy";
+  stage.targets = {"target"};
+  stage.schemes = {"none", "multi_proxy"};
+  stage.candidates = {"mirror"};
+  stage.k = 2;
+  stage.sampling = "stratified";
+  stage.n = {10};
+  stage.repeats = 3;
+  stage.seed = 5;
+  const proxysim::AdaptReport lib = proxysim::compute_adaptation(space, m, w.arch.size(), codes, w.names, stage);
+  for (size_t s = 0; s < 2; ++s) {
+    EXPECT_NEAR(a.mean[s], lib.srcc_mean[lib.at(s, 0, 0)], 1e-6) << a.schemes[s];
+    EXPECT_NEAR(a.std_[s], lib.srcc_std[lib.at(s, 0, 0)], 1e-6) << a.schemes[s];
+    EXPECT_NEAR(a.unsampled[s], lib.srcc_unsampled_mean[lib.at(s, 0, 0)], 1e-6) << a.schemes[s];
+  }
+  std::printf("multi_proxy (k = 2, stratified, n = 10): mean %.6f unsampled %.6f\n", a.mean[1], a.unsampled[1]);
   fs::remove(out1);
   fs::remove(out2);
 }
@@ -369,7 +463,62 @@ TEST(AdaptCli, SelectStageTakesStratifiedSampling) {
   const fs::path out = fs::temp_directory_path() / "select_stratified.h5";
   const std::string head = "name: select_strat\nspace: nb201\nmeasured: " + table.string() + "\nstages:\n  - select: ";
   RunOutcome r = run_config("select_strat", head + "{sampling: stratified, n: [10], repeats: 2}\n", out);
-  EXPECT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.rc, 0) << r.err;
+  {
+    // Values worked out from the table (columns proxy, target, mirror). proxy and
+    // mirror rank alike (mirror = 1.5 proxy + 0.2), so: for target proxy the oracle is
+    // mirror (SRCC 1), for mirror it is proxy, and for target both rank it the same
+    // (a tie, which goes to the smaller name, mirror). Whatever ten architectures are
+    // drawn, mirror's (proxy's) sample SRCC with proxy (mirror) is exactly 1, and for
+    // target the two candidates tie on any sample: the SRCC rules' regret is exactly 0
+    // for every target. The full-data SRCCs and MACs' are reference Spearmans over the
+    // connected rows (float32 storage: 1e-6); flops' regret is oracle - MACs' SRCC.
+    const Written w = read_back(table);
+    const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    std::vector<hsize_t> dims, d;
+    const auto rules = read_strings(f, "/cells/0/select/rules");
+    const auto targets = read_strings(f, "/cells/0/select/targets");
+    const auto candidates = read_strings(f, "/cells/0/select/candidates");
+    const auto oracle = read_strings(f, "/cells/0/select/oracle");
+    const auto regret = read_all<float>(f, "/cells/0/select/regret_mean", H5T_NATIVE_FLOAT, &dims);
+    const auto full = read_all<float>(f, "/cells/0/select/srcc_full", H5T_NATIVE_FLOAT, &d);
+    const auto oracle_srcc = read_all<float>(f, "/cells/0/select/oracle_srcc", H5T_NATIVE_FLOAT, &d);
+    const auto macs_srcc = read_all<float>(f, "/cells/0/select/macs_srcc", H5T_NATIVE_FLOAT, &d);
+    H5Fclose(f);
+    ASSERT_EQ(rules, (std::vector<std::string>{"max_mean_srcc", "max_min_srcc", "flops", "random"}));
+    ASSERT_EQ(targets, w.names);
+    ASSERT_EQ(candidates, w.names);
+    ASSERT_EQ(dims, (std::vector<hsize_t>{4, 3, 1}));
+    EXPECT_EQ(oracle, (std::vector<std::string>{"mirror", "mirror", "proxy"}));
+    const proxysim::SearchSpace space = proxysim::make_space("nb201");
+    std::vector<double> macs;
+    for (size_t i = 0; i < w.arch.size(); ++i)
+      if (connected_by_hand(w.arch[i])) macs.push_back(static_cast<double>(space.totals(space.from_string(w.arch[i])).macs));
+    for (size_t t = 0; t < 3; ++t) {
+      double best = -2;
+      for (size_t c = 0; c < 3; ++c) {
+        if (c == t) {
+          EXPECT_TRUE(std::isnan(full[c * 3 + t]));
+          continue;
+        }
+        const double rho = connected_srcc(w, c, t);
+        EXPECT_NEAR(full[c * 3 + t], rho, 1e-6) << candidates[c] << " for " << targets[t];
+        best = std::max(best, rho);
+      }
+      EXPECT_NEAR(oracle_srcc[t], best, 1e-6) << targets[t];
+      std::vector<double> y;
+      for (size_t i = 0; i < w.arch.size(); ++i)
+        if (connected_by_hand(w.arch[i])) y.push_back(w.cols[t][i]);
+      const double macs_rho = proxysim::test::reference_spearman(macs, y);
+      EXPECT_NEAR(macs_srcc[t], macs_rho, 1e-6) << targets[t];
+      EXPECT_NEAR(regret[(2 * 3 + t)], best - macs_rho, 1e-6) << "flops for " << targets[t];
+      EXPECT_EQ(regret[(0 * 3 + t)], 0.0f) << "max_mean_srcc for " << targets[t];
+      EXPECT_EQ(regret[(1 * 3 + t)], 0.0f) << "max_min_srcc for " << targets[t];
+      std::printf("target %s: oracle %.6f, MACs %.6f\n", targets[t].c_str(), best, macs_rho);
+    }
+    EXPECT_EQ(regret[3 * 3 + 1], 0.0f);  // random for target: the two candidates are equal
+  }
   r = run_config("select_bad_sampling", head + "{sampling: quantile}\n", out);
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("stages[0].select.sampling"), std::string::npos) << r.err;

@@ -1,14 +1,19 @@
 // Checks the NB201 accuracy reader against an independent parse of the real table
 // (every value compared exactly: both read the same decimal text into a float), on a
 // corpus of malformed files (each refused with its file, line and column named), and
-// the synthetic surrogate's documented properties (seeded, bounded, rising with
-// capacity, not a function of capacity alone), with exact or rank-based checks.
+// the synthetic surrogate's documented properties (seeded, rising with capacity, not a
+// function of capacity alone: exact or rank-based checks) and its design ranges: the
+// capacity term recomputed here from the documented formula and constants, the rest
+// within the stated bound of interactions and noise (1e-9: the same double arithmetic
+// in another order), its spread near the stated 0.53 points (0.4..0.7: one draw of
+// interaction values per seed).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +22,7 @@
 
 #include "kernels/rank_stats.hpp"
 #include "search/accuracy.hpp"
+#include "sim/ofa_mbv3.hpp"
 #include "sim/error.hpp"
 #include "tests/support/refusals.hpp"
 
@@ -143,8 +149,6 @@ TEST(SyntheticAccuracy, SeededBoundedAndRisingWithCapacity) {
       const double a = synthetic_accuracy(space, c, 3);
       EXPECT_EQ(a, synthetic_accuracy(space, c, 3));  // a pure function
       seed_matters |= a != synthetic_accuracy(space, c, 4);
-      EXPECT_GE(a, 0.0);
-      EXPECT_LE(a, 100.0);
       acc.push_back(static_cast<float>(a));
       macs.push_back(static_cast<float>(space.totals(c).macs));
     }
@@ -195,4 +199,65 @@ TEST(SyntheticAccuracy, SeededBoundedAndRisingWithCapacity) {
   EXPECT_GT(slope01, 0.0);
   EXPECT_GT(slope12, 0.0);
   EXPECT_GT(slope01, slope12);
+}
+
+// The surrogate's design (search/accuracy.hpp, constants in accuracy.cpp), computed here
+// from its documented form: capacity a_min + (a_max - a_min) (1 - exp(-c / c0)) with
+// c = log(1 + MACs / MACs_min) + 0.5 log(1 + params / params_min); K - 1 interaction
+// terms, each in [-w, w] with w = 0.5 sqrt(3 / (K - 1)) (together 0.5 points standard
+// deviation); noise in [-0.3, 0.3]. So accuracy - capacity lies within
+// +-((K - 1) w + 0.3) for every architecture, and over many architectures its spread
+// is about sqrt(0.5^2 + 0.3^2 / 3) = 0.53 points. K is the decisions the surrogate sees
+// (OFA: resolution, 5 depths and one choice per slot, 26).
+struct SyntheticDesign {
+  const char* space;
+  double a_min, a_max, c0, macs_min, params_min;
+  int decisions;
+};
+constexpr SyntheticDesign kDesigns[] = {
+    {"nb201", 85.0, 94.5, 1.5, 7.8e6, 7.3e4, 6},
+    {"fbnet", 60.0, 77.0, 2.0, 1.0e7, 2.0e5, 22},
+    {"ofa_mbv3", 70.0, 81.0, 2.0, 1.0e8, 2.0e6, ofa::kKernelOffset + ofa::kSlots},
+};
+
+TEST(SyntheticAccuracy, WithinItsDesignRanges) {
+  for (const SyntheticDesign& d : kDesigns) {
+    const SearchSpace space = make_space(d.space);
+    const double w = 0.5 * std::sqrt(3.0 / (d.decisions - 1));
+    const double reach = (d.decisions - 1) * w + 0.3;  // the largest |accuracy - capacity|
+    for (uint64_t seed : {1u, 2u, 3u}) {
+      double lo = 1e9, hi = -1e9, sum = 0, sum2 = 0, cap_lo = 1e9, cap_hi = -1e9;
+      const int n = 4000;
+      for (uint64_t i = 0; i < n; ++i) {
+        const ArchCode c = space.sample(11 + seed, i);
+        const OpTotals t = space.totals(c);
+        const double cap_c = std::log1p(static_cast<double>(t.macs) / d.macs_min) +
+                             0.5 * std::log1p(static_cast<double>(t.params) / d.params_min);
+        const double capacity = d.a_min + (d.a_max - d.a_min) * (1.0 - std::exp(-cap_c / d.c0));
+        const double a = synthetic_accuracy(space, c, seed);
+        ASSERT_TRUE(std::isfinite(a)) << d.space << " architecture " << i;
+        const double rest = a - capacity;  // interactions + noise
+        EXPECT_LE(std::abs(rest), reach + 1e-9) << d.space << " seed " << seed << " architecture " << i;
+        EXPECT_GE(a, d.a_min - reach) << d.space;
+        EXPECT_LE(a, d.a_max + reach) << d.space;
+        lo = std::min(lo, a);
+        hi = std::max(hi, a);
+        cap_lo = std::min(cap_lo, capacity);
+        cap_hi = std::max(cap_hi, capacity);
+        sum += rest;
+        sum2 += rest * rest;
+      }
+      const double mean = sum / n, sd = std::sqrt(sum2 / n - mean * mean);
+      std::printf("%s seed %llu: accuracy %.2f..%.2f (capacity %.2f..%.2f), accuracy - capacity mean %+.3f sd %.3f\n",
+                  d.space, static_cast<unsigned long long>(seed), lo, hi, cap_lo, cap_hi, mean, sd);
+      // The spread the design states, 0.53 points; the interaction values are one draw
+      // per seed (NB201: 125 of them), so the realised spread varies with the seed:
+      // within 0.4..0.7.
+      EXPECT_GT(sd, 0.4) << d.space << " seed " << seed;
+      EXPECT_LT(sd, 0.7) << d.space << " seed " << seed;
+      // Capacity is the main effect: the sampled architectures span more than the
+      // interactions and noise do.
+      EXPECT_GT(cap_hi - cap_lo, 2 * sd) << d.space;
+    }
+  }
 }

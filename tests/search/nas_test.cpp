@@ -201,8 +201,10 @@ TEST(Nas, RegularizedEvolutionFindsTheCifar10OptimumInMostSeeds) {
   }
   std::printf("regularized evolution (P=20, S=5, 1000 evaluations): NB201 CIFAR-10 optimum in %d of %d seeds\n", hits,
               seeds);
-  // "Most seeds": more than half; the measured rate is printed above and in the README.
-  EXPECT_GT(hits, seeds / 2);
+  // Measured: 100 of 100 (printed above and in the README); at least 95 leaves room
+  // for a few seeds to change with an unrelated change to the search's draws, but a
+  // real loss of search quality fails.
+  EXPECT_GE(hits, 95);
 }
 
 TEST(Nas, BatchedEqualsOneByOne) {

@@ -1,5 +1,6 @@
 #include "search/python_random.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <unordered_set>

@@ -27,7 +27,7 @@ namespace {
 struct TargetData {
   Eigen::MatrixXd features, candidates_ms;
   ProxyTwin twin;  // the twin scheme's context: its arch_of_row are this target's rows
-  Eigen::VectorXd proxy_ms;
+  Eigen::VectorXd proxy_ms, proxy_weights;  // w_P over this target's rows, once for all its fits
   std::vector<float> proxy_f, target_ms;
   std::vector<double> proxy_key;  // the stratified draw's key
 };
@@ -149,6 +149,7 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       d.target_ms[j] = latency_ms[i * D + cols.targets[t]];
     }
     r.srcc_unadapted[t] = spearman_pair(Backend::kCpu, d.proxy_f.data(), d.target_ms.data(), m);
+    d.proxy_weights = proxy_operator_weights(d.features, d.proxy_ms);
     d.proxy_key.assign(d.proxy_ms.data(), d.proxy_ms.data() + m);
     if (twin) {
       d.twin = all_twin;
@@ -193,7 +194,7 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       const SampleSplit split = draw_adaptation_samples(sampling, draw_seed, d.proxy_key, n, stage.validation);
       AdaptationInput in{d.features, d.proxy_ms, gather_target_samples(split.train, d.target_ms.data()),
                          gather_target_samples(split.validation, d.target_ms.data()), d.candidates_ms,
-                         twin ? &d.twin : nullptr};
+                         twin ? &d.twin : nullptr, &d.proxy_weights};
       std::vector<uint8_t> sampled(static_cast<size_t>(m), 0);
       for (int64_t i : split.train) sampled[static_cast<size_t>(i)] = 1;
       for (int64_t i : split.validation) sampled[static_cast<size_t>(i)] = 1;

@@ -144,6 +144,16 @@ MatrixXd with_columns(const VectorXd& first, Index rows) {
   return u;
 }
 
+// w_P as the caller cached it, or computed here.
+VectorXd proxy_weights_of(const AdaptationInput& in) {
+  if (in.proxy_weights == nullptr) return least_squares(in.features, in.proxy_ms);
+  if (in.proxy_weights->size() != in.features.cols()) {
+    throw UserError("adaptation input: " + std::to_string(in.proxy_weights->size()) + " proxy weights for " +
+                    std::to_string(in.features.cols()) + " features");
+  }
+  return *in.proxy_weights;
+}
+
 class NoneScheme final : public AdaptationScheme {
  public:
   VectorXd predict(const AdaptationInput& in) override {
@@ -197,7 +207,7 @@ class AdaProxyScheme final : public AdaptationScheme {
   VectorXd predict(const AdaptationInput& in) override {
     check_adaptation_input(in);
     const Index f = in.features.cols();
-    const VectorXd w_p = least_squares(in.features, in.proxy_ms);
+    const VectorXd w_p = proxy_weights_of(in);
     const MatrixXd xt = gather_rows(in.features, in.train.rows);
     const MatrixXd z = xt * w_p.asDiagonal();
     const MatrixXd u = with_columns(xt * w_p, xt.rows());
@@ -275,7 +285,7 @@ class AnchoredScheme final : public AdaptationScheme {
   VectorXd predict(const AdaptationInput& in) override {
     check_adaptation_input(in);
     const Index f = in.features.cols();
-    const VectorXd w_p = least_squares(in.features, in.proxy_ms);
+    const VectorXd w_p = proxy_weights_of(in);
     const VectorXd proxy = in.proxy_ms;
     const VectorXd linear = in.features * w_p;  // AdaProxy's base: the proxy's linear fit
 
@@ -613,6 +623,10 @@ void check_adaptation_input(const AdaptationInput& in) {
     throw UserError("adaptation input: " + std::to_string(in.train.rows.size()) +
                     " training samples, expected at least 3");
   }
+}
+
+VectorXd proxy_operator_weights(const Eigen::Ref<const MatrixXd>& features, const Eigen::Ref<const VectorXd>& proxy_ms) {
+  return least_squares(features, proxy_ms);
 }
 
 TargetSamples gather_target_samples(const std::vector<int64_t>& rows, const float* target_ms) {

@@ -53,7 +53,16 @@ struct AdaptationInput {
   // The proxy's twin (the `twin` scheme recalibrates it); null when there is none.
   // Every other scheme ignores it.
   const ProxyTwin* proxy_twin = nullptr;
+  // proxy_operator_weights(features, proxy_ms), when the caller computed it once for
+  // many fits on the same rows (it depends on neither the samples nor the scheme, and
+  // is most of an FBNet fit's cost); null = computed by the scheme.
+  const Eigen::VectorXd* proxy_weights = nullptr;
 };
+
+// w_P: least-squares weights of the proxy's latencies on the features, the minimum-norm
+// solution where the one-hot groups make columns dependent.
+Eigen::VectorXd proxy_operator_weights(const Eigen::Ref<const Eigen::MatrixXd>& features,
+                                       const Eigen::Ref<const Eigen::VectorXd>& proxy_ms);
 
 // Throws UserError when sizes disagree, a row is out of range or sampled twice
 // (within or across the two sets), a latency is not finite, or there are fewer than

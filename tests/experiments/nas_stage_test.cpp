@@ -86,7 +86,7 @@ TEST(NasCli, BadSettingsExitTwoNamingTheKey) {
       {"{proxy: pixel3, constraints: [0.5, 0.1]}", "constraints must increase"},
       {"{proxy: pixel3, constraints: [0]}", "constraints"},
       {"{proxy: pixel3, accuracy: measured}", "unknown accuracy source 'measured'"},
-      {"{proxy: pixel3, accuracy_file: /nonexistent.csv}", "/nonexistent.csv: cannot open"},
+      {"{proxy: pixel3, accuracy_file: /nonexistent.csv}", "nas.accuracy_file': no such file '/nonexistent.csv'"},
       {"{proxy: pixel3, ofa: {parent_ratio: 0.6, mutation_ratio: 0.5}}", "parent_ratio + mutation_ratio"},
       {"{targets: [eyeriss]}", "nas.proxy"},
   };

@@ -143,7 +143,7 @@ class Ctx {
   std::string data_file(const YAML::Node& n, const std::string& path, const DataDir& dir) const {
     const std::string given = str(n, path);
     const bool as_given = given.rfind('/', 0) == 0 || given.rfind("./", 0) == 0 || given.rfind("../", 0) == 0;
-    const std::string resolved = as_given ? given : (std::filesystem::path(dir.path) / given).string();
+    std::string resolved = as_given ? given : (std::filesystem::path(dir.path) / given).string();
     std::error_code ec;
     const bool there = std::filesystem::exists(resolved, ec);
     if (ec) fail(n, path, "cannot look up file '" + resolved + "': " + ec.message());

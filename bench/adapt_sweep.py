@@ -97,7 +97,7 @@ def main():
     ratio = slowest[2] / median if median > 0 else float("inf")
 
     lines = [
-        f"`{' '.join(cmd)}`, started {started:%Y-%m-%d %H:%M %Z}, "
+        f"`{' '.join([os.path.relpath(cmd[0], ROOT)] + cmd[1:])}`, started {started:%Y-%m-%d %H:%M %Z}, "
         f"load average {load_before} before, {load_after} after ({cores} cores)",
         "",
         f"| cells | total wall (s) | CPU, user + sys (s) | CPU / {cores} cores (s) | sum of adapt stages (s) "

@@ -161,25 +161,11 @@ Written read_back(const fs::path& p) {
   return w;
 }
 
-// NB201 connectivity worked out from the string: node 3 reachable from node 0 over
-// edges that are not `none` (edges in order 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2).
-bool connected_by_hand(const std::string& arch) {
-  bool on[6];
-  size_t e = 0, pos = 0;
-  while (e < 6 && (pos = arch.find('~', pos)) != std::string::npos) {
-    const size_t start = arch.rfind('|', pos) + 1;
-    on[e++] = arch.compare(start, pos - start, "none") != 0;
-    ++pos;
-  }
-  const bool n1 = on[0], n2 = on[1] || (n1 && on[2]);
-  return on[3] || (n1 && on[4]) || (n2 && on[5]);
-}
-
 // Reference SRCC of two columns over the connected rows.
 double connected_srcc(const Written& w, size_t a, size_t b) {
   std::vector<double> x, y;
   for (size_t i = 0; i < w.arch.size(); ++i) {
-    if (!connected_by_hand(w.arch[i])) continue;
+    if (!proxysim::test::nb201_connected_by_hand(w.arch[i])) continue;
     x.push_back(w.cols[a][i]);
     y.push_back(w.cols[b][i]);
   }
@@ -494,7 +480,7 @@ TEST(AdaptCli, SelectStageTakesStratifiedSampling) {
     const proxysim::SearchSpace space = proxysim::make_space("nb201");
     std::vector<double> macs;
     for (size_t i = 0; i < w.arch.size(); ++i)
-      if (connected_by_hand(w.arch[i])) macs.push_back(static_cast<double>(space.totals(space.from_string(w.arch[i])).macs));
+      if (proxysim::test::nb201_connected_by_hand(w.arch[i])) macs.push_back(static_cast<double>(space.totals(space.from_string(w.arch[i])).macs));
     for (size_t t = 0; t < 3; ++t) {
       double best = -2;
       for (size_t c = 0; c < 3; ++c) {
@@ -509,7 +495,7 @@ TEST(AdaptCli, SelectStageTakesStratifiedSampling) {
       EXPECT_NEAR(oracle_srcc[t], best, 1e-6) << targets[t];
       std::vector<double> y;
       for (size_t i = 0; i < w.arch.size(); ++i)
-        if (connected_by_hand(w.arch[i])) y.push_back(w.cols[t][i]);
+        if (proxysim::test::nb201_connected_by_hand(w.arch[i])) y.push_back(w.cols[t][i]);
       const double macs_rho = proxysim::test::reference_spearman(macs, y);
       EXPECT_NEAR(macs_srcc[t], macs_rho, 1e-6) << targets[t];
       EXPECT_NEAR(regret[(2 * 3 + t)], best - macs_rho, 1e-6) << "flops for " << targets[t];

@@ -16,6 +16,7 @@
 
 #include "sim/nb201.hpp"
 #include "tests/support/h5_read.hpp"
+#include "tests/support/reference_spearman.hpp"
 #include "tests/support/run_config.hpp"
 
 using proxysim::test::run_config;
@@ -41,33 +42,6 @@ const char* kConfig =
     "  - {population: {class: gpu, count: 8, seed: 1}}\n"
     "  - {srcc_to: {proxy: pixel3_cpu, srcc: 0.8, seed: 1}}\n"
     "stages: [eval, {cover: {thresholds: [0.7, 0.9]}}]\n";
-
-std::vector<double> ranks(const std::vector<double>& x) {
-  std::vector<size_t> idx(x.size());
-  std::iota(idx.begin(), idx.end(), size_t{0});
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
-  std::vector<double> r(x.size());
-  for (size_t i = 0; i < idx.size();) {
-    size_t j = i;
-    while (j + 1 < idx.size() && x[idx[j + 1]] == x[idx[i]]) ++j;
-    for (size_t k = i; k <= j; ++k) r[idx[k]] = 0.5 * static_cast<double>(i + j) + 1.0;
-    i = j + 1;
-  }
-  return r;
-}
-
-double spearman(const std::vector<double>& a, const std::vector<double>& b) {
-  const auto ra = ranks(a), rb = ranks(b);
-  const double n = static_cast<double>(a.size());
-  const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n, mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
-  double sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < ra.size(); ++i) {
-    sab += (ra[i] - ma) * (rb[i] - mb);
-    saa += (ra[i] - ma) * (ra[i] - ma);
-    sbb += (rb[i] - mb) * (rb[i] - mb);
-  }
-  return sab / std::sqrt(saa * sbb);
-}
 
 struct Result {
   std::vector<std::string> devices, classes, groups, chosen;
@@ -134,7 +108,7 @@ TEST(PopulationCoverCli, ChosenProxiesCoverTheirGroupsAndTheSrccDeviceHitsItsTar
   auto column = [&](const std::string& name) {
     return static_cast<size_t>(std::find(r.devices.begin(), r.devices.end(), name) - r.devices.begin());
   };
-  EXPECT_NEAR(spearman(col[0], col[21]), 0.8, 0.02);
+  EXPECT_NEAR(proxysim::test::reference_spearman(col[0], col[21]), 0.8, 0.02);
 
   for (size_t g = 0; g < 3; ++g) {
     std::vector<size_t> members;
@@ -157,7 +131,7 @@ TEST(PopulationCoverCli, ChosenProxiesCoverTheirGroupsAndTheSrccDeviceHitsItsTar
       }
       for (size_t q : members) {
         bool hit = false;
-        for (size_t p : proxies) hit = hit || p == q || spearman(col[p], col[q]) >= r.thresholds[t] - 1e-9;
+        for (size_t p : proxies) hit = hit || p == q || proxysim::test::reference_spearman(col[p], col[q]) >= r.thresholds[t] - 1e-9;
         EXPECT_TRUE(hit) << r.devices[q] << " uncovered in " << r.groups[g] << " at " << r.thresholds[t];
       }
     }

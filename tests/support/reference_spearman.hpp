@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string>
 #include <vector>
 
 namespace proxysim::test {
@@ -36,6 +37,21 @@ inline double reference_spearman(const std::vector<double>& a, const std::vector
     sbb += (rb[i] - mb) * (rb[i] - mb);
   }
   return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : NAN;
+}
+
+// NB201 connectivity worked out from the architecture string, independently of
+// sim/nb201: node 3 reachable from node 0 over edges that are not `none` (edges in
+// order 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2), the rows reference SRCC tables keep.
+inline bool nb201_connected_by_hand(const std::string& arch) {
+  bool on[6] = {};
+  size_t e = 0, pos = 0;
+  while (e < 6 && (pos = arch.find('~', pos)) != std::string::npos) {
+    const size_t start = arch.rfind('|', pos) + 1;
+    on[e++] = arch.compare(start, pos - start, "none") != 0;
+    ++pos;
+  }
+  const bool n1 = on[0], n2 = on[1] || (n1 && on[2]);
+  return on[3] || (n1 && on[4]) || (n2 && on[5]);
 }
 
 }  // namespace proxysim::test

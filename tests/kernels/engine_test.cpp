@@ -16,6 +16,7 @@
 #include "sim/latency_model.hpp"
 #include "sim/space.hpp"
 #include "sim/space_kernels.hpp"
+#include "tests/support/sanitized.hpp"
 
 using namespace proxysim;
 
@@ -176,12 +177,16 @@ TEST(Engine, SamplingIsDeterministicAndChunkFree) {
   }
 }
 
+// Every architecture in the release build; under the sanitizers (whose checks are on
+// code paths, all of which the first 3125 run) a fifth, so the suite stays in budget.
+constexpr uint64_t kNb201Checked = test::kSanitized ? 3125 : 15625;
+
 TEST(Engine, Nb201AllArchitecturesMatchTheReferenceLoop) {
   const SearchSpace space = make_space("nb201");
   const auto devices = builtin_eval_devices();
   auto engine = make_engine(Backend::kCpu, space, devices, opts(EvalMode::kAuto, 7));
   EXPECT_FALSE(engine->compiled());
-  const Matrix m = evaluate(*engine, space, ArchBatch::Kind::kEnumerate, 15625, 0, 4096);
+  const Matrix m = evaluate(*engine, space, ArchBatch::Kind::kEnumerate, kNb201Checked, 0, 4096);
   for (uint64_t i = 0; i < m.n; ++i) {
     ASSERT_EQ(ArchCode(m.codes.begin() + i * m.k, m.codes.begin() + (i + 1) * m.k), space.code_at(i)) << i;
   }
@@ -218,7 +223,7 @@ TEST_P(ChainSpace, CompiledModeMatchesWalkMode) {
   const DeviceSet& set = devices_with_unrounded_copies();
   const int D = set.builtin;
   const int E = static_cast<int>(set.devices.size());
-  const uint64_t n = 4000;
+  const uint64_t n = test::kSanitized ? 1000 : 4000;
   Engine& walk = chain_engine(GetParam(), EvalMode::kWalk);
   Engine& compiled = chain_engine(GetParam(), EvalMode::kCompiled);
   EXPECT_FALSE(walk.compiled());
@@ -264,13 +269,14 @@ TEST_P(ChainSpace, ListsAndChunksDoNotChangeResults) {
   const SearchSpace space = make_space(GetParam());
   for (EvalMode mode : {EvalMode::kWalk, EvalMode::kCompiled}) {
     Engine& engine = chain_engine(GetParam(), mode);
-    const Matrix one = evaluate(engine, space, ArchBatch::Kind::kSample, 2500, 8, 2500);
-    const Matrix many = evaluate(engine, space, ArchBatch::Kind::kSample, 2500, 8, 97);
+    const uint64_t n = test::kSanitized ? 600 : 2500;
+    const Matrix one = evaluate(engine, space, ArchBatch::Kind::kSample, n, 8, n);
+    const Matrix many = evaluate(engine, space, ArchBatch::Kind::kSample, n, 8, 97);
     const Matrix single = evaluate(engine, space, ArchBatch::Kind::kSample, 50, 8, 1);
     expect_same(one, many);
     EXPECT_TRUE(std::equal(single.latency_ms.begin(), single.latency_ms.end(), one.latency_ms.begin()));
     EXPECT_TRUE(std::equal(single.codes.begin(), single.codes.end(), one.codes.begin()));
-    const Matrix listed = evaluate(engine, space, ArchBatch::Kind::kList, 2500, 0, 400, one.codes.data());
+    const Matrix listed = evaluate(engine, space, ArchBatch::Kind::kList, n, 0, 400, one.codes.data());
     expect_same(one, listed);
   }
 }
@@ -280,8 +286,8 @@ INSTANTIATE_TEST_SUITE_P(Spaces, ChainSpace, ::testing::Values("fbnet", "ofa_mbv
 TEST(Engine, Nb201ChunkSizeDoesNotChangeResults) {
   const SearchSpace space = make_space("nb201");
   auto engine = make_engine(Backend::kCpu, space, builtin_eval_devices(), opts(EvalMode::kAuto, 4));
-  const Matrix one = evaluate(*engine, space, ArchBatch::Kind::kEnumerate, 15625, 0, 15625);
-  const Matrix many = evaluate(*engine, space, ArchBatch::Kind::kEnumerate, 15625, 0, 1000);
+  const Matrix one = evaluate(*engine, space, ArchBatch::Kind::kEnumerate, kNb201Checked, 0, kNb201Checked);
+  const Matrix many = evaluate(*engine, space, ArchBatch::Kind::kEnumerate, kNb201Checked, 0, 1000);
   expect_same(one, many);
   // The enumerated and the listed architectures agree too (the first 3000 suffice).
   const Matrix listed = evaluate(*engine, space, ArchBatch::Kind::kList, 3000, 0, 1000, one.codes.data());

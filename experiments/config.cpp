@@ -435,7 +435,7 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
       auto& m = c.monotonicity_stage;
       if (body && !body.IsNull()) {
         const std::string bp = path + ".monotonicity";
-        ctx.only_keys(body, bp, {"kendall", "top_k", "bootstrap", "bootstrap_seed", "include_disconnected"});
+        ctx.only_keys(body, bp, {"kendall", "top_k", "bootstrap", "bootstrap_seed", "include_disconnected", "target"});
         auto flag = [&](const char* key, bool& out) {
           if (!body[key]) return;
           try {
@@ -449,6 +449,7 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
         if (body["top_k"]) m.top_k = static_cast<int64_t>(ctx.u64(body["top_k"], bp + ".top_k", 0, kMaxArchs));
         if (body["bootstrap"]) m.bootstrap = static_cast<int32_t>(ctx.u64(body["bootstrap"], bp + ".bootstrap", 0, 100000));
         if (body["bootstrap_seed"]) m.bootstrap_seed = ctx.u64(body["bootstrap_seed"], bp + ".bootstrap_seed", 0, UINT64_MAX);
+        if (body["target"]) m.target = ctx.str(body["target"], bp + ".target");
       }
     } else if (kind == "adapt") {
       c.adapt = true;
@@ -693,7 +694,9 @@ std::string resolved_yaml(const ExperimentConfig& c) {
     out << YAML::BeginMap << YAML::Key << "monotonicity" << YAML::Value << YAML::BeginMap << YAML::Key << "kendall"
         << YAML::Value << m.kendall << YAML::Key << "top_k" << YAML::Value << m.top_k << YAML::Key << "bootstrap"
         << YAML::Value << m.bootstrap << YAML::Key << "bootstrap_seed" << YAML::Value << m.bootstrap_seed << YAML::Key
-        << "include_disconnected" << YAML::Value << m.include_disconnected << YAML::EndMap << YAML::EndMap;
+        << "include_disconnected" << YAML::Value << m.include_disconnected;
+    if (!m.target.empty()) out << YAML::Key << "target" << YAML::Value << m.target;
+    out << YAML::EndMap << YAML::EndMap;
   }
   if (c.adapt) {
     const auto& a = c.adapt_stage;

@@ -33,6 +33,7 @@ struct MonotonicityStage {
   int32_t bootstrap = 0;            // resamples for SRCC intervals, 0 = off
   uint64_t bootstrap_seed = 0;
   bool include_disconnected = false;  // NB201's 341 disconnected architectures
+  std::string target;               // a device column: rank every other column as its proxy
 };
 
 // Proxy adaptation over the run's latency matrix: for each target, each budget n and

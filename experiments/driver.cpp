@@ -147,6 +147,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     resolve_adapt_devices(config.adapt_stage, names);
     resolve_adapt_twin(config.adapt_stage);
   }
+  if (config.monotonicity) monotonicity_target_column(config.monotonicity_stage, names);
   if (config.select) resolve_select_devices(config.select_stage, names);
   if (config.nas) resolve_nas_devices(config.nas_stage, names);
   // Measured latencies per row (NaN where a table lacks the architecture).
@@ -383,7 +384,13 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
 }
 
 void print_summary(const RunResult& r, std::ostream& out, int max_rows) {
-  if (!r.monotonicity.devices.empty()) print_srcc_table(r.monotonicity, out);
+  if (!r.monotonicity.devices.empty()) {
+    if (r.monotonicity.target.empty()) {
+      print_srcc_table(r.monotonicity, out);
+    } else {
+      print_proxy_ranking(r.monotonicity, out);
+    }
+  }
   if (!r.adapt.targets.empty()) print_adaptation_table(r.adapt, out);
   if (!r.select.targets.empty()) print_selection_table(r.select, out);
   fmt::print(out, "\n{:<22} {:<11} {:>10} {:>10} {:>10} {:>12}\n", "device", "class", "min ms", "mean ms", "max ms",

@@ -13,6 +13,7 @@
 #include "experiments/calibrate.hpp"
 #include "experiments/config.hpp"
 #include "experiments/driver.hpp"
+#include "experiments/monotonicity.hpp"
 #include "experiments/mpi_world.hpp"
 #include "experiments/sweep.hpp"
 #include "experiments/sweep_run.hpp"
@@ -166,6 +167,8 @@ int run_main(int argc, char** argv, const World& world) {
   mono->add_flag("--include-disconnected", mo.monotonicity_stage.include_disconnected,
                  "keep NB201's 341 disconnected architectures (excluded by default)");
   mono->add_flag("--no-kendall", mo_no_kendall, "skip Kendall tau-b");
+  mono->add_option("--target", mo.monotonicity_stage.target,
+                   "a device column: list every other device as its proxy, best first, instead of the matrix");
   mono->add_option("--out", mo_opts.output, "result HDF5 file (default: results/runs/monotonicity/<time>/result.h5)");
   mono->add_option("--backend", mo_opts.backend, "auto|cpu|cuda")->default_val("auto");
   mono->add_flag("--quiet", mo_opts.quiet, "no progress, no tables");
@@ -256,7 +259,8 @@ int run_main(int argc, char** argv, const World& world) {
       mo.monotonicity_stage.kendall = !mo_no_kendall;
       const SweepOutcome r = run_single(mo, mo_opts, world);
       if (!mo_opts.quiet) {
-        if (r.single) print_srcc_table(r.result.monotonicity, std::cout);
+        if (r.single && mo.monotonicity_stage.target.empty()) print_srcc_table(r.result.monotonicity, std::cout);
+        if (r.single) print_proxy_ranking(r.result.monotonicity, std::cout);
         fmt::print("results: {}\n", r.output);
       }
       return 0;

@@ -290,6 +290,16 @@ std::vector<DeviceSpec> select_devices(std::string_view list) {
     const size_t comma = list.find(',', start);
     const std::string item(list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     if (item.empty()) throw UserError("device list '" + std::string(list) + "' has an empty entry");
+    if (item == "all" || item == "twins") {
+      // The library's groups may be listed beside names: "all,twins", "twins,my.yaml".
+      for (const DeviceSpec& spec : item == "all" ? builtin_devices() : twin_devices()) {
+        if (!seen.insert(spec.name).second) throw UserError("device '" + spec.name + "' is listed twice");
+        out.push_back(spec);
+      }
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+      continue;
+    }
     const bool is_file = item.size() > 5 && (item.ends_with(".yaml") || item.ends_with(".yml"));
     DeviceSpec spec = is_file ? load_device_file(item) : builtin_device(item);
     if (!seen.insert(spec.name).second) throw UserError("device '" + spec.name + "' is listed twice");

@@ -53,7 +53,7 @@ from ._core import (  # noqa: F401  (the public names of the extension)
     cuda_device_count,
     cuda_device_name,
 )
-from .core import devices, evaluate, monotonicity, run, Evaluation  # noqa: F401
+from .core import devices, evaluate, monotonicity, proxies, run, Evaluation  # noqa: F401
 from .api import Benchmark, HWNASBenchAPI, create  # noqa: F401
 from .nas import (  # noqa: F401
     SearchResult, nb201_accuracy, search, search_table, strategy, synthetic_accuracy)

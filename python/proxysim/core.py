@@ -96,6 +96,30 @@ def monotonicity(latency_ms, devices: Sequence[str] | None = None, *, kendall: b
     return out
 
 
+def proxies(latency_ms, devices: Sequence[str], target: str, *, kendall: bool = True, top_k: int = 100, keep=None,
+            backend: str = "auto") -> list:
+    """Every other column of a latency matrix ranked as the proxy of `target`, best
+    first, as ``proxysim monotonicity --target`` prints it and writes
+    ``/monotonicity/ranking``: a list of dicts with ``device``, ``srcc``,
+    ``kendall_tau_b``, ``top_k`` (NaN when not computed) and ``pairs`` (architectures
+    measured on both). Undefined SRCCs go last; ties keep the column order."""
+    devices = list(devices)
+    if target not in devices:
+        raise ValueError(f"target '{target}' is not one of the devices: {', '.join(devices)}")
+    m = monotonicity(latency_ms, devices, kendall=kendall, top_k=top_k, keep=keep, backend=backend)
+    t = devices.index(target)
+    rows = []
+    for p, d in enumerate(devices):
+        if p == t:
+            continue
+        rows.append({"device": d, "srcc": float(m["srcc"][p, t]),
+                     "kendall_tau_b": float(m["kendall_tau_b"][p, t]) if kendall else float("nan"),
+                     "top_k": float(m["top_k"][p, t]) if top_k > 0 else float("nan"),
+                     "pairs": int(m["pairs"][p, t])})
+    rows.sort(key=lambda r: (np.isnan(r["srcc"]), 0.0 if np.isnan(r["srcc"]) else -r["srcc"]))
+    return rows
+
+
 def _top_k_matrix(lat, k: int, backend: str) -> np.ndarray:
     """top_k_agreement for every (proxy, target) pair. Without NaNs every pair uses all
     rows, so each column's k fastest rows (ties to the earlier row, as the core breaks

@@ -30,7 +30,7 @@ devices: [pixel3_cpu, eyeriss]
 backend: cpu
 stages:
   - eval: {{}}
-  - monotonicity: {{kendall: false, top_k: 100}}
+  - monotonicity: {{kendall: false, top_k: 100, target: fpga}}
   - adapt: {{proxy: pixel3, targets: [eyeriss, fpga], schemes: [none, adaproxy], n: [10, 20], repeats: 3}}
   - select: {{targets: [fpga, raspi4], n: [10], repeats: 4, seed: 2}}
 """
@@ -78,6 +78,17 @@ def test_run_equals_cli(tmp_path, run_cli, data, config):
         for name in ("srcc", "top_k", "kendall_tau_b"):
             if name in f["/cells/0/monotonicity"]:
                 np.testing.assert_array_equal(m[name].astype(np.float32), f["/cells/0/monotonicity"][name][()], err_msg=name)
+        if "ranking" in f["/cells/0/monotonicity"]:
+            # proxysim.proxies ranks the target's candidates as the stage wrote them.
+            g = f["/cells/0/monotonicity/ranking"]
+            devices = [d.decode() for d in f["/cells/0/monotonicity/devices"][()]]
+            ranked = proxysim.proxies(lat, devices, g.attrs["target"], keep=keep, kendall=False, top_k=k)
+            assert [r["device"] for r in ranked] == [d.decode() for d in g["device"][()]]
+            np.testing.assert_array_equal(np.float32([r["srcc"] for r in ranked]), g["srcc"][()])
+            np.testing.assert_array_equal(np.float32([r["top_k"] for r in ranked]), g["top_k"][()])
+            assert [r["pairs"] for r in ranked] == list(g["pairs"][()])
+            srcc = [r["srcc"] for r in ranked if not np.isnan(r["srcc"])]
+            assert srcc == sorted(srcc, reverse=True) and len(srcc) == len(devices) - 1
 
 
 def test_evaluator_equals_cli_eval(tmp_path, run_cli):

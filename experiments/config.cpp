@@ -623,8 +623,54 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
       }
       if (body["checkpoints"]) a.checkpoints = ctx.budgets(body["checkpoints"], bp + ".checkpoints");
       if (body["include_disconnected"]) a.include_disconnected = ctx.flag(body["include_disconnected"], bp + ".include_disconnected");
+    } else if (kind == "deploy") {
+      c.deploy = true;
+      auto& a = c.deploy_stage;
+      const std::string bp = path + ".deploy";
+      if (!body || body.IsNull()) ctx.fail(s, bp, "needs settings, at least {proxy: DEVICE, constraint_ms: MS}");
+      ctx.only_keys(body, bp, {"proxy", "target", "scheme", "n", "validation", "constraint_ms", "quantile", "accuracy",
+                               "accuracy_file", "synthetic_seed", "seed", "alternatives", "include_disconnected",
+                               "export"});
+      if (!body["proxy"]) ctx.fail(body, bp + ".proxy", "missing (the proxy device's column name)");
+      a.proxy = ctx.str(body["proxy"], bp + ".proxy");
+      a.proxy_where = ctx.where(body["proxy"], bp + ".proxy");
+      if (body["target"]) {
+        a.target = ctx.str(body["target"], bp + ".target");
+        a.target_where = ctx.where(body["target"], bp + ".target");
+      }
+      if (body["scheme"]) a.scheme = ctx.choice(body["scheme"], bp + ".scheme", adaptation_scheme_names(), "adaptation scheme");
+      if (body["n"]) {
+        a.n_where = ctx.where(body["n"], bp + ".n");
+        if (!(body["n"].IsScalar() && body["n"].Scalar() == "all")) {
+          a.n = static_cast<int64_t>(ctx.u64(body["n"], bp + ".n", 3, kMaxArchs));
+        }
+      }
+      if (body["validation"]) a.validation = static_cast<int64_t>(ctx.u64(body["validation"], bp + ".validation", 2, kMaxArchs));
+      if (static_cast<bool>(body["constraint_ms"]) == static_cast<bool>(body["quantile"])) {
+        ctx.fail(body, bp, "give exactly one latency limit: constraint_ms (milliseconds on the target) or quantile "
+                           "(of the predicted latencies)");
+      }
+      if (body["constraint_ms"]) {
+        a.constraint_ms = ctx.real(body["constraint_ms"], bp + ".constraint_ms", 1e-9, 1e9);
+        a.constraint_where = ctx.where(body["constraint_ms"], bp + ".constraint_ms");
+      }
+      if (body["quantile"]) {
+        a.quantile = ctx.real(body["quantile"], bp + ".quantile", 1e-9, 1.0);
+        a.constraint_where = ctx.where(body["quantile"], bp + ".quantile");
+      }
+      if (body["accuracy"]) a.accuracy = ctx.choice(body["accuracy"], bp + ".accuracy", {"nb201", "synthetic"}, "accuracy source");
+      if (body["accuracy_file"]) {
+        a.accuracy_file = ctx.data_file(body["accuracy_file"], bp + ".accuracy_file", data_dir);
+      } else if (a.accuracy == "nb201") {
+        a.accuracy_file = (std::filesystem::path(data_dir.path) / "nb201_accuracy.csv").string();
+      }
+      if (body["synthetic_seed"]) a.synthetic_seed = ctx.u64(body["synthetic_seed"], bp + ".synthetic_seed", 0, UINT64_MAX);
+      if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);
+      if (body["alternatives"]) a.alternatives = static_cast<int32_t>(ctx.u64(body["alternatives"], bp + ".alternatives", 0, 1000));
+      if (body["include_disconnected"]) a.include_disconnected = ctx.flag(body["include_disconnected"], bp + ".include_disconnected");
+      if (body["export"]) a.export_json = ctx.str(body["export"], bp + ".export");
     } else {
-      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval, monotonicity, adapt, select, cover or nas)");
+      ctx.fail(s, path, "unknown stage '" + kind + "' (expected eval, monotonicity, adapt, select, cover, nas or deploy)");
     }
   }
   return c;
@@ -749,6 +795,31 @@ std::string resolved_yaml(const ExperimentConfig& c) {
         << YAML::Value << YAML::Flow << cv.thresholds << YAML::Key << "by_class" << YAML::Value << cv.by_class
         << YAML::Key << "include_disconnected" << YAML::Value << cv.include_disconnected << YAML::EndMap
         << YAML::EndMap;
+  }
+  if (c.deploy) {
+    const auto& a = c.deploy_stage;
+    out << YAML::BeginMap << YAML::Key << "deploy" << YAML::Value << YAML::BeginMap << YAML::Key << "proxy"
+        << YAML::Value << a.proxy;
+    if (!a.target.empty()) out << YAML::Key << "target" << YAML::Value << a.target;
+    out << YAML::Key << "scheme" << YAML::Value << a.scheme << YAML::Key << "n" << YAML::Value;
+    if (a.n > 0) {
+      out << a.n;
+    } else {
+      out << "all";
+    }
+    out << YAML::Key << "validation" << YAML::Value << a.validation;
+    if (a.constraint_ms > 0) {
+      out << YAML::Key << "constraint_ms" << YAML::Value << a.constraint_ms;
+    } else {
+      out << YAML::Key << "quantile" << YAML::Value << a.quantile;
+    }
+    out << YAML::Key << "accuracy" << YAML::Value << a.accuracy;
+    if (!a.accuracy_file.empty()) out << YAML::Key << "accuracy_file" << YAML::Value << a.accuracy_file;
+    out << YAML::Key << "synthetic_seed" << YAML::Value << a.synthetic_seed << YAML::Key << "seed" << YAML::Value
+        << a.seed << YAML::Key << "alternatives" << YAML::Value << a.alternatives << YAML::Key
+        << "include_disconnected" << YAML::Value << a.include_disconnected;
+    if (!a.export_json.empty()) out << YAML::Key << "export" << YAML::Value << a.export_json;
+    out << YAML::EndMap << YAML::EndMap;
   }
   if (c.nas) {
     const auto& a = c.nas_stage;

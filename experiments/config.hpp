@@ -146,6 +146,27 @@ struct NasStage {
   std::string proxy_where, targets_where;
 };
 
+// Choosing the architecture to train for a target (experiments/deploy.hpp): the
+// proxy's latencies, adapted with the target's measured rows when a target is given,
+// searched exhaustively over the run's architectures under one latency limit.
+struct DeployStage {
+  std::string proxy;                 // a device column of the run
+  std::string target;                // optional: a column with some of the target's measurements
+  std::string scheme = "anchored";   // adaptation scheme (with a target): anchored on the proxy's measurements
+  int64_t n = 0;                     // training samples; 0 = every measured one but the validation's
+  int64_t validation = 10;
+  double constraint_ms = 0;          // the limit in ms (> 0), or
+  double quantile = 0;               // the limit as a quantile of the predictions
+  std::string accuracy = "nb201";    // nb201 (the real table) | synthetic
+  std::string accuracy_file;         // "" = nb201_accuracy.csv in the data directory
+  uint64_t synthetic_seed = 0;
+  uint64_t seed = 0;
+  int32_t alternatives = 5;          // feasible runners-up reported after the choice
+  bool include_disconnected = false;
+  std::string export_json;           // optional: the choice as JSON
+  std::string proxy_where, target_where, n_where, constraint_where;
+};
+
 struct ExperimentConfig {
   std::string file;           // where it was read from ("" for a CLI shorthand)
   std::string name = "run";
@@ -170,6 +191,8 @@ struct ExperimentConfig {
   CoverStage cover_stage;
   bool nas = false;
   NasStage nas_stage;
+  bool deploy = false;
+  DeployStage deploy_stage;
   std::string output;         // result file; "" = results/runs/<name>/<timestamp>/result.h5
   int summary_rows = 40;      // devices shown in the printed summary
 };

@@ -1,3 +1,5 @@
+#include "experiments/deploy.hpp"
+#include "experiments/stage_checks.hpp"
 #include "experiments/driver.hpp"
 
 #include <algorithm>
@@ -56,8 +58,9 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     for (auto& d : population_specs(p)) add_unique(specs, std::move(d));
   }
   const Backend backend = resolve_backend(options.backend.empty() ? config.backend : options.backend);
-  if (!config.eval && !config.monotonicity && !config.adapt && !config.select && !config.cover && !config.nas) {
-    throw UserError("config has no stage to run (eval, monotonicity, adapt, select, cover, nas)");
+  if (!config.eval && !config.monotonicity && !config.adapt && !config.select && !config.cover && !config.nas &&
+      !config.deploy) {
+    throw UserError("config has no stage to run (eval, monotonicity, adapt, select, cover, nas, deploy)");
   }
   const int K = space.decisions();
 
@@ -78,6 +81,10 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
       if (!size) throw UserError("archs: all: space '" + space.name() + "' is too large to enumerate; use {sample: N}");
       kind = ArchBatch::Kind::kEnumerate;
       n = *size;
+      // Measured tables cover part of the space: their rows find their architectures.
+      if (!tables.empty()) {
+        for (uint64_t i = 0; i < n; ++i) row_of.emplace(space.code_at(i), i);
+      }
       break;
     }
     case ArchSelection::Kind::kSample: kind = ArchBatch::Kind::kSample; break;
@@ -142,18 +149,13 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   const int Ds = static_cast<int>(specs.size());
   const int D = static_cast<int>(names.size());
   if (D == 0) throw UserError("no devices: name simulated devices or measured: files");
-  // Device names in the adapt stage are checked now, before any work.
-  if (config.adapt) {
-    resolve_adapt_devices(config.adapt_stage, names);
-    resolve_adapt_twin(config.adapt_stage);
-  }
-  if (config.monotonicity) monotonicity_target_column(config.monotonicity_stage, names);
-  if (config.select) resolve_select_devices(config.select_stage, names);
-  if (config.nas) resolve_nas_devices(config.nas_stage, names);
+  // Every stage's device names are checked now, before any work.
+  check_stage_devices(config, names);
   // Measured latencies per row (NaN where a table lacks the architecture).
   std::vector<float> measured;
   if (!tables.empty()) {
-    if (row_of.empty()) throw UserError("measured: files need archs: measured or a list (the tables fix the architectures)");
+    if (row_of.empty()) throw UserError("measured: files need archs: all, measured or a list (a sample cannot be matched to the tables' "
+                      "rows)");
     measured.assign(n * (D - Ds), std::numeric_limits<float>::quiet_NaN());
     int col = 0;
     for (const auto& t : tables) {
@@ -197,8 +199,8 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   std::vector<double> sum(D, 0.0), mn(D, std::numeric_limits<double>::infinity()), mx(D, 0.0);
   std::vector<uint64_t> counted(D, 0);
   // Kept in memory for the stages that read the whole matrix (monotonicity, adapt, select).
-  const bool hold = config.monotonicity || config.adapt || config.select || config.cover || config.nas;
-  const bool hold_codes = config.adapt || config.select || config.cover || config.nas;
+  const bool hold = config.monotonicity || config.adapt || config.select || config.cover || config.nas || config.deploy;
+  const bool hold_codes = config.adapt || config.select || config.cover || config.nas || config.deploy;
   std::vector<float> matrix;
   std::vector<uint8_t> keep;       // rows the monotonicity statistics use
   std::vector<uint8_t> all_codes;  // every row's architecture, for adaptation's features and selection's MACs
@@ -237,7 +239,14 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
       if (engine) {
         engine->evaluate(b, codes.data(), sim.data(), macs.data(), params.data());
       } else {
-        std::copy(b.codes, b.codes + count * K, codes.begin());
+        if (b.codes) {
+          std::copy(b.codes, b.codes + count * K, codes.begin());
+        } else {  // enumerated with no simulated device: the space's own order
+          for (uint64_t i = 0; i < count; ++i) {
+            const ArchCode c = space.code_at(first + i);
+            std::copy(c.begin(), c.end(), codes.begin() + static_cast<int64_t>(i * K));
+          }
+        }
         for (uint64_t i = 0; i < count; ++i) {
           const OpTotals t = space.totals(ArchCode(codes.begin() + i * K, codes.begin() + (i + 1) * K));
           macs[i] = static_cast<float>(t.macs);
@@ -358,6 +367,16 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
       fmt::print(log, "nas: {} searches in {:.2f} s (adaptation {:.2f} s)\n", nas.regret.size(), seconds,
                  nas.seconds_adapt);
     }
+  }
+
+  if (config.deploy) {
+    if (options.checkpoint) options.checkpoint();
+    const auto t0 = Clock::now();
+    const DeployReport deploy = compute_deploy(space, matrix, n, all_codes, names, config.deploy_stage);
+    write_deploy(h5, deploy);
+    h5.attr("/deploy", "seconds", std::chrono::duration<double>(Clock::now() - t0).count());
+    if (!config.deploy_stage.export_json.empty()) export_deploy_json(deploy, config.deploy_stage.export_json);
+    if (!options.quiet) print_deploy(deploy, log);
   }
 
   h5.attr("/", "proxysim_version", info.version);

@@ -21,6 +21,7 @@
 #include "experiments/adapt.hpp"
 #include "experiments/cover.hpp"
 #include "experiments/select.hpp"
+#include "experiments/stage_checks.hpp"
 #include "io/device_yaml.hpp"
 #include "io/h5.hpp"
 #include "io/h5_merge.hpp"
@@ -564,14 +565,19 @@ CellEstimate estimate_cell(const ExperimentConfig& c, const std::string& backend
   }
   const int simulated = static_cast<int>(names.size());
   std::map<ArchCode, int> measured_rows;
+  std::vector<MeasuredTable> tables;
+  std::vector<ArchCode> rows;  // the run's architectures, in row order, when known now
   for (const auto& path : c.measured) {
-    const MeasuredTable t = read_measured_csv(path, space.name());
+    MeasuredTable t = read_measured_csv(path, space.name());
     for (const auto& d : t.devices) {
       names.push_back(std::find(names.begin(), names.end(), d) == names.end()
                           ? d
                           : fs::path(t.file).stem().string() + ":" + d);
     }
-    for (const auto& code : t.codes) measured_rows.emplace(code, 0);
+    for (const auto& code : t.codes) {
+      if (measured_rows.emplace(code, 0).second && c.archs.kind == ArchSelection::Kind::kMeasured) rows.push_back(code);
+    }
+    tables.push_back(std::move(t));
   }
   switch (c.archs.kind) {
     case ArchSelection::Kind::kEnumerate: {
@@ -581,21 +587,30 @@ CellEstimate estimate_cell(const ExperimentConfig& c, const std::string& backend
       break;
     }
     case ArchSelection::Kind::kSample: e.archs = c.archs.count; break;
-    case ArchSelection::Kind::kList:
-      for (const auto& s : c.archs.list) space.from_string(s);
-      e.archs = c.archs.list.size();
+    case ArchSelection::Kind::kList: {
+      std::map<ArchCode, int> seen;
+      for (const auto& s : c.archs.list) {
+        ArchCode code = space.from_string(s);
+        if (seen.emplace(code, 0).second) rows.push_back(std::move(code));
+      }
+      e.archs = rows.size();
       break;
+    }
     case ArchSelection::Kind::kMeasured: e.archs = measured_rows.size(); break;
+  }
+  if (c.archs.kind == ArchSelection::Kind::kEnumerate && (c.adapt || c.nas) && e.archs <= (uint64_t{1} << 26)) {
+    rows.reserve(e.archs);
+    for (uint64_t i = 0; i < e.archs; ++i) rows.push_back(space.code_at(i));
   }
   e.devices = static_cast<int>(names.size());
   if (e.devices == 0) throw UserError("no devices: name simulated devices or measured: files");
-  if (c.adapt) resolve_adapt_devices(c.adapt_stage, names);
-  if (c.select) resolve_select_devices(c.select_stage, names);
+  check_stage_devices(c, names);
+  check_stage_data(c, space, names, simulated, tables, rows);
 
   // Memory: the latency matrix and codes held for the later stages, the eval chunk's
   // buffers, and the D x D statistics.
   const double n = static_cast<double>(e.archs), D = e.devices, K = space.decisions();
-  const bool hold = c.monotonicity || c.adapt || c.select || c.cover;
+  const bool hold = c.monotonicity || c.adapt || c.select || c.cover || c.nas || c.deploy;
   const double chunk = std::min<double>(c.eval_stage.chunk, n);
   e.bytes = (hold ? n * D * 4 + n * K : 0) + chunk * (K + 8.0 * D + 24) + 8.0 * D * D * 4;
   // The rank statistics: a rank per entry and the sorts' keys (measured peak 1.94x

@@ -31,14 +31,19 @@ class SourceFeasibility final : public Feasibility {
 
 }  // namespace
 
-TabularSpace::TabularSpace(const SearchSpace& space, const std::vector<uint8_t>& codes, uint64_t rows)
-    : shape_(SpaceShape::of(space)), rows_(rows) {
-  const uint64_t size = shape_.size();
+void require_tabulable(const SearchSpace& space) {
+  const uint64_t size = SpaceShape::of(space).size();
   if (size > kMaxDenseSpace) {
     throw UserError("nas: space '" + space.name() + "' has " +
                     (size == UINT64_MAX ? std::string("more than 2^64") : std::to_string(size)) +
                     " architectures; the nas stage needs a tabulated space of at most 2^26 (nb201)");
   }
+}
+
+TabularSpace::TabularSpace(const SearchSpace& space, const std::vector<uint8_t>& codes, uint64_t rows)
+    : shape_(SpaceShape::of(space)), rows_(rows) {
+  require_tabulable(space);
+  const uint64_t size = shape_.size();
   row_of_key_.assign(size, -1);
   const int K = shape_.decisions;
   for (uint64_t i = 0; i < rows; ++i) {

@@ -16,6 +16,9 @@
 
 namespace proxysim {
 
+// Throws the nas stage's UserError unless `space` is small enough to tabulate (2^26).
+void require_tabulable(const SearchSpace& space);
+
 // Rows of a run's architecture table, addressed by architecture.
 class TabularSpace {
  public:

@@ -663,6 +663,12 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
         a.accuracy_file = ctx.data_file(body["accuracy_file"], bp + ".accuracy_file", data_dir);
       } else if (a.accuracy == "nb201") {
         a.accuracy_file = (std::filesystem::path(data_dir.path) / "nb201_accuracy.csv").string();
+        std::error_code ec;
+        if (!std::filesystem::exists(a.accuracy_file, ec)) {
+          ctx.fail(body, bp + ".accuracy_file",
+                   "not given, and no 'nb201_accuracy.csv' in the data directory '" + data_dir.path + "' (" +
+                       data_dir.source + "; set data_dir in the config, --data-dir or PROXYSIM_DATA: README, \"Data\")");
+        }
       }
       if (body["synthetic_seed"]) a.synthetic_seed = ctx.u64(body["synthetic_seed"], bp + ".synthetic_seed", 0, UINT64_MAX);
       if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);

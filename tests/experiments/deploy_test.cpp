@@ -90,7 +90,7 @@ TEST_F(Deploy, ChoosesAnArchitectureWithinTheLimitOnTheDevicesTruth) {
                                                    "]\nstages:\n  - deploy: {proxy: pixel3, target: my_phone, n: all, "
                                                    "validation: 10, constraint_ms: " +
                                                    std::to_string(limit) + ", export: " + json + "}\n");
-  const auto [rc, log] = run_cli(cfg, out);
+  const auto [rc, log] = run_cli(cfg, out, {"--data-dir", PROXYSIM_SHARED_DATA});
   ASSERT_EQ(rc, 0) << log;
   EXPECT_NE(log.find("Deploy on my_phone"), std::string::npos) << log;
   const std::string chosen = CliScratch::slurp(json);
@@ -128,16 +128,24 @@ TEST_F(Deploy, ChoosesAnArchitectureWithinTheLimitOnTheDevicesTruth) {
 TEST_F(Deploy, RefusesALimitNothingMeetsAndTooFewMeasurements) {
   const std::string base = "name: deploy\nspace: nb201\narchs: all\ndevices: none\nmeasured: [" +
                            shared("help_nb201_latency.csv") + "]\nstages:\n  - deploy: {proxy: raspi4, ";
-  const auto [rc, log] = run_cli(write("a.yaml", base + "constraint_ms: 0.001}\n"), (dir_ / "a.h5").string());
+  const std::vector<std::string> data = {"--data-dir", PROXYSIM_SHARED_DATA};
+  const auto [rc, log] = run_cli(write("a.yaml", base + "constraint_ms: 0.001}\n"), (dir_ / "a.h5").string(), data);
   EXPECT_EQ(rc, 2);
   EXPECT_NE(log.find("no architecture is predicted within 0.001 ms on 'raspi4'"), std::string::npos) << log;
   EXPECT_FALSE(std::filesystem::exists(dir_ / "a.h5"));
-  const auto [rc2, log2] = run_cli(write("b.yaml", base + "quantile: 0.5, constraint_ms: 3}\n"), (dir_ / "b.h5").string());
+  const auto [rc2, log2] = run_cli(write("b.yaml", base + "quantile: 0.5, constraint_ms: 3}\n"), (dir_ / "b.h5").string(), data);
   EXPECT_EQ(rc2, 2);
   EXPECT_NE(log2.find("give exactly one latency limit"), std::string::npos) << log2;
-  const auto [rc3, log3] = run_cli(write("c.yaml", base + "target: raspi4, quantile: 0.5}\n"), (dir_ / "c.h5").string());
+  const auto [rc3, log3] = run_cli(write("c.yaml", base + "target: raspi4, quantile: 0.5}\n"), (dir_ / "c.h5").string(), data);
   EXPECT_EQ(rc3, 2);
   EXPECT_NE(log3.find("is the proxy itself"), std::string::npos) << log3;
+  // Without a data directory that holds the accuracy table, the key is named.
+  const auto [rc4, log4] = run_cli(write("d.yaml", base + "quantile: 0.5}\n"), (dir_ / "d.h5").string(),
+                                   {"--data-dir", dir_.string()});
+  EXPECT_EQ(rc4, 2);
+  EXPECT_NE(log4.find("'stages[0].deploy.accuracy_file': not given, and no 'nb201_accuracy.csv' in the data directory"),
+            std::string::npos)
+      << log4;
 }
 
 }  // namespace

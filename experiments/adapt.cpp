@@ -296,26 +296,32 @@ void write_adaptation(H5Writer& h5, const AdaptReport& r) {
 }
 
 void print_adaptation_table(const AdaptReport& r, std::ostream& out) {
-  size_t k = r.n.size() - 1;
-  for (size_t i = 0; i < r.n.size(); ++i) {
-    if (r.n[i] >= 10) {
-      k = i;
-      break;
-    }
-  }
   size_t w = 6;
   for (const auto& t : r.targets) w = std::max(w, t.size());
-  fmt::print(out, "\nAdaptation from proxy '{}': mean SRCC over {} repeats at n = {} training + {} validation target "
-             "samples\n{:<{}} {:>10}",
-             r.proxy, r.repeats, r.n[k], r.validation, "target", w, "unadapted");
   size_t sw = 10;
   for (const auto& s : r.schemes) sw = std::max(sw, s.size());
-  for (const auto& s : r.schemes) fmt::print(out, " {:>{}}", s, sw);
-  fmt::print(out, "\n");
-  for (size_t t = 0; t < r.targets.size(); ++t) {
-    fmt::print(out, "{:<{}} {:>10.3f}", r.targets[t], w, r.srcc_unadapted[t]);
-    for (size_t s = 0; s < r.schemes.size(); ++s) fmt::print(out, " {:>{}.3f}", r.srcc_mean[r.at(s, t, k)], sw);
+  bool lowered = false;
+  // One block per budget: every n asked for is shown.
+  for (size_t k = 0; k < r.n.size(); ++k) {
+    fmt::print(out, "\nAdaptation from proxy '{}': mean SRCC over {} repeats at n = {} training + {} validation target "
+               "samples\n{:<{}} {:>10}",
+               r.proxy, r.repeats, r.n[k], r.validation, "target", w, "unadapted");
+    for (const auto& s : r.schemes) fmt::print(out, " {:>{}}", s, sw + 1);
     fmt::print(out, "\n");
+    for (size_t t = 0; t < r.targets.size(); ++t) {
+      fmt::print(out, "{:<{}} {:>10.3f}", r.targets[t], w, r.srcc_unadapted[t]);
+      for (size_t s = 0; s < r.schemes.size(); ++s) {
+        const double v = r.srcc_mean[r.at(s, t, k)];
+        // Marked where adapting ranks the target worse than the proxy did unadapted.
+        const bool worse = v < r.srcc_unadapted[t] - 5e-4;
+        lowered = lowered || worse;
+        fmt::print(out, " {:>{}.3f}{}", v, sw, worse ? "!" : " ");
+      }
+      fmt::print(out, "\n");
+    }
+  }
+  if (lowered) {
+    fmt::print(out, "! below the unadapted proxy: that scheme lowers the proxy's SRCC with the target at that n\n");
   }
 }
 

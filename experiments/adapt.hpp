@@ -63,8 +63,8 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
 // /adapt in the result file: [scheme, target, n] cubes of mean, spread and
 // unsampled-architecture SRCC, with the names along each axis.
 void write_adaptation(H5Writer& h5, const AdaptReport& r);
-// Target, unadapted SRCC and each scheme's mean SRCC at the smallest n >= 10 (or the
-// largest n when all are smaller).
+// Target, unadapted SRCC and each scheme's mean SRCC, one block per n, with a mark
+// where a scheme ranks the target worse than the unadapted proxy.
 void print_adaptation_table(const AdaptReport& r, std::ostream& out);
 
 }  // namespace proxysim

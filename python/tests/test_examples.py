@@ -60,3 +60,36 @@ def test_latency_constrained_search(tmp_path):
     (acc_re, lat_re), (acc_ex, lat_ex) = found
     assert lat_re <= budget + 5e-4 and lat_ex <= budget + 5e-4
     assert acc_ex >= acc_re  # exhaustive search cannot lose to a search of the same space
+
+
+def test_your_device_walkthrough(tmp_path, cli, data):
+    # The README's "Your device, end to end" shows examples/your_device.sh verbatim; run
+    # it as written (the CLI and data the tests use) and check what it chose against
+    # the shared tables read here.
+    import csv
+    import json
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    script = root / "examples" / "your_device.sh"
+    readme = (root / "README.md").read_text()
+    block = readme.split("<!-- your-device:begin -->")[1].split("<!-- your-device:end -->")[0]
+    assert script.read_text().strip() in block, "README's walkthrough differs from examples/your_device.sh"
+    env = dict(os.environ, PROXYSIM=str(cli), PROXYSIM_DATA=str(data))
+    out = tmp_path / "out"
+    r = subprocess.run(["bash", str(script), str(out), "13"], cwd=root, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "1. pixel3 " in r.stderr  # the column the stand-in phone was made from ranks first
+    choice = json.loads((out / "choice.json").read_text())
+    assert choice["proxy"] == "pixel3" and choice["target"] == "my_phone"
+    assert choice["predicted_ms"] * (1 + choice["guard"]) <= 13
+    with open(data / "nb201_accuracy.csv", newline="") as f:
+        acc = {row["arch_str"]: row for row in csv.DictReader(f)}
+    assert abs(choice["accuracy"] - float(acc[choice["arch"]]["cifar10_test_acc"])) < 1e-3
+    assert choice["arch_index"] == int(acc[choice["arch"]]["arch_index"])
+    # Every measured row of the stand-in phone is 1.7x HELP's Pixel 3 within 10 %.
+    with open(data / "help_nb201_latency.csv", newline="") as f:
+        pixel3 = {row["arch_str"]: float(row["pixel3"]) for row in csv.DictReader(f)}
+    with open(out / "my_phone.csv", newline="") as f:
+        phone = list(csv.DictReader(f))
+    assert len(phone) == 300
+    assert all(abs(float(p["my_phone"]) / (1.7 * pixel3[p["arch_str"]]) - 1) < 0.1 for p in phone)

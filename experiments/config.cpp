@@ -294,6 +294,20 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
   ctx.only_keys(root, "", {"name", "space", "archs", "devices", "measured", "noise_seed", "backend", "stages", "output",
                            "data_dir"});
   const DataDir data_dir = resolve_data_dir(root["data_dir"] ? ctx.str(root["data_dir"], "data_dir") : "");
+  // A stage's NB201 accuracy table: the file it names, else nb201_accuracy.csv in the
+  // data directory, which must then be there (the key is named when it is not).
+  auto accuracy_file = [&](const YAML::Node& body, const std::string& bp, const std::string& source) -> std::string {
+    if (body["accuracy_file"]) return ctx.data_file(body["accuracy_file"], bp + ".accuracy_file", data_dir);
+    if (source != "nb201") return "";
+    const std::string file = (std::filesystem::path(data_dir.path) / "nb201_accuracy.csv").string();
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+      ctx.fail(body, bp + ".accuracy_file",
+               "not given, and no 'nb201_accuracy.csv' in the data directory '" + data_dir.path + "' (" +
+                   data_dir.source + "; set data_dir in the config, --data-dir or PROXYSIM_DATA: README, \"Data\")");
+    }
+    return file;
+  };
 
   if (root["name"]) c.name = ctx.str(root["name"], "name");
   for (char ch : c.name) {
@@ -574,7 +588,7 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
                                "n", "validation", "strategies", "constraints", "seeds", "seed", "budget", "population",
                                "sample", "ofa", "checkpoints", "include_disconnected"});
       if (body["accuracy"]) a.accuracy = ctx.choice(body["accuracy"], bp + ".accuracy", {"nb201", "synthetic"}, "accuracy source");
-      if (body["accuracy_file"]) a.accuracy_file = ctx.data_file(body["accuracy_file"], bp + ".accuracy_file", data_dir);
+      a.accuracy_file = accuracy_file(body, bp, a.accuracy);
       if (body["synthetic_seed"]) a.synthetic_seed = ctx.u64(body["synthetic_seed"], bp + ".synthetic_seed", 0, UINT64_MAX);
       if (!body["proxy"]) ctx.fail(body, bp + ".proxy", "missing (the proxy device's column name)");
       a.proxy = ctx.str(body["proxy"], bp + ".proxy");
@@ -659,17 +673,7 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
         a.constraint_where = ctx.where(body["quantile"], bp + ".quantile");
       }
       if (body["accuracy"]) a.accuracy = ctx.choice(body["accuracy"], bp + ".accuracy", {"nb201", "synthetic"}, "accuracy source");
-      if (body["accuracy_file"]) {
-        a.accuracy_file = ctx.data_file(body["accuracy_file"], bp + ".accuracy_file", data_dir);
-      } else if (a.accuracy == "nb201") {
-        a.accuracy_file = (std::filesystem::path(data_dir.path) / "nb201_accuracy.csv").string();
-        std::error_code ec;
-        if (!std::filesystem::exists(a.accuracy_file, ec)) {
-          ctx.fail(body, bp + ".accuracy_file",
-                   "not given, and no 'nb201_accuracy.csv' in the data directory '" + data_dir.path + "' (" +
-                       data_dir.source + "; set data_dir in the config, --data-dir or PROXYSIM_DATA: README, \"Data\")");
-        }
-      }
+      a.accuracy_file = accuracy_file(body, bp, a.accuracy);
       if (body["synthetic_seed"]) a.synthetic_seed = ctx.u64(body["synthetic_seed"], bp + ".synthetic_seed", 0, UINT64_MAX);
       if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);
       if (body["alternatives"]) a.alternatives = static_cast<int32_t>(ctx.u64(body["alternatives"], bp + ".alternatives", 0, 1000));

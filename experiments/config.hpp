@@ -125,7 +125,7 @@ struct CoverStage {
 // judge and on each source for the search.
 struct NasStage {
   std::string accuracy = "nb201";  // nb201 (the real table) | synthetic
-  std::string accuracy_file = "../shared/data/nb201_accuracy.csv";
+  std::string accuracy_file;         // "" = nb201_accuracy.csv in the data directory
   uint64_t synthetic_seed = 0;
   std::string proxy;                 // a device column of the run
   std::vector<std::string> targets;  // empty = every column but the proxy

@@ -21,7 +21,8 @@ namespace {
 std::string shared(const std::string& f) { return std::string(PROXYSIM_SHARED_DATA) + "/" + f; }
 
 std::string config(const std::string& nas) {
-  return "name: nas_test\nspace: nb201\nmeasured: " + shared("hwnasbench_nb201_cifar10.csv") +
+  return "name: nas_test\nspace: nb201\ndata_dir: " + std::string(PROXYSIM_SHARED_DATA) +
+         "\nmeasured: " + shared("hwnasbench_nb201_cifar10.csv") +
          "\narchs: measured\nstages:\n  - nas: " + nas + "\n";
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/ostream.h>
 
 #include <algorithm>
+#include <map>
 #include <cassert>
 #include <cmath>
 #include <exception>
@@ -230,6 +231,14 @@ SelectReport compute_selection(const SearchSpace& space, const std::vector<float
     if (e) std::rethrow_exception(e);
   }
 
+  r.chosen.assign(S * T * N * R, -1);
+  for (size_t s = 0; s < S; ++s)
+    for (size_t t = 0; t < T; ++t)
+      for (size_t k = 0; k < N; ++k)
+        for (size_t rep = 0; rep < R; ++rep) {
+          const int32_t c = choice[((t * N + k) * R + rep) * S + s];
+          r.chosen[r.at(s, t, k) * R + rep] = c == kMacs ? -1 : c;
+        }
   auto full_of = [&](int32_t c, size_t t) {
     return c == kMacs ? r.macs_srcc[t] : r.srcc_full[static_cast<size_t>(c) * T + t];
   };
@@ -328,6 +337,12 @@ void write_selection(H5Writer& h5, const SelectReport& r) {
     const std::vector<float> f(r.srcc_full.begin(), r.srcc_full.end());
     h5.array_f32("/select/srcc_full", {r.candidates.size(), r.targets.size()}, f.data(), {"candidate", "target"});
   }
+  {
+    const std::vector<float> f(r.chosen.begin(), r.chosen.end());
+    h5.array_f32("/select/chosen", {r.rules.size(), r.targets.size(), r.n.size(), static_cast<uint64_t>(r.repeats)},
+                 f.data(), {"rule", "target", "n", "repeat"});
+    h5.attr("/select/chosen", "macs", int64_t{-1});
+  }
   h5.strings("/select/rules", r.rules, "rule");
   h5.strings("/select/targets", r.targets, "target");
   h5.strings("/select/candidates", r.candidates, "candidate");
@@ -352,29 +367,39 @@ void write_selection(H5Writer& h5, const SelectReport& r) {
 }
 
 void print_selection_table(const SelectReport& r, std::ostream& out) {
-  size_t k = r.n.size() - 1;
-  for (size_t i = 0; i < r.n.size(); ++i) {
-    if (r.n[i] >= 10) {
-      k = i;
-      break;
-    }
-  }
   size_t w = 17, ow = 6, rw = 8;
   for (const auto& t : r.targets) w = std::max(w, t.size());
   for (const auto& o : r.oracle) ow = std::max(ow, o.size());
   for (const auto& s : r.rules) rw = std::max(rw, s.size());
-  fmt::print(out, "\nProxy selection: mean regret (oracle SRCC - chosen SRCC) over {} repeats at n = {} target samples\n"
-             "{:<{}} {:<{}} {:>7}", r.repeats, r.n[k], "target", w, "oracle", ow, "SRCC");
-  for (const auto& s : r.rules) fmt::print(out, " {:>{}}", s, rw);
-  fmt::print(out, "\n");
-  for (size_t t = 0; t < r.targets.size(); ++t) {
-    fmt::print(out, "{:<{}} {:<{}} {:>7.3f}", r.targets[t], w, r.oracle[t], ow, r.oracle_srcc[t]);
-    for (size_t s = 0; s < r.rules.size(); ++s) fmt::print(out, " {:>{}.3f}", r.regret_mean[r.at(s, t, k)], rw);
+  const auto R = static_cast<size_t>(r.repeats);
+  // The candidate a rule chose most often over the repeats, with how often.
+  auto modal = [&](size_t s, size_t t, size_t k) {
+    std::map<int32_t, size_t> count;
+    for (size_t rep = 0; rep < R; ++rep) ++count[r.chosen[r.at(s, t, k) * R + rep]];
+    auto best = count.begin();
+    for (auto it = count.begin(); it != count.end(); ++it)
+      if (it->second > best->second) best = it;
+    const std::string name = best->first < 0 ? "MACs" : r.candidates[static_cast<size_t>(best->first)];
+    return fmt::format("{} {}/{}", name, best->second, R);
+  };
+  // One block per budget: every n asked for is shown.
+  for (size_t k = 0; k < r.n.size(); ++k) {
+    fmt::print(out, "\nProxy selection: mean regret (oracle SRCC - chosen SRCC) over {} repeats at n = {} target "
+               "samples, and the proxy each rule chose most often\n{:<{}} {:<{}} {:>7}",
+               r.repeats, r.n[k], "target", w, "oracle", ow, "SRCC");
+    for (const auto& s : r.rules) fmt::print(out, " {:>{}}", s, rw);
+    fmt::print(out, "   most often chosen\n");
+    for (size_t t = 0; t < r.targets.size(); ++t) {
+      fmt::print(out, "{:<{}} {:<{}} {:>7.3f}", r.targets[t], w, r.oracle[t], ow, r.oracle_srcc[t]);
+      for (size_t s = 0; s < r.rules.size(); ++s) fmt::print(out, " {:>{}.3f}", r.regret_mean[r.at(s, t, k)], rw);
+      std::string picks;
+      for (size_t s = 0; s < r.rules.size(); ++s) picks += (s ? "; " : "") + r.rules[s] + ": " + modal(s, t, k);
+      fmt::print(out, "   {}\n", picks);
+    }
+    fmt::print(out, "{:<{}} {:<{}} {:>7}", "one proxy for all", w, "", ow, "");
+    for (size_t s = 0; s < r.rules.size(); ++s) fmt::print(out, " {:>{}.3f}", r.group_regret_mean[r.group_at(s, k)], rw);
     fmt::print(out, "\n");
   }
-  fmt::print(out, "{:<{}} {:<{}} {:>7}", "one proxy for all", w, "", ow, "");
-  for (size_t s = 0; s < r.rules.size(); ++s) fmt::print(out, " {:>{}.3f}", r.group_regret_mean[r.group_at(s, k)], rw);
-  fmt::print(out, "\n");
 }
 
 }  // namespace proxysim

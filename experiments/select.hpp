@@ -54,6 +54,9 @@ struct SelectReport {
   // [rule][n]: the group form, one proxy for every target; mean over repeats of the
   // mean over targets (other than the chosen proxy itself) of its SRCC and regret.
   std::vector<double> group_srcc_mean, group_regret_mean;
+  // [rule][target][n][repeat], flattened: the candidate each rule chose (an index into
+  // `candidates`, -1 = MACs).
+  std::vector<int32_t> chosen;
   uint64_t excluded_disconnected = 0;
   size_t at(size_t rule, size_t target, size_t k) const { return (rule * targets.size() + target) * n.size() + k; }
   size_t group_at(size_t rule, size_t k) const { return rule * n.size() + k; }

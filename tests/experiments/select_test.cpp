@@ -84,7 +84,8 @@ struct Select {
   std::vector<std::string> rules, targets, candidates, oracle;
   std::vector<uint64_t> n;
   std::vector<hsize_t> dims, group_dims;
-  std::vector<float> srcc, regret, fraction, group_srcc, group_regret, oracle_srcc, macs_srcc, full;
+  std::vector<float> srcc, regret, fraction, group_srcc, group_regret, oracle_srcc, macs_srcc, full, chosen;
+  std::vector<hsize_t> chosen_dims;
 };
 
 Select read_select(const fs::path& path) {
@@ -106,6 +107,7 @@ Select read_select(const fs::path& path) {
   s.oracle_srcc = read_all<float>(f, "/cells/0/select/oracle_srcc", H5T_NATIVE_FLOAT, &d);
   s.macs_srcc = read_all<float>(f, "/cells/0/select/macs_srcc", H5T_NATIVE_FLOAT, &d);
   s.full = read_all<float>(f, "/cells/0/select/srcc_full", H5T_NATIVE_FLOAT, &d);
+  s.chosen = read_all<float>(f, "/cells/0/select/chosen", H5T_NATIVE_FLOAT, &s.chosen_dims);
   H5Fclose(f);
   return s;
 }
@@ -242,6 +244,27 @@ TEST(SelectCli, SrccRulesFindTheMonotoneProxyAndRandomDoesNot) {
   EXPECT_GT(at(a.regret, 3, 1), 0.05f);
   EXPECT_LT(at(a.fraction, 3, 1), 1.0f);
   EXPECT_GT(at(a.group_regret, 3, 1), 0.05f);
+
+  // The stored picks: [rule][target][n][repeat], a candidate index or -1 for MACs. The
+  // SRCC rules pick mono (index 1) at n = 20; flops is MACs; and each rule's regret is
+  // the mean over its picks of the oracle's SRCC minus the pick's (srcc_full, MACs).
+  ASSERT_EQ(a.chosen_dims, (std::vector<hsize_t>{4, 1, 2, 20}));
+  auto pick = [&](size_t rule, size_t k, size_t rep) { return a.chosen[(rule * 2 + k) * 20 + rep]; };
+  for (size_t rep = 0; rep < 20; ++rep) {
+    EXPECT_EQ(pick(0, 1, rep), 1.0f);
+    EXPECT_EQ(pick(2, 0, rep), -1.0f);
+  }
+  for (size_t rule = 0; rule < 4; ++rule) {
+    for (size_t k = 0; k < 2; ++k) {
+      double regret = 0;
+      for (size_t rep = 0; rep < 20; ++rep) {
+        const float c = pick(rule, k, rep);
+        regret += oracle - (c < 0 ? macs_rho : a.full[static_cast<size_t>(c)]);
+      }
+      EXPECT_NEAR(at(a.regret, rule, k), regret / 20, 1e-5) << rule << " " << k;
+    }
+  }
+  EXPECT_EQ(a.chosen, b.chosen);
 
   // Same seed, same everything, on any number of threads.
   EXPECT_EQ(a.srcc, b.srcc);

@@ -7,6 +7,12 @@
 #include <stdexcept>
 #include <string>
 
+// The .cu files include the same headers as the C++20 sources; compiled as C++17 they
+// would see different code (CMakeLists.txt sets CMAKE_CUDA_STANDARD 20).
+#if __cplusplus < 202002L
+#error "proxysim's CUDA sources must be compiled as C++20"
+#endif
+
 #define PROXYSIM_CUDA_CHECK(expr)                                                                       \
   do {                                                                                                  \
     const cudaError_t proxysim_err_ = (expr);                                                          \

@@ -802,12 +802,12 @@ class RawBuffer {
   void allocate(int64_t count) {
     release();
     if (count > 0) {
-      p_ = thrust::malloc<T>(System::policy(), static_cast<size_t>(count)).get();
+      p_ = static_cast<T*>(System::allocate(static_cast<size_t>(count) * sizeof(T)));
       System::advise_large(p_, static_cast<size_t>(count) * sizeof(T));
     }
   }
   void release() {
-    if (p_) thrust::free(System::policy(), p_);
+    if (p_) System::deallocate(p_);
     p_ = nullptr;
   }
   T* get() const { return p_; }

@@ -1,14 +1,18 @@
 // CUDA backend: the loops of engine_impl.hpp under thrust::cuda::par, tables copied
-// to the GPU once, one architecture-device pair per thread.
-#include <thrust/device_vector.h>
+// to the GPU once, one architecture-device pair per thread. Device memory comes from
+// GpuMemoryResource (kernels/cuda/gpu_memory.hpp), whose release never throws, so a
+// failed kernel's error reaches the caller intact.
+#include <thrust/system/cuda/error.h>
 #include <thrust/system/cuda/execution_policy.h>
+#include <thrust/system_error.h>
 
 #include <cstdio>
 #include <limits>
 #include <new>
+#include <string>
 #include <vector>
 
-#include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/gpu_memory.hpp"
 #include "kernels/engine.hpp"
 #include "kernels/engine_impl.hpp"
 #include "sim/error.hpp"
@@ -34,7 +38,7 @@ std::string cuda_device_name() {
 namespace {
 
 template <class T>
-T* raw(thrust::device_vector<T>& v) {
+T* raw(GpuVector<T>& v) {
   return thrust::raw_pointer_cast(v.data());
 }
 
@@ -91,7 +95,13 @@ class CudaEngine final : public Engine {
       if (batch.kind == ArchBatch::Kind::kList) part.codes = batch.codes + done * k;
       try {
         evaluate_part(part, codes + done * k, latency_ms + done * d, macs + done, params + done);
-      } catch (const std::bad_alloc&) {  // thrust's bad_alloc is one
+      } catch (const thrust::system_error& e) {  // a kernel or copy inside Thrust failed
+        const cudaError_t code = e.code().category() == thrust::cuda_category()
+                                     ? static_cast<cudaError_t>(e.code().value())
+                                     : cudaErrorUnknown;
+        throw CudaError(code, cuda_error_message(code, "evaluating architectures " + std::to_string(part.first) + " to " +
+                                                           std::to_string(part.first + m - 1) + " (" + e.what() + ")"));
+      } catch (const std::bad_alloc&) {  // gpu_allocate's, or thrust's own
         release_buffers();
         if (m <= kMinRows) {
           throw UserError(gpu_out_of_memory("evaluating " + std::to_string(m) + " architectures x " + std::to_string(d) + " devices",
@@ -153,16 +163,16 @@ class CudaEngine final : public Engine {
 
   uint64_t max_rows_ = std::numeric_limits<uint64_t>::max();
   bool reduced_ = false;
-  thrust::device_vector<DeviceParams> params_;
-  thrust::device_vector<uint64_t> keys_;
-  thrust::device_vector<float> sigma_, resolution_;
-  thrust::device_vector<uint16_t> order_;
-  thrust::device_vector<uint32_t> state_base_;
-  thrust::device_vector<uint16_t> next_state_;
-  thrust::device_vector<float> cost_, suffix_, prefix_, stat_, stat_fixed_;
+  GpuVector<DeviceParams> params_;
+  GpuVector<uint64_t> keys_;
+  GpuVector<float> sigma_, resolution_;
+  GpuVector<uint16_t> order_;
+  GpuVector<uint32_t> state_base_;
+  GpuVector<uint16_t> next_state_;
+  GpuVector<float> cost_, suffix_, prefix_, stat_, stat_fixed_;
   ChainView chain_{};
-  thrust::device_vector<uint8_t> codes_, list_;
-  thrust::device_vector<float> latency_, macs_, params_out_;
+  GpuVector<uint8_t> codes_, list_;
+  GpuVector<float> latency_, macs_, params_out_;
 };
 
 }  // namespace

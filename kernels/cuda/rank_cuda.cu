@@ -1,13 +1,14 @@
 // CUDA backend of the rank statistics: the loops of rank_impl.hpp under thrust::cuda::par
 // on a device copy of the matrix; sorts of 32- and 64-bit keys go to CUB's radix sort.
-#include <thrust/device_vector.h>
-#include <thrust/system/cuda/execution_policy.h>
-#include <thrust/system/cuda/vector.h>
+// Device memory comes from GpuMemoryResource (kernels/cuda/gpu_memory.hpp), whose
+// release never throws, so a failed kernel's error reaches the caller intact.
+#include <thrust/system/cuda/error.h>
+#include <thrust/system_error.h>
 
 #include <new>
 #include <string>
 
-#include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/gpu_memory.hpp"
 #include "kernels/rank_impl.hpp"
 #include "sim/error.hpp"
 
@@ -17,8 +18,10 @@ namespace {
 
 struct CudaSystem {
   template <class T>
-  using vector = thrust::cuda::vector<T>;
-  static auto policy() { return thrust::cuda::par; }
+  using vector = GpuVector<T>;
+  static auto policy() { return gpu_par(); }
+  static void* allocate(size_t bytes) { return gpu_allocate(bytes); }
+  static void deallocate(void* p) { gpu_free(p); }
   [[maybe_unused]] static int64_t workers() { return 1; }
   [[maybe_unused]] static void advise_large(void*, size_t) {}
   // Thousands of threads: every sort and sum is spread over elements.
@@ -33,13 +36,14 @@ struct CudaSystem {
 using Gpu = RankLoops<CudaSystem>;
 
 // Device copy of host columns laid side by side (n x k, row-major).
-thrust::device_vector<float> upload(const float* host, int64_t count) {
-  thrust::device_vector<float> d(static_cast<size_t>(count));
-  PROXYSIM_CUDA_CHECK(cudaMemcpy(thrust::raw_pointer_cast(d.data()), host, count * sizeof(float), cudaMemcpyHostToDevice));
+GpuVector<float> upload(const float* host, int64_t count) {
+  GpuVector<float> d(static_cast<size_t>(count));
+  if (count > 0)
+    PROXYSIM_CUDA_CHECK(cudaMemcpy(thrust::raw_pointer_cast(d.data()), host, count * sizeof(float), cudaMemcpyHostToDevice));
   return d;
 }
 
-thrust::device_vector<float> upload_columns(std::initializer_list<const float*> cols, int64_t n) {
+GpuVector<float> upload_columns(std::initializer_list<const float*> cols, int64_t n) {
   const int64_t k = static_cast<int64_t>(cols.size());
   std::vector<float> h(static_cast<size_t>(n * k));
   int64_t j = 0;
@@ -61,11 +65,19 @@ auto checked(F&& f) {
 // Runs `f`, turning a failed GPU allocation into an error that says how large the
 // input was, about what it needs and how many rows would fit in what is free. The
 // statistics hold the matrix, a rank or key per entry and the sorts' buffers: about
-// 8 bytes per entry and 24 per row.
+// 8 bytes per entry and 24 per row. A kernel or copy that failed inside Thrust is
+// reported as a CudaError naming the statistic.
 template <class F>
 auto within_gpu_memory(const char* what, int64_t rows, int64_t cols, F&& f) {
   try {
     return f();
+  } catch (const CudaError&) {
+    throw;
+  } catch (const thrust::system_error& e) {
+    const cudaError_t code =
+        e.code().category() == thrust::cuda_category() ? static_cast<cudaError_t>(e.code().value()) : cudaErrorUnknown;
+    throw CudaError(code, cuda_error_message(code, std::string("computing ") + what + " of " + std::to_string(rows) +
+                                                       " x " + std::to_string(cols) + " (" + e.what() + ")"));
   } catch (const std::bad_alloc&) {
     cudaGetLastError();
     const double per_row = 8.0 * static_cast<double>(cols) + 24.0;

@@ -1061,12 +1061,16 @@ class RankLoops {
     thrust::counting_iterator<int64_t> zero(0);
     thrust::for_each(System::policy(), zero, zero + workers, MergeCountSegments{y, z, m, segment, raw(counts)});
     uint64_t dis = thrust::reduce(counts.begin(), counts.end(), uint64_t{0});
+    // The last merges, serially: one count per block of the pass (with more than two
+    // workers a pass past the segments has several blocks).
+    std::vector<uint64_t> swaps;
     for (int64_t w = segment; w < m; w *= 2) {
-      uint64_t swaps = 0;
-      const MergeBlocks merge{y, z, &swaps, m, w};
-      for (int64_t blk = 0; blk * 2 * w < m; ++blk) {
+      const int64_t blocks = (m + 2 * w - 1) / (2 * w);
+      swaps.assign(static_cast<size_t>(blocks), 0);
+      const MergeBlocks merge{y, z, swaps.data(), m, w};
+      for (int64_t blk = 0; blk < blocks; ++blk) {
         merge(blk);
-        dis += swaps;
+        dis += swaps[blk];
       }
       std::swap(y, z);
     }

@@ -5,6 +5,7 @@
 // listed Eyeriss pairs the tables got wrong, where scipy on the same data (a generated
 // fixture, 1e-9 like the other scipy fixtures) is the reference.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -179,6 +180,29 @@ TEST(RankKendall, MatchesQuadraticReference) {
                   "n " + std::to_string(n) + " scale " + std::to_string(scale));
     }
   }
+}
+
+// A pair's merge count is split over up to one segment per OpenMP thread (at least
+// 65536 rows each); the last merges then run serially, and with three threads or more
+// their first pass has several blocks. Every block's discordant pairs must count: they
+// once did not (and were written past a single counter), so tau-b depended on the
+// number of threads at n >= 3 x 65536.
+TEST(RankKendall, SameOnAnyNumberOfThreads) {
+  const int64_t n = 300000;
+  std::vector<float> a(n), b(n);
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    a[i] = std::round(u(gen) * 1000.0f);
+    b[i] = a[i] + std::round(u(gen) * 500.0f);
+  }
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const double one = kendall_tau_b(Backend::kCpu, a.data(), b.data(), n);
+  omp_set_num_threads(5);
+  const double five = kendall_tau_b(Backend::kCpu, a.data(), b.data(), n);
+  omp_set_num_threads(threads);
+  EXPECT_EQ(one, five);  // exact pair counts: the same double
 }
 
 TEST(RankTopK, HandWorkedWithIndexTieBreak) {

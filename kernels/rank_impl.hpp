@@ -1189,10 +1189,12 @@ class RankLoops {
     return out;
   }
 
-  // Resamples per batch so the batch's weights and ranks stay within kBatchBytes.
-  int64_t batch_size(int64_t per_resample_bytes, int64_t resamples) const {
-    const int64_t b = static_cast<int64_t>(System::kBatchBytes) / std::max<int64_t>(per_resample_bytes, 1);
-    return std::clamp<int64_t>(b, 1, resamples);
+  // Resamples per batch so the batch's weights and ranks stay within kBatchBytes (and
+  // within the caller's max_batch, when set).
+  int64_t batch_size(int64_t per_resample_bytes, const BootstrapOptions& o) const {
+    int64_t b = static_cast<int64_t>(System::kBatchBytes) / std::max<int64_t>(per_resample_bytes, 1);
+    if (o.max_batch > 0) b = std::min<int64_t>(b, o.max_batch);
+    return std::clamp<int64_t>(b, 1, o.resamples);
   }
 
   BootstrapResult bootstrap_spearman(const BootstrapOptions& o) const {
@@ -1224,7 +1226,7 @@ class RankLoops {
     const int64_t pairs = static_cast<int64_t>(ha.size());
     Vec<int32_t> pa(ha.begin(), ha.end()), pb(hb.begin(), hb.end());
 
-    const int64_t bs = batch_size(n_ * 4 * (1 + dc) + 8 * (dc + pairs), B);
+    const int64_t bs = batch_size(n_ * 4 * (1 + dc) + 8 * (dc + pairs), o);
     Vec<uint32_t> weights(bs * n_);
     Vec<float> two_c(bs * dc * n_);
     Vec<double> sumsq(bs * dc), rho(bs * std::max<int64_t>(pairs, 1));
@@ -1277,7 +1279,7 @@ class RankLoops {
     std::vector<double> samples(static_cast<size_t>(d_) * d_ * B, kNaN);
     auto pol = System::policy();
     thrust::counting_iterator<int64_t> zero(0);
-    const int64_t bs = batch_size(n_ * 4 * 5, B);
+    const int64_t bs = batch_size(n_ * 4 * 5, o);
     Vec<uint32_t> weights(bs * n_);
     std::vector<double> host;
     for (int64_t first = 0; first < B; first += bs) {
@@ -1337,6 +1339,7 @@ class RankLoops {
     if (o.resamples < 1) throw UserError("bootstrap: resamples must be at least 1, found " + std::to_string(o.resamples));
     if (!(o.confidence > 0 && o.confidence < 1))
       throw UserError("bootstrap: confidence must lie in (0, 1), found " + std::to_string(o.confidence));
+    if (o.max_batch < 0) throw UserError("bootstrap: max_batch must be 0 or more, found " + std::to_string(o.max_batch));
     // Resampled ranks are stored as floats of 2c, exact below 2^24.
     if (n_ >= (int64_t{1} << 24)) throw UserError("bootstrap: more than 2^24 architectures");
   }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kernels/rank_stats.hpp"
+#include "sim/error.hpp"
 #include "tests/support/published_srcc.hpp"
 
 using namespace proxysim;
@@ -351,6 +352,29 @@ TEST(RankBootstrap, ResamplesMatchExplicitResampling) {
         if (r < 6) expect_same(tau.at(a, b), k.resampled[cell * 6 + r], 1e-12, "tau resample " + std::to_string(r));
       }
   }
+}
+
+// Resamples computed in batches of at most max_batch are the resamples of one batch.
+TEST(RankBootstrap, MaxBatchChangesNothing) {
+  int32_t d;
+  int64_t n;
+  const std::vector<float> m = fixture_matrix(&d, &n);
+  BootstrapOptions o;
+  o.resamples = 11;
+  o.seed = 4;
+  o.keep_resamples = true;
+  const LatencyMatrix lm{m.data(), n, d};
+  const BootstrapResult s1 = bootstrap_spearman(Backend::kCpu, lm, o);
+  const BootstrapResult k1 = bootstrap_kendall(Backend::kCpu, lm, o);
+  o.max_batch = 3;
+  const BootstrapResult s3 = bootstrap_spearman(Backend::kCpu, lm, o);
+  const BootstrapResult k3 = bootstrap_kendall(Backend::kCpu, lm, o);
+  for (size_t i = 0; i < s1.resampled.size(); ++i) {
+    expect_same(s1.resampled[i], s3.resampled[i], 0, "rho resample value " + std::to_string(i));
+    expect_same(k1.resampled[i], k3.resampled[i], 0, "tau resample value " + std::to_string(i));
+  }
+  o.max_batch = -1;
+  EXPECT_THROW(bootstrap_spearman(Backend::kCpu, lm, o), UserError);
 }
 
 // The interval is numpy's linear-interpolated percentile of the resampled values, and

@@ -55,4 +55,8 @@ using GpuVector = thrust::cuda::vector<T, GpuAllocator<T>>;
 // from GpuMemoryResource as well.
 inline auto gpu_par() { return thrust::cuda::par(GpuAllocator<char>()); }
 
+// The same, free not to wait for the kernels it launches (later work on the stream, and
+// the next synchronising call, still see their results and errors).
+inline auto gpu_par_nosync() { return thrust::cuda::par_nosync(GpuAllocator<char>()); }
+
 }  // namespace proxysim

@@ -1,5 +1,6 @@
-// CUDA backend: the loops of engine_impl.hpp under thrust::cuda::par, tables copied
-// to the GPU once, one architecture-device pair per thread. Device memory comes from
+// CUDA backend: the loops of engine_impl.hpp (evaluate_pairs) under thrust::cuda::par,
+// tables copied to the GPU once, one architecture-device pair per thread after one
+// pass per architecture over the chain tables. Device memory comes from
 // GpuMemoryResource (kernels/cuda/gpu_memory.hpp), whose release never throws, so a
 // failed kernel's error reaches the caller intact.
 #include <thrust/system/cuda/error.h>
@@ -123,7 +124,8 @@ class CudaEngine final : public Engine {
   static constexpr uint64_t kMinRows = 1024;
 
   double bytes_per_row() const {
-    return static_cast<double>(space_.decisions()) * 2 + (static_cast<double>(devices()) + 2) * sizeof(float);
+    return static_cast<double>(space_.decisions()) * 2 + (static_cast<double>(devices()) + 2) * sizeof(float) +
+           (compiled_ ? (kMaxChainPositions + 2) * sizeof(uint32_t) + sizeof(uint64_t) : 0);
   }
 
   void release_buffers() {
@@ -135,6 +137,10 @@ class CudaEngine final : public Engine {
       v->clear();
       v->shrink_to_fit();
     }
+    rows_.clear();
+    rows_.shrink_to_fit();
+    net_.clear();
+    net_.shrink_to_fit();
     cudaGetLastError();  // an allocation failure is not sticky; clear it
   }
 
@@ -145,6 +151,10 @@ class CudaEngine final : public Engine {
     latency_.resize(n * devices());
     macs_.resize(n);
     params_out_.resize(n);
+    if (compiled_) {
+      rows_.resize(n * static_cast<uint64_t>(chain_.positions + 2));
+      net_.resize(n);
+    }
     const uint8_t* list = nullptr;
     if (batch.kind == ArchBatch::Kind::kList) {
       list_.assign(batch.codes, batch.codes + n * k);
@@ -153,7 +163,8 @@ class CudaEngine final : public Engine {
     detail::EngineView v{space_.id(), space_.params(), space_.decisions(), devices(),    raw(params_), raw(keys_),
                          raw(sigma_), raw(resolution_), raw(order_),       compiled_,    chain_};
     detail::BatchView b{static_cast<int>(batch.kind), batch.first, batch.seed, list};
-    detail::evaluate_chunk(thrust::cuda::par, v, b, n, 1, raw(codes_), raw(latency_), raw(macs_), raw(params_out_));
+    detail::evaluate_pairs(thrust::cuda::par, v, b, n, raw(codes_), raw(latency_), raw(macs_), raw(params_out_), raw(rows_),
+                           raw(net_));
     PROXYSIM_CUDA_CHECK(cudaGetLastError());
     PROXYSIM_CUDA_CHECK(cudaMemcpy(codes, raw(codes_), n * k, cudaMemcpyDeviceToHost));
     PROXYSIM_CUDA_CHECK(cudaMemcpy(latency_ms, raw(latency_), n * devices() * sizeof(float), cudaMemcpyDeviceToHost));
@@ -173,6 +184,8 @@ class CudaEngine final : public Engine {
   ChainView chain_{};
   GpuVector<uint8_t> codes_, list_;
   GpuVector<float> latency_, macs_, params_out_;
+  GpuVector<uint32_t> rows_;  // the compiled path's chain rows, per architecture
+  GpuVector<uint64_t> net_;   // and network hashes
 };
 
 }  // namespace

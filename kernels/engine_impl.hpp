@@ -1,6 +1,6 @@
 // The evaluation loops, written once with Thrust and an explicit execution policy;
-// engine_cpu.cpp instantiates them with thrust::omp::par, cuda/engine_cuda.cu with
-// thrust::cuda::par. Every pointer in the views lives on the executing backend.
+// engine_cpu.cpp instantiates evaluate_chunk with thrust::omp::par, cuda/engine_cuda.cu
+// evaluate_pairs with thrust::cuda::par. Every pointer in the views lives on the executing backend.
 #pragma once
 #include <cstdint>
 
@@ -74,9 +74,16 @@ struct ArchStats {
   }
 };
 
+// The walked (reference) latency of one architecture on device d.
+PROXYSIM_HD inline float walked_ms(const EngineView& v, const uint8_t* code, uint64_t net, int d) {
+  LatencyWalk w(v.device_params[d]);
+  lower_code(v.space, code, v.params, w);
+  return measured_ms(w.total_s, v.device_params[d], pair_noise_bits(net, v.noise_keys[d]));
+}
+
 // Latency of one architecture on a range of devices: item t covers architecture
 // t / blocks and devices [(t % blocks) * block, ...). The CPU takes all devices per
-// item (the device loops vectorise), CUDA one device per thread (coalesced rows).
+// item (the device loops vectorise); CUDA runs evaluate_pairs below instead.
 struct ArchLatency {
   EngineView v;
   const uint8_t* codes;
@@ -108,13 +115,63 @@ struct ArchLatency {
       for (int d = d0; d < d1; ++d) out[d] = apply_measurement(out[d] * 1e3f, sigma[d], q[d], pair_noise_bits(net, keys[d]));
       return;
     }
-    for (int d = d0; d < d1; ++d) {
-      LatencyWalk w(v.device_params[d]);
-      lower_code(v.space, code, v.params, w);
-      out[d] = measured_ms(w.total_s, v.device_params[d], pair_noise_bits(net, keys[d]));
-    }
+    for (int d = d0; d < d1; ++d) out[d] = walked_ms(v, code, net, d);
   }
 };
+
+// The wide backend's compiled evaluation in two steps, so that the walk over chain
+// states and the network hash run once per architecture rather than once per device:
+// ChainPrep, one item per architecture, stores the architecture's group and table rows
+// ([group, rows[0..positions]], positions + 2 words) and its hash; ChainPairLatency,
+// one item per architecture-device pair (consecutive items are consecutive devices, so
+// table rows and the output are read and written contiguously), adds the rows in
+// ArchLatency's order and applies the measurement model: the same floats as ArchLatency.
+struct ChainPrep {
+  EngineView v;
+  const uint8_t* codes;
+  uint32_t* rows;  // per architecture, positions + 2
+  uint64_t* net;
+  PROXYSIM_HD void operator()(uint64_t i) const {
+    const uint8_t* code = codes + i * v.decisions;
+    uint32_t* r = rows + i * static_cast<uint64_t>(v.chain.positions + 2);
+    r[0] = static_cast<uint32_t>(chain_rows(v.space, v.chain, code, r + 1));
+    net[i] = network_hash(v.space, code);
+  }
+};
+
+struct ChainPairLatency {
+  EngineView v;
+  const uint32_t* rows;
+  const uint64_t* net;
+  float* latency_ms;
+  PROXYSIM_HD void operator()(uint64_t t) const {
+    const uint64_t i = t / static_cast<uint64_t>(v.devices);
+    const int d = static_cast<int>(t - i * static_cast<uint64_t>(v.devices));
+    const ChainView& c = v.chain;
+    const uint32_t* r = rows + i * static_cast<uint64_t>(c.positions + 2);
+    float acc = c.prefix[static_cast<int64_t>(r[0]) * c.stride + d];
+    for (int pos = 0; pos <= c.positions; ++pos)
+      acc += (pos < c.positions ? c.cost : c.suffix)[static_cast<int64_t>(r[pos + 1]) * c.stride + d];
+    latency_ms[t] = apply_measurement(acc * 1e3f, v.noise_sigma[d], v.resolution_ms[d], pair_noise_bits(net[i], v.noise_keys[d]));
+  }
+};
+
+// The walked latency of one architecture-device pair per item, without the compiled
+// path beside it (a kernel of one path needs fewer registers).
+struct WalkPairLatency {
+  EngineView v;
+  const uint8_t* codes;
+  float* latency_ms;
+  PROXYSIM_HD void operator()(uint64_t t) const {
+    const uint64_t i = t / static_cast<uint64_t>(v.devices);
+    const int d = static_cast<int>(t - i * static_cast<uint64_t>(v.devices));
+    const uint8_t* code = codes + i * v.decisions;
+    latency_ms[t] = walked_ms(v, code, network_hash(v.space, code), d);
+  }
+};
+
+// Words of per-architecture scratch evaluate_pairs needs for the chain rows.
+inline uint64_t chain_prep_words(const EngineView& v) { return v.compiled ? static_cast<uint64_t>(v.chain.positions + 2) : 0; }
 
 template <class Policy>
 void evaluate_chunk(Policy&& policy, const EngineView& v, const BatchView& b, uint64_t count, int32_t block,
@@ -125,6 +182,24 @@ void evaluate_chunk(Policy&& policy, const EngineView& v, const BatchView& b, ui
   const int32_t blocks = (v.devices + block - 1) / block;
   thrust::for_each(policy, zero, zero + count * static_cast<uint64_t>(blocks),
                    ArchLatency{v, codes, latency_ms, block, blocks});
+}
+
+// evaluate_chunk for a wide backend (CUDA): one item per pair, with the compiled path's
+// per-architecture work done once (ChainPrep) in `rows` (count x chain_prep_words) and
+// `net` (count).
+template <class Policy>
+void evaluate_pairs(Policy&& policy, const EngineView& v, const BatchView& b, uint64_t count, uint8_t* codes,
+                    float* latency_ms, float* macs, float* params, uint32_t* rows, uint64_t* net) {
+  thrust::counting_iterator<uint64_t> zero(0);
+  thrust::for_each(policy, zero, zero + count, MakeCode{v, b, codes});
+  thrust::for_each(policy, zero, zero + count, ArchStats{v, codes, macs, params});
+  const uint64_t pairs = count * static_cast<uint64_t>(v.devices);
+  if (v.compiled) {
+    thrust::for_each(policy, zero, zero + count, ChainPrep{v, codes, rows, net});
+    thrust::for_each(policy, zero, zero + pairs, ChainPairLatency{v, rows, net, latency_ms});
+  } else {
+    thrust::for_each(policy, zero, zero + pairs, WalkPairLatency{v, codes, latency_ms});
+  }
 }
 
 }  // namespace proxysim::detail

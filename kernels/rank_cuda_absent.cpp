@@ -10,6 +10,7 @@ namespace {
 
 PairMatrix cuda_spearman_matrix(const LatencyMatrix&) { no_cuda(); }
 PairMatrix cuda_kendall_matrix(const LatencyMatrix&) { no_cuda(); }
+double cuda_kendall_pair(const float*, const float*, int64_t) { no_cuda(); }
 double cuda_top_k_agreement(const float*, const float*, int64_t, int64_t) { no_cuda(); }
 std::vector<int64_t> cuda_pareto_front(const float*, const float*, int64_t, Objective) { no_cuda(); }
 ParetoAgreement cuda_pareto_agreement(const float*, const float*, const float*, int64_t, Objective) { no_cuda(); }

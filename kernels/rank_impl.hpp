@@ -1,7 +1,10 @@
 // The rank-statistic loops, written once with Thrust and an explicit execution policy;
 // rank_cpu.cpp instantiates them with the OpenMP system, cuda/rank_cuda.cu with the
-// CUDA system. A System supplies policy(), vector<T> (memory of that backend) and the
-// tuning constants; every pointer handed to a functor lives on that backend.
+// CUDA system. A System supplies policy() and policy_nosync() (the same, free not to
+// wait for the work it launches), vector<T> (memory of that backend), allocate(bytes) /
+// deallocate(p) (raw memory of that backend; deallocate never throws), the tuning
+// constants and, when not kSerialWorkers, a ColumnSorter; every pointer handed to a
+// functor lives on that backend.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -36,6 +39,7 @@ namespace proxysim::detail {
 // build without CUDA. Inputs are host pointers.
 PairMatrix cuda_spearman_matrix(const LatencyMatrix& m);
 PairMatrix cuda_kendall_matrix(const LatencyMatrix& m);
+double cuda_kendall_pair(const float* a, const float* b, int64_t n);
 double cuda_top_k_agreement(const float* proxy_ms, const float* target_ms, int64_t n, int64_t k);
 std::vector<int64_t> cuda_pareto_front(const float* latency_ms, const float* objective, int64_t n, Objective sense);
 ParetoAgreement cuda_pareto_agreement(const float* proxy_ms, const float* target_ms, const float* objective,
@@ -226,7 +230,8 @@ struct TiesBefore {
 };
 
 // One bottom-up merge of blocks [lo, lo + w) and [lo + w, lo + 2w), counting the pairs
-// the merge swaps (left > right): Knight's discordant pairs.
+// the merge swaps (left > right): Knight's discordant pairs, added to swaps[k] (so that
+// the passes of a sort can add into one tally).
 struct MergeBlocks {
   const uint32_t* src;
   uint32_t* dst;
@@ -248,12 +253,13 @@ struct MergeBlocks {
     }
     while (i < mid) dst[o++] = src[i++];
     while (j < hi) dst[o++] = src[j++];
-    swaps[k] = count;
+    swaps[k] += count;
   }
 };
 
 // The same merge with one item per element, for the last passes on a wide backend where
-// few blocks would leave most threads idle: each element finds its place by bisection.
+// few blocks would leave most threads idle: each element finds its place by bisection
+// (and adds the swaps it closes to swaps[e]).
 struct MergeElements {
   const uint32_t* src;
   uint32_t* dst;
@@ -271,7 +277,6 @@ struct MergeElements {
         if (src[c] < x) a = c + 1; else b = c;
       }
       dst[e + (a - mid)] = x;
-      swaps[e] = 0;
     } else {  // left elements smaller or equal go first
       int64_t a = lo, b = mid;
       while (a < b) {
@@ -279,7 +284,7 @@ struct MergeElements {
         if (src[c] <= x) a = c + 1; else b = c;
       }
       dst[lo + (e - mid) + (a - lo)] = x;
-      swaps[e] = static_cast<uint64_t>(mid - a);
+      swaps[e] += static_cast<uint64_t>(mid - a);
     }
   }
 };
@@ -565,10 +570,6 @@ struct PackedRanks {
   int64_t words_per_column;
   int bits, per_word;
   PROXYSIM_HD uint64_t mask() const { return (uint64_t{1} << bits) - 1; }
-  PROXYSIM_HD uint32_t get(int64_t column, int64_t i) const {
-    const int64_t q = i / per_word, r = i % per_word;
-    return static_cast<uint32_t>((words[column * words_per_column + q] >> (r * bits)) & mask());
-  }
 };
 
 // Worker w ranks clean columns until none are left; a column with a NaN is flagged
@@ -709,22 +710,33 @@ struct PackWords {
     out.words[column * out.words_per_column + q] = word;
   }
 };
+// Rank-product sum of pair t % pairs over chunk t / pairs of `chunk_words` packed words
+// (rows in ascending order, as the unpacked sum): a word is read once per column and
+// its ranks shifted out, so no row costs a division.
 struct GramPackedPartial {
   PackedRanks ranks;
   const int32_t* clean;
-  int64_t n, chunk, pairs;
+  int64_t n, chunk_words, pairs;
   const int32_t* pa;
   const int32_t* pb;
   double* partial;
   PROXYSIM_HD void operator()(int64_t t) const {
     const int64_t c = t / pairs, p = t % pairs;
-    const int64_t i0 = c * chunk;
-    const int64_t i1 = i0 + chunk < n ? i0 + chunk : n;
-    const int64_t x = clean[pa[p]], y = clean[pb[p]];
+    const int64_t q0 = c * chunk_words;
+    const int64_t q1 = q0 + chunk_words < ranks.words_per_column ? q0 + chunk_words : ranks.words_per_column;
+    const uint64_t* x = ranks.words + static_cast<int64_t>(clean[pa[p]]) * ranks.words_per_column;
+    const uint64_t* y = ranks.words + static_cast<int64_t>(clean[pb[p]]) * ranks.words_per_column;
+    const uint64_t mask = ranks.mask();
+    const int bits = ranks.bits;
     const double off = 1.0 - static_cast<double>(n);
     double s = 0;
-    for (int64_t i = i0; i < i1; ++i)
-      s += (static_cast<double>(ranks.get(x, i)) + off) * (static_cast<double>(ranks.get(y, i)) + off);
+    for (int64_t q = q0; q < q1; ++q) {
+      uint64_t wx = x[q], wy = y[q];
+      const int64_t left = n - q * ranks.per_word;
+      const int count = left < ranks.per_word ? static_cast<int>(left) : ranks.per_word;
+      for (int r = 0; r < count; ++r, wx >>= bits, wy >>= bits)
+        s += (static_cast<double>(wx & mask) + off) * (static_cast<double>(wy & mask) + off);
+    }
     partial[t] = s;
   }
 };
@@ -802,18 +814,36 @@ class RawBuffer {
   void allocate(int64_t count) {
     release();
     if (count > 0) {
-      p_ = thrust::malloc<T>(System::policy(), static_cast<size_t>(count)).get();
+      p_ = static_cast<T*>(System::allocate(static_cast<size_t>(count) * sizeof(T)));
       System::advise_large(p_, static_cast<size_t>(count) * sizeof(T));
     }
   }
   void release() {
-    if (p_) thrust::free(System::policy(), p_);
+    if (p_) System::deallocate(p_);
     p_ = nullptr;
   }
   T* get() const { return p_; }
 
  private:
   T* p_ = nullptr;
+};
+
+// A column's sorted keys and values (which may lie in a sorter's own buffers).
+struct SortedPairs {
+  uint32_t* keys;
+  uint32_t* values;
+};
+
+// Sorts one column's (key, row) pairs in place with Thrust: the ColumnSorter of a wide
+// System that has no better one (the CUDA backend's is CUB's radix sort on buffers
+// sized once, kernels/cuda/rank_cuda.cu).
+template <class System>
+struct ThrustColumnSorter {
+  explicit ThrustColumnSorter(int64_t /*rows*/) {}
+  SortedPairs sort(uint32_t* keys, uint32_t* values, int64_t n) const {
+    thrust::sort_by_key(System::policy(), keys, keys + n, values);
+    return {keys, values};
+  }
 };
 
 template <class System>
@@ -898,15 +928,17 @@ class RankLoops {
       thrust::for_each(pol, zero, zero + workers,
                        RankColumnsSerial{lat_, n_, d_, scratch.get(), r, raw(dirty), raw(counter)});
     } else {
+      // One sorter for every column: its buffers and temporary storage are sized once.
       Buffer<uint32_t> keys(n_), perm(n_), v(n_);
+      typename System::ColumnSorter sorter(n_);
       for (int32_t j = 0; j < d_; ++j) {
         const bool nan = has_nan(j);
         dirty[j] = nan;
         if (nan) continue;
         thrust::for_each(pol, zero, zero + n_, ColumnKeys{column(j), nullptr, keys.get()});
         thrust::sequence(pol, perm.get(), perm.get() + n_);
-        thrust::sort_by_key(pol, keys.get(), keys.get() + n_, perm.get());
-        thrust::for_each(pol, zero, zero + n_, StoreRunSum{keys.get(), perm.get(), n_, v.get()});
+        const SortedPairs sorted = sorter.sort(keys.get(), perm.get(), n_);
+        thrust::for_each(pol, zero, zero + n_, StoreRunSum{sorted.keys, sorted.values, n_, v.get()});
         thrust::for_each(pol, zero, zero + r.words_per_column, PackWords{v.get(), n_, r, j});
       }
     }
@@ -937,11 +969,12 @@ class RankLoops {
         for (int32_t b = a; b < dc; ++b) ha.push_back(a), hb.push_back(b);
       const int64_t pairs = static_cast<int64_t>(ha.size());
       Vec<int32_t> pa(ha.begin(), ha.end()), pb(hb.begin(), hb.end());
-      const int64_t chunk = System::kGramChunk;
-      const int64_t chunks = (n_ + chunk - 1) / chunk;
+      // Chunks of whole words, at most kGramChunk rows: each chunk's sum stays exact.
+      const int64_t chunk_words = std::max<int64_t>(1, System::kGramChunk / r.per_word);
+      const int64_t chunks = (r.words_per_column + chunk_words - 1) / chunk_words;
       Vec<double> partial(chunks * pairs), sums(pairs);
       thrust::for_each(pol, zero, zero + chunks * pairs,
-                       GramPackedPartial{r, raw(cl), n_, chunk, pairs, raw(pa), raw(pb), raw(partial)});
+                       GramPackedPartial{r, raw(cl), n_, chunk_words, pairs, raw(pa), raw(pb), raw(partial)});
       thrust::for_each(pol, zero, zero + pairs, SumChunks{raw(partial), chunks, pairs, raw(sums)});
       std::vector<double> h(pairs);
       thrust::copy(sums.begin(), sums.end(), h.begin());
@@ -1061,12 +1094,16 @@ class RankLoops {
     thrust::counting_iterator<int64_t> zero(0);
     thrust::for_each(System::policy(), zero, zero + workers, MergeCountSegments{y, z, m, segment, raw(counts)});
     uint64_t dis = thrust::reduce(counts.begin(), counts.end(), uint64_t{0});
+    // The last merges, serially: one count per block of the pass (with more than two
+    // workers a pass past the segments has several blocks).
+    std::vector<uint64_t> swaps;
     for (int64_t w = segment; w < m; w *= 2) {
-      uint64_t swaps = 0;
-      const MergeBlocks merge{y, z, &swaps, m, w};
-      for (int64_t blk = 0; blk * 2 * w < m; ++blk) {
+      const int64_t blocks = (m + 2 * w - 1) / (2 * w);
+      swaps.assign(static_cast<size_t>(blocks), 0);
+      const MergeBlocks merge{y, z, swaps.data(), m, w};
+      for (int64_t blk = 0; blk < blocks; ++blk) {
         merge(blk);
-        dis += swaps;
+        dis += swaps[blk];
       }
       std::swap(y, z);
     }
@@ -1077,26 +1114,41 @@ class RankLoops {
     return tau_b(pairs_of(static_cast<uint64_t>(m)), xtie, ytie, ntie, dis);
   }
 
-  // Bottom-up merge sort of y (result left in y), returning the number of swaps.
+  // Bottom-up merge sort of y (result left in y), returning the number of swaps. Every
+  // pass adds its counts into one tally per item (a block's or an element's), summed
+  // once at the end: no pass waits for the host.
   uint64_t merge_sort_swaps(Vec<uint32_t>& y, Vec<uint32_t>& z, int64_t m) const {
-    auto pol = System::policy();
     thrust::counting_iterator<int64_t> zero(0);
-    Vec<uint64_t> swaps;
-    uint64_t total = 0;
+    Vec<uint64_t> swaps(std::max<int64_t>(m, 1), uint64_t{0});
     for (int64_t w = 1; w < m; w *= 2) {
       const int64_t blocks = (m + 2 * w - 1) / (2 * w);
       if (blocks >= System::kElementMergeBelow) {
-        swaps.resize(blocks);
-        thrust::for_each(pol, zero, zero + blocks, MergeBlocks{raw(y), raw(z), raw(swaps), m, w});
-        total += thrust::reduce(pol, swaps.begin(), swaps.begin() + blocks, uint64_t{0});
+        thrust::for_each(System::policy_nosync(), zero, zero + blocks, MergeBlocks{raw(y), raw(z), raw(swaps), m, w});
       } else {
-        swaps.resize(m);
-        thrust::for_each(pol, zero, zero + m, MergeElements{raw(y), raw(z), raw(swaps), m, w});
-        total += thrust::reduce(pol, swaps.begin(), swaps.begin() + m, uint64_t{0});
+        thrust::for_each(System::policy_nosync(), zero, zero + m, MergeElements{raw(y), raw(z), raw(swaps), m, w});
       }
       y.swap(z);
     }
-    return total;
+    return thrust::reduce(System::policy(), swaps.begin(), swaps.end(), uint64_t{0});
+  }
+
+  // Tau-b of a column with itself needs no merge: no pair is discordant and the ties of
+  // x, of y and of (x, y) are all the column's own, so tau_b(total, t, t, t, 0) is what
+  // pair_kendall(a, a) computes (1, or NaN below two rows or for a constant column),
+  // here from one sort of the column's keys.
+  double self_kendall(Column a, int64_t* count) const {
+    Vec<uint32_t> rows, keys;
+    const int64_t m = measured_rows(BothMeasured{a, a}, rows);
+    *count = m;
+    if (m < 2) return kNaN;
+    auto pol = System::policy();
+    thrust::counting_iterator<int64_t> zero(0);
+    keys.resize(m);
+    thrust::for_each(pol, zero, zero + m, ColumnKeys{a, raw(rows), raw(keys)});
+    thrust::sort(pol, keys.begin(), keys.end());
+    const uint64_t ties = thrust::transform_reduce(pol, zero, zero + m, TiesBefore<Keys32>{Keys32{raw(keys)}},
+                                                   uint64_t{0}, thrust::plus<uint64_t>());
+    return tau_b(pairs_of(static_cast<uint64_t>(m)), ties, ties, ties, 0);
   }
 
   PairMatrix kendall() const {
@@ -1104,7 +1156,7 @@ class RankLoops {
     for (int32_t a = 0; a < d_; ++a)
       for (int32_t b = a; b < d_; ++b) {
         int64_t count = 0;
-        const double t = pair_kendall(column(a), column(b), &count);
+        const double t = a == b ? self_kendall(column(a), &count) : pair_kendall(column(a), column(b), &count);
         set(out, a, b, t, count);
       }
     return out;
@@ -1185,10 +1237,12 @@ class RankLoops {
     return out;
   }
 
-  // Resamples per batch so the batch's weights and ranks stay within kBatchBytes.
-  int64_t batch_size(int64_t per_resample_bytes, int64_t resamples) const {
-    const int64_t b = static_cast<int64_t>(System::kBatchBytes) / std::max<int64_t>(per_resample_bytes, 1);
-    return std::clamp<int64_t>(b, 1, resamples);
+  // Resamples per batch so the batch's weights and ranks stay within kBatchBytes (and
+  // within the caller's max_batch, when set).
+  int64_t batch_size(int64_t per_resample_bytes, const BootstrapOptions& o) const {
+    int64_t b = static_cast<int64_t>(System::kBatchBytes) / std::max<int64_t>(per_resample_bytes, 1);
+    if (o.max_batch > 0) b = std::min<int64_t>(b, o.max_batch);
+    return std::clamp<int64_t>(b, 1, o.resamples);
   }
 
   BootstrapResult bootstrap_spearman(const BootstrapOptions& o) const {
@@ -1220,7 +1274,7 @@ class RankLoops {
     const int64_t pairs = static_cast<int64_t>(ha.size());
     Vec<int32_t> pa(ha.begin(), ha.end()), pb(hb.begin(), hb.end());
 
-    const int64_t bs = batch_size(n_ * 4 * (1 + dc) + 8 * (dc + pairs), B);
+    const int64_t bs = batch_size(n_ * 4 * (1 + dc) + 8 * (dc + pairs), o);
     Vec<uint32_t> weights(bs * n_);
     Vec<float> two_c(bs * dc * n_);
     Vec<double> sumsq(bs * dc), rho(bs * std::max<int64_t>(pairs, 1));
@@ -1273,7 +1327,7 @@ class RankLoops {
     std::vector<double> samples(static_cast<size_t>(d_) * d_ * B, kNaN);
     auto pol = System::policy();
     thrust::counting_iterator<int64_t> zero(0);
-    const int64_t bs = batch_size(n_ * 4 * 5, B);
+    const int64_t bs = batch_size(n_ * 4 * 5, o);
     Vec<uint32_t> weights(bs * n_);
     std::vector<double> host;
     for (int64_t first = 0; first < B; first += bs) {
@@ -1333,6 +1387,7 @@ class RankLoops {
     if (o.resamples < 1) throw UserError("bootstrap: resamples must be at least 1, found " + std::to_string(o.resamples));
     if (!(o.confidence > 0 && o.confidence < 1))
       throw UserError("bootstrap: confidence must lie in (0, 1), found " + std::to_string(o.confidence));
+    if (o.max_batch < 0) throw UserError("bootstrap: max_batch must be 0 or more, found " + std::to_string(o.max_batch));
     // Resampled ranks are stored as floats of 2c, exact below 2^24.
     if (n_ >= (int64_t{1} << 24)) throw UserError("bootstrap: more than 2^24 architectures");
   }

@@ -73,6 +73,9 @@ struct BootstrapOptions {
   uint64_t seed = 0;
   double confidence = 0.95;      // percentile interval [(1-c)/2, (1+c)/2]
   bool keep_resamples = false;   // return every resample's value too
+  // Resamples computed together at most; 0: as many as the backend's batch memory
+  // holds. The result does not depend on it (tests set it to run several batches).
+  int32_t max_batch = 0;
 };
 
 struct BootstrapResult {

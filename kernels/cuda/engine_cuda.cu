@@ -1,14 +1,19 @@
-// CUDA backend: the loops of engine_impl.hpp under thrust::cuda::par, tables copied
-// to the GPU once, one architecture-device pair per thread.
-#include <thrust/device_vector.h>
+// CUDA backend: the loops of engine_impl.hpp (evaluate_pairs) under thrust::cuda::par,
+// tables copied to the GPU once, one architecture-device pair per thread after one
+// pass per architecture over the chain tables. Device memory comes from
+// GpuMemoryResource (kernels/cuda/gpu_memory.hpp), whose release never throws, so a
+// failed kernel's error reaches the caller intact.
+#include <thrust/system/cuda/error.h>
 #include <thrust/system/cuda/execution_policy.h>
+#include <thrust/system_error.h>
 
 #include <cstdio>
 #include <limits>
 #include <new>
+#include <string>
 #include <vector>
 
-#include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/gpu_memory.hpp"
 #include "kernels/engine.hpp"
 #include "kernels/engine_impl.hpp"
 #include "sim/error.hpp"
@@ -34,7 +39,7 @@ std::string cuda_device_name() {
 namespace {
 
 template <class T>
-T* raw(thrust::device_vector<T>& v) {
+T* raw(GpuVector<T>& v) {
   return thrust::raw_pointer_cast(v.data());
 }
 
@@ -91,7 +96,13 @@ class CudaEngine final : public Engine {
       if (batch.kind == ArchBatch::Kind::kList) part.codes = batch.codes + done * k;
       try {
         evaluate_part(part, codes + done * k, latency_ms + done * d, macs + done, params + done);
-      } catch (const std::bad_alloc&) {  // thrust's bad_alloc is one
+      } catch (const thrust::system_error& e) {  // a kernel or copy inside Thrust failed
+        const cudaError_t code = e.code().category() == thrust::cuda_category()
+                                     ? static_cast<cudaError_t>(e.code().value())
+                                     : cudaErrorUnknown;
+        throw CudaError(code, cuda_error_message(code, "evaluating architectures " + std::to_string(part.first) + " to " +
+                                                           std::to_string(part.first + m - 1) + " (" + e.what() + ")"));
+      } catch (const std::bad_alloc&) {  // gpu_allocate's, or thrust's own
         release_buffers();
         if (m <= kMinRows) {
           throw UserError(gpu_out_of_memory("evaluating " + std::to_string(m) + " architectures x " + std::to_string(d) + " devices",
@@ -113,7 +124,8 @@ class CudaEngine final : public Engine {
   static constexpr uint64_t kMinRows = 1024;
 
   double bytes_per_row() const {
-    return static_cast<double>(space_.decisions()) * 2 + (static_cast<double>(devices()) + 2) * sizeof(float);
+    return static_cast<double>(space_.decisions()) * 2 + (static_cast<double>(devices()) + 2) * sizeof(float) +
+           (compiled_ ? (kMaxChainPositions + 2) * sizeof(uint32_t) + sizeof(uint64_t) : 0);
   }
 
   void release_buffers() {
@@ -125,6 +137,10 @@ class CudaEngine final : public Engine {
       v->clear();
       v->shrink_to_fit();
     }
+    rows_.clear();
+    rows_.shrink_to_fit();
+    net_.clear();
+    net_.shrink_to_fit();
     cudaGetLastError();  // an allocation failure is not sticky; clear it
   }
 
@@ -135,6 +151,10 @@ class CudaEngine final : public Engine {
     latency_.resize(n * devices());
     macs_.resize(n);
     params_out_.resize(n);
+    if (compiled_) {
+      rows_.resize(n * static_cast<uint64_t>(chain_.positions + 2));
+      net_.resize(n);
+    }
     const uint8_t* list = nullptr;
     if (batch.kind == ArchBatch::Kind::kList) {
       list_.assign(batch.codes, batch.codes + n * k);
@@ -143,7 +163,8 @@ class CudaEngine final : public Engine {
     detail::EngineView v{space_.id(), space_.params(), space_.decisions(), devices(),    raw(params_), raw(keys_),
                          raw(sigma_), raw(resolution_), raw(order_),       compiled_,    chain_};
     detail::BatchView b{static_cast<int>(batch.kind), batch.first, batch.seed, list};
-    detail::evaluate_chunk(thrust::cuda::par, v, b, n, 1, raw(codes_), raw(latency_), raw(macs_), raw(params_out_));
+    detail::evaluate_pairs(thrust::cuda::par, v, b, n, raw(codes_), raw(latency_), raw(macs_), raw(params_out_), raw(rows_),
+                           raw(net_));
     PROXYSIM_CUDA_CHECK(cudaGetLastError());
     PROXYSIM_CUDA_CHECK(cudaMemcpy(codes, raw(codes_), n * k, cudaMemcpyDeviceToHost));
     PROXYSIM_CUDA_CHECK(cudaMemcpy(latency_ms, raw(latency_), n * devices() * sizeof(float), cudaMemcpyDeviceToHost));
@@ -153,16 +174,18 @@ class CudaEngine final : public Engine {
 
   uint64_t max_rows_ = std::numeric_limits<uint64_t>::max();
   bool reduced_ = false;
-  thrust::device_vector<DeviceParams> params_;
-  thrust::device_vector<uint64_t> keys_;
-  thrust::device_vector<float> sigma_, resolution_;
-  thrust::device_vector<uint16_t> order_;
-  thrust::device_vector<uint32_t> state_base_;
-  thrust::device_vector<uint16_t> next_state_;
-  thrust::device_vector<float> cost_, suffix_, prefix_, stat_, stat_fixed_;
+  GpuVector<DeviceParams> params_;
+  GpuVector<uint64_t> keys_;
+  GpuVector<float> sigma_, resolution_;
+  GpuVector<uint16_t> order_;
+  GpuVector<uint32_t> state_base_;
+  GpuVector<uint16_t> next_state_;
+  GpuVector<float> cost_, suffix_, prefix_, stat_, stat_fixed_;
   ChainView chain_{};
-  thrust::device_vector<uint8_t> codes_, list_;
-  thrust::device_vector<float> latency_, macs_, params_out_;
+  GpuVector<uint8_t> codes_, list_;
+  GpuVector<float> latency_, macs_, params_out_;
+  GpuVector<uint32_t> rows_;  // the compiled path's chain rows, per architecture
+  GpuVector<uint64_t> net_;   // and network hashes
 };
 
 }  // namespace

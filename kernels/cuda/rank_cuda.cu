@@ -1,13 +1,15 @@
 // CUDA backend of the rank statistics: the loops of rank_impl.hpp under thrust::cuda::par
 // on a device copy of the matrix; sorts of 32- and 64-bit keys go to CUB's radix sort.
-#include <thrust/device_vector.h>
-#include <thrust/system/cuda/execution_policy.h>
-#include <thrust/system/cuda/vector.h>
+// Device memory comes from GpuMemoryResource (kernels/cuda/gpu_memory.hpp), whose
+// release never throws, so a failed kernel's error reaches the caller intact.
+#include <cub/device/device_radix_sort.cuh>
+#include <thrust/system/cuda/error.h>
+#include <thrust/system_error.h>
 
 #include <new>
 #include <string>
 
-#include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/gpu_memory.hpp"
 #include "kernels/rank_impl.hpp"
 #include "sim/error.hpp"
 
@@ -15,11 +17,39 @@ namespace proxysim::detail {
 
 namespace {
 
+// Sorts one column's (key, row) pairs with CUB's radix sort, on alternate buffers and
+// temporary storage allocated once for every column of a matrix (Thrust's sort_by_key
+// allocates and frees its own for each call). The result lies in whichever buffer of
+// each pair CUB's passes ended in.
+class CubColumnSorter {
+ public:
+  explicit CubColumnSorter(int64_t rows) : keys_alt_(static_cast<size_t>(rows)), values_alt_(static_cast<size_t>(rows)) {
+    cub::DoubleBuffer<uint32_t> k(nullptr, nullptr), v(nullptr, nullptr);
+    PROXYSIM_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes_, k, v, rows));
+    temp_.resize(temp_bytes_);
+  }
+  SortedPairs sort(uint32_t* keys, uint32_t* values, int64_t n) {
+    cub::DoubleBuffer<uint32_t> k(keys, thrust::raw_pointer_cast(keys_alt_.data()));
+    cub::DoubleBuffer<uint32_t> v(values, thrust::raw_pointer_cast(values_alt_.data()));
+    size_t bytes = temp_bytes_;
+    PROXYSIM_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(thrust::raw_pointer_cast(temp_.data()), bytes, k, v, n));
+    return {k.Current(), v.Current()};
+  }
+
+ private:
+  GpuVector<uint32_t> keys_alt_, values_alt_;
+  GpuVector<unsigned char> temp_;
+  size_t temp_bytes_ = 0;
+};
+
 struct CudaSystem {
   template <class T>
-  using vector = thrust::cuda::vector<T>;
-  static auto policy() { return thrust::cuda::par; }
-  [[maybe_unused]] static int64_t workers() { return 1; }
+  using vector = GpuVector<T>;
+  using ColumnSorter = CubColumnSorter;
+  static auto policy() { return gpu_par(); }
+  static auto policy_nosync() { return gpu_par_nosync(); }
+  static void* allocate(size_t bytes) { return gpu_allocate(bytes); }
+  static void deallocate(void* p) { gpu_free(p); }
   [[maybe_unused]] static void advise_large(void*, size_t) {}
   // Thousands of threads: every sort and sum is spread over elements.
   static constexpr bool kSerialWorkers = false;
@@ -33,13 +63,14 @@ struct CudaSystem {
 using Gpu = RankLoops<CudaSystem>;
 
 // Device copy of host columns laid side by side (n x k, row-major).
-thrust::device_vector<float> upload(const float* host, int64_t count) {
-  thrust::device_vector<float> d(static_cast<size_t>(count));
-  PROXYSIM_CUDA_CHECK(cudaMemcpy(thrust::raw_pointer_cast(d.data()), host, count * sizeof(float), cudaMemcpyHostToDevice));
+GpuVector<float> upload(const float* host, int64_t count) {
+  GpuVector<float> d(static_cast<size_t>(count));
+  if (count > 0)
+    PROXYSIM_CUDA_CHECK(cudaMemcpy(thrust::raw_pointer_cast(d.data()), host, count * sizeof(float), cudaMemcpyHostToDevice));
   return d;
 }
 
-thrust::device_vector<float> upload_columns(std::initializer_list<const float*> cols, int64_t n) {
+GpuVector<float> upload_columns(std::initializer_list<const float*> cols, int64_t n) {
   const int64_t k = static_cast<int64_t>(cols.size());
   std::vector<float> h(static_cast<size_t>(n * k));
   int64_t j = 0;
@@ -61,14 +92,22 @@ auto checked(F&& f) {
 // Runs `f`, turning a failed GPU allocation into an error that says how large the
 // input was, about what it needs and how many rows would fit in what is free. The
 // statistics hold the matrix, a rank or key per entry and the sorts' buffers: about
-// 8 bytes per entry and 24 per row.
+// 8 bytes per entry and 32 per row. A kernel or copy that failed inside Thrust is
+// reported as a CudaError naming the statistic.
 template <class F>
 auto within_gpu_memory(const char* what, int64_t rows, int64_t cols, F&& f) {
   try {
     return f();
+  } catch (const CudaError&) {
+    throw;
+  } catch (const thrust::system_error& e) {
+    const cudaError_t code =
+        e.code().category() == thrust::cuda_category() ? static_cast<cudaError_t>(e.code().value()) : cudaErrorUnknown;
+    throw CudaError(code, cuda_error_message(code, std::string("computing ") + what + " of " + std::to_string(rows) +
+                                                       " x " + std::to_string(cols) + " (" + e.what() + ")"));
   } catch (const std::bad_alloc&) {
     cudaGetLastError();
-    const double per_row = 8.0 * static_cast<double>(cols) + 24.0;
+    const double per_row = 8.0 * static_cast<double>(cols) + 32.0;
     size_t free_b = 0, total_b = 0;
     cudaMemGetInfo(&free_b, &total_b);
     cudaGetLastError();
@@ -119,6 +158,16 @@ ParetoAgreement cuda_pareto_agreement(const float* proxy_ms, const float* target
     return checked([&] {
       return Gpu(p, n, 3).pareto_agreement(Column{p, 3}, Column{p + 1, 3}, Column{p + 2, 3}, sense);
     });
+  });
+}
+
+double cuda_kendall_pair(const float* a, const float* b, int64_t n) {
+  if (n < 2) return kNaN;
+  return within_gpu_memory("Kendall tau-b", n, 2, [&] {
+    auto d = upload_columns({a, b}, n);
+    const float* p = thrust::raw_pointer_cast(d.data());
+    int64_t count = 0;
+    return checked([&] { return Gpu(p, n, 2).pair_kendall(Column{p, 2}, Column{p + 1, 2}, &count); });
   });
 }
 

@@ -22,8 +22,10 @@ struct Matrix {
   std::vector<float> latency_ms, macs, params;
 };
 
+// Evaluates n architectures in batches of `chunk`; a kList batch takes its codes from
+// `list` (n x decisions).
 Matrix evaluate(Backend backend, const SearchSpace& space, const std::vector<EvalDevice>& devices, EvalMode mode,
-                ArchBatch::Kind kind, uint64_t n, uint64_t chunk) {
+                ArchBatch::Kind kind, uint64_t n, uint64_t chunk, const std::vector<uint8_t>* list = nullptr) {
   EngineOptions o;
   o.mode = mode;
   o.noise_seed = 13;
@@ -42,6 +44,7 @@ Matrix evaluate(Backend backend, const SearchSpace& space, const std::vector<Eva
     b.first = first;
     b.count = std::min(chunk, n - first);
     b.seed = 2024;
+    if (kind == ArchBatch::Kind::kList) b.codes = list->data() + first * m.k;
     engine->evaluate(b, m.codes.data() + first * m.k, m.latency_ms.data() + first * m.d, m.macs.data() + first,
                      m.params.data() + first);
   }
@@ -54,7 +57,8 @@ double rel_diff(double a, double b) { return std::abs(a - b) / std::max(std::abs
 // resolution q, an unrounded copy under the same name (same noise). Unrounded values
 // must agree within 1e-5; a rounding device may differ by exactly one q, and only
 // where its unrounded value sits on a rounding boundary.
-void compare_backends(const char* space_name, EvalMode mode, ArchBatch::Kind kind, uint64_t n, uint64_t chunk) {
+void compare_backends(const char* space_name, EvalMode mode, ArchBatch::Kind kind, uint64_t n, uint64_t chunk,
+                      const std::vector<uint8_t>* list = nullptr) {
   const SearchSpace space = make_space(space_name);
   std::vector<EvalDevice> devices;
   for (const auto& d : builtin_devices()) devices.push_back({d.name, d.params});
@@ -68,8 +72,8 @@ void compare_backends(const char* space_name, EvalMode mode, ArchBatch::Kind kin
     devices.push_back(copy);
   }
   const int E = static_cast<int>(devices.size());
-  const Matrix cpu = evaluate(Backend::kCpu, space, devices, mode, kind, n, chunk);
-  const Matrix gpu = evaluate(Backend::kCuda, space, devices, mode, kind, n, chunk);
+  const Matrix cpu = evaluate(Backend::kCpu, space, devices, mode, kind, n, chunk, list);
+  const Matrix gpu = evaluate(Backend::kCuda, space, devices, mode, kind, n, chunk, list);
   ASSERT_EQ(cpu.codes, gpu.codes) << space_name;
   int failures = 0;
   double worst = 0.0;
@@ -132,4 +136,38 @@ TEST(GpuEngine, ReportsTheDevice) {
   EXPECT_FALSE(cuda_device_name().empty());
   EXPECT_EQ(resolve_backend("auto"), Backend::kCuda);
   EXPECT_EQ(resolve_backend("cuda"), Backend::kCuda);
+}
+
+// Enumeration in chunks that start past index 0 (and past the official order's first
+// entries): each chunk's codes come from its own indices.
+TEST(GpuEngine, Nb201EnumeratedInChunks) {
+  if (proxysim::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device: CPU-vs-CUDA comparison skipped";
+  compare_backends("nb201", EvalMode::kWalk, ArchBatch::Kind::kEnumerate, 15625, 3001);
+}
+
+// Architectures given as a list of codes (the kind `--archs FILE` and the NAS stage use),
+// compiled and walked, in chunks; the CUDA result also equals the sampled evaluation of
+// the same codes, since an architecture's noise comes from its code.
+TEST(GpuEngine, FbnetListOfCodes) {
+  if (proxysim::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device: CPU-vs-CUDA comparison skipped";
+  const uint64_t n = 20000, chunk = 6000;
+  const SearchSpace space = make_space("fbnet");
+  std::vector<EvalDevice> devices;
+  for (const auto& d : builtin_devices()) devices.push_back({d.name, d.params});
+  const Matrix sampled = evaluate(Backend::kCpu, space, devices, EvalMode::kCompiled, ArchBatch::Kind::kSample, n, chunk);
+  compare_backends("fbnet", EvalMode::kCompiled, ArchBatch::Kind::kList, n, chunk, &sampled.codes);
+  compare_backends("fbnet", EvalMode::kWalk, ArchBatch::Kind::kList, 2000, 700, &sampled.codes);
+  const Matrix listed =
+      evaluate(Backend::kCuda, space, devices, EvalMode::kCompiled, ArchBatch::Kind::kList, n, chunk, &sampled.codes);
+  EXPECT_EQ(listed.codes, sampled.codes);
+  int failures = 0;
+  for (size_t at = 0; at < sampled.latency_ms.size() && failures < 10; ++at) {
+    const double q = devices[at % devices.size()].params.resolution_ms;
+    // Within 1e-5, or one timer step apart where rounding met a boundary.
+    const double diff = std::abs(listed.latency_ms[at] - sampled.latency_ms[at]);
+    if (diff <= 1e-5 * std::abs(sampled.latency_ms[at]) || (q > 0 && std::abs(diff - q) <= 1e-6 * q)) continue;
+    ADD_FAILURE() << "pair " << at << ": listed on cuda " << listed.latency_ms[at] << " ms, sampled on cpu "
+                  << sampled.latency_ms[at] << " ms";
+    ++failures;
+  }
 }

@@ -110,3 +110,108 @@ TEST(GpuRank, BootstrapSpearman) {
     EXPECT_NEAR(c.upper[k], g.upper[k], 1e-9);
   }
 }
+
+namespace {
+
+// Every resample's value, and the intervals, of two bootstrap results (NaN where both are NaN).
+void expect_same_bootstrap(const BootstrapResult& c, const BootstrapResult& g, double tol) {
+  expect_same(c.estimate, g.estimate, tol);
+  ASSERT_EQ(c.lower.size(), g.lower.size());
+  ASSERT_EQ(c.resampled.size(), g.resampled.size());
+  for (size_t k = 0; k < c.lower.size(); ++k) {
+    EXPECT_EQ(std::isnan(c.lower[k]), std::isnan(g.lower[k])) << k;
+    if (std::isnan(c.lower[k])) continue;
+    EXPECT_NEAR(c.lower[k], g.lower[k], tol) << k;
+    EXPECT_NEAR(c.upper[k], g.upper[k], tol) << k;
+  }
+  int failures = 0;
+  for (size_t k = 0; k < c.resampled.size() && failures < 10; ++k) {
+    const bool both_nan = std::isnan(c.resampled[k]) && std::isnan(g.resampled[k]);
+    if (both_nan || std::abs(c.resampled[k] - g.resampled[k]) <= tol) continue;
+    ADD_FAILURE() << "resample value " << k << ": cpu " << c.resampled[k] << ", cuda " << g.resampled[k];
+    ++failures;
+  }
+}
+
+}  // namespace
+
+// kendall_tau_b's own CUDA path (one pair), with ties and missing values, against the CPU.
+TEST(GpuRank, KendallTauBPair) {
+  REQUIRE_GPU();
+  const int64_t n = 100000;
+  const int32_t D = 4;
+  const auto m = make_matrix(n, D);
+  for (int32_t b : {1, 3}) {  // column 3 has missing values
+    const auto x = column(m, n, D, 0), y = column(m, n, D, b);
+    const double cpu = kendall_tau_b(Backend::kCpu, x.data(), y.data(), n);
+    const double gpu = kendall_tau_b(Backend::kCuda, x.data(), y.data(), n);
+    ASSERT_FALSE(std::isnan(cpu));
+    EXPECT_NEAR(cpu, gpu, 1e-9) << "devices 0 and " << b;
+  }
+}
+
+// Bootstrap of Kendall tau-b: every resample (columns with and without missing values)
+// equal on both backends.
+TEST(GpuRank, BootstrapKendall) {
+  REQUIRE_GPU();
+  const int64_t n = 3000;
+  const int32_t D = 4;
+  const auto m = make_matrix(n, D);
+  const LatencyMatrix lm{m.data(), n, D};
+  BootstrapOptions o;
+  o.resamples = 40;
+  o.seed = 5;
+  o.keep_resamples = true;
+  expect_same_bootstrap(bootstrap_kendall(Backend::kCpu, lm, o), bootstrap_kendall(Backend::kCuda, lm, o), 1e-9);
+}
+
+// Resamples computed in several batches (max_batch) give what one batch gives: the
+// rows of resample r come from (seed, r) alone, and every batch starts at its own r.
+TEST(GpuRank, BootstrapInSeveralBatches) {
+  REQUIRE_GPU();
+  const int64_t n = 5000;
+  const int32_t D = 5;
+  const auto m = make_matrix(n, D);
+  const LatencyMatrix lm{m.data(), n, D};
+  BootstrapOptions whole;
+  whole.resamples = 30;
+  whole.seed = 11;
+  whole.keep_resamples = true;
+  BootstrapOptions pieces = whole;
+  pieces.max_batch = 7;  // 7 + 7 + 7 + 7 + 2
+  expect_same_bootstrap(bootstrap_spearman(Backend::kCpu, lm, whole), bootstrap_spearman(Backend::kCuda, lm, pieces),
+                        1e-9);
+  expect_same_bootstrap(bootstrap_kendall(Backend::kCpu, lm, whole), bootstrap_kendall(Backend::kCuda, lm, pieces),
+                        1e-9);
+}
+
+// Zero and one architecture: every statistic is undefined (NaN, no pairs, empty fronts)
+// on both backends alike, and nothing fails.
+TEST(GpuRank, ZeroAndOneRow) {
+  REQUIRE_GPU();
+  const int32_t D = 3;
+  const std::vector<float> one = {1.5f, 2.5f, 0.5f};
+  for (int64_t n : {0, 1}) {
+    const LatencyMatrix lm{one.data(), n, D};
+    expect_same(spearman_matrix(Backend::kCpu, lm), spearman_matrix(Backend::kCuda, lm), 0);
+    expect_same(kendall_matrix(Backend::kCpu, lm), kendall_matrix(Backend::kCuda, lm), 0);
+    const float* a = one.data();
+    const float* b = one.data() + 1;
+    EXPECT_EQ(std::isnan(top_k_agreement(Backend::kCpu, a, b, n, 1)),
+              std::isnan(top_k_agreement(Backend::kCuda, a, b, n, 1))) << n;
+    EXPECT_EQ(std::isnan(kendall_tau_b(Backend::kCpu, a, b, n)), std::isnan(kendall_tau_b(Backend::kCuda, a, b, n)))
+        << n;
+    EXPECT_EQ(pareto_front(Backend::kCpu, a, b, n, Objective::kMaximise),
+              pareto_front(Backend::kCuda, a, b, n, Objective::kMaximise)) << n;
+    const ParetoAgreement pc = pareto_agreement(Backend::kCpu, a, b, a, n, Objective::kMinimise);
+    const ParetoAgreement pg = pareto_agreement(Backend::kCuda, a, b, a, n, Objective::kMinimise);
+    EXPECT_EQ(pc.common, pg.common) << n;
+    EXPECT_EQ(pc.proxy_front, pg.proxy_front) << n;
+    EXPECT_EQ(pc.target_front, pg.target_front) << n;
+    BootstrapOptions o;
+    o.resamples = 5;
+    o.keep_resamples = true;
+    expect_same_bootstrap(bootstrap_spearman(Backend::kCpu, lm, o), bootstrap_spearman(Backend::kCuda, lm, o), 0);
+    expect_same_bootstrap(bootstrap_kendall(Backend::kCpu, lm, o), bootstrap_kendall(Backend::kCuda, lm, o), 0);
+  }
+}

@@ -5,6 +5,7 @@
 // listed Eyeriss pairs the tables got wrong, where scipy on the same data (a generated
 // fixture, 1e-9 like the other scipy fixtures) is the reference.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "kernels/rank_stats.hpp"
+#include "sim/error.hpp"
 #include "tests/support/published_srcc.hpp"
 
 using namespace proxysim;
@@ -181,6 +183,29 @@ TEST(RankKendall, MatchesQuadraticReference) {
   }
 }
 
+// A pair's merge count is split over up to one segment per OpenMP thread (at least
+// 65536 rows each); the last merges then run serially, and with three threads or more
+// their first pass has several blocks. Every block's discordant pairs must count: they
+// once did not (and were written past a single counter), so tau-b depended on the
+// number of threads at n >= 3 x 65536.
+TEST(RankKendall, SameOnAnyNumberOfThreads) {
+  const int64_t n = 300000;
+  std::vector<float> a(n), b(n);
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    a[i] = std::round(u(gen) * 1000.0f);
+    b[i] = a[i] + std::round(u(gen) * 500.0f);
+  }
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const double one = kendall_tau_b(Backend::kCpu, a.data(), b.data(), n);
+  omp_set_num_threads(5);
+  const double five = kendall_tau_b(Backend::kCpu, a.data(), b.data(), n);
+  omp_set_num_threads(threads);
+  EXPECT_EQ(one, five);  // exact pair counts: the same double
+}
+
 TEST(RankTopK, HandWorkedWithIndexTieBreak) {
   // Proxy's 2 fastest: rows 1 (1 ms), 3 (2 ms); target's: rows 0, 1; common {1}: 1/2.
   const float p[] = {5, 1, 3, 2, 4}, t[] = {1, 2, 3, 4, 5};
@@ -327,6 +352,29 @@ TEST(RankBootstrap, ResamplesMatchExplicitResampling) {
         if (r < 6) expect_same(tau.at(a, b), k.resampled[cell * 6 + r], 1e-12, "tau resample " + std::to_string(r));
       }
   }
+}
+
+// Resamples computed in batches of at most max_batch are the resamples of one batch.
+TEST(RankBootstrap, MaxBatchChangesNothing) {
+  int32_t d;
+  int64_t n;
+  const std::vector<float> m = fixture_matrix(&d, &n);
+  BootstrapOptions o;
+  o.resamples = 11;
+  o.seed = 4;
+  o.keep_resamples = true;
+  const LatencyMatrix lm{m.data(), n, d};
+  const BootstrapResult s1 = bootstrap_spearman(Backend::kCpu, lm, o);
+  const BootstrapResult k1 = bootstrap_kendall(Backend::kCpu, lm, o);
+  o.max_batch = 3;
+  const BootstrapResult s3 = bootstrap_spearman(Backend::kCpu, lm, o);
+  const BootstrapResult k3 = bootstrap_kendall(Backend::kCpu, lm, o);
+  for (size_t i = 0; i < s1.resampled.size(); ++i) {
+    expect_same(s1.resampled[i], s3.resampled[i], 0, "rho resample value " + std::to_string(i));
+    expect_same(k1.resampled[i], k3.resampled[i], 0, "tau resample value " + std::to_string(i));
+  }
+  o.max_batch = -1;
+  EXPECT_THROW(bootstrap_spearman(Backend::kCpu, lm, o), UserError);
 }
 
 // The interval is numpy's linear-interpolated percentile of the resampled values, and

@@ -299,7 +299,7 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
   auto accuracy_file = [&](const YAML::Node& body, const std::string& bp, const std::string& source) -> std::string {
     if (body["accuracy_file"]) return ctx.data_file(body["accuracy_file"], bp + ".accuracy_file", data_dir);
     if (source != "nb201") return "";
-    const std::string file = (std::filesystem::path(data_dir.path) / "nb201_accuracy.csv").string();
+    std::string file = (std::filesystem::path(data_dir.path) / "nb201_accuracy.csv").string();
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) {
       ctx.fail(body, bp + ".accuracy_file",

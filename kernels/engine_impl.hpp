@@ -109,7 +109,7 @@ struct ArchLatency {
       return;
     }
     for (int d = d0; d < d1; ++d) {
-      LatencyWalk w(v.device_params[d]);
+      LatencyWalk w(v.device_params[d], isolates_blocks(v.device_params[d], v.space));
       lower_code(v.space, code, v.params, w);
       out[d] = measured_ms(w.total_s, v.device_params[d], pair_noise_bits(net, keys[d]));
     }

@@ -19,6 +19,7 @@ namespace {
 
 // One space's training data lowered once: every architecture's ops back to back.
 struct LoweredSet {
+  SpaceId space = SpaceId::kNb201;
   std::vector<Op> ops;
   std::vector<uint32_t> begin;  // archs + 1 offsets into ops
   std::vector<double> log_ms;
@@ -26,6 +27,7 @@ struct LoweredSet {
 
 LoweredSet lower_set(const CalibrationSet& set) {
   LoweredSet out;
+  out.space = set.space.id();
   out.begin.push_back(0);
   for (size_t i = 0; i < set.codes.size(); ++i) {
     const std::vector<Op> ops = set.space.lower(set.codes[i]);
@@ -36,8 +38,8 @@ LoweredSet lower_set(const CalibrationSet& set) {
   return out;
 }
 
-double walk_ms(const Op* first, const Op* last, const DeviceParams& dev) {
-  LatencyWalk walk(dev);
+double walk_ms(const Op* first, const Op* last, const DeviceParams& dev, bool isolate_blocks) {
+  LatencyWalk walk(dev, isolate_blocks);
   for (const Op* op = first; op != last; ++op) walk(*op);
   return walk.total_s * 1e3;
 }
@@ -116,8 +118,9 @@ struct Problem {
     for (const LoweredSet& s : *sets) {
       double sum = 0;
       const size_t n = s.log_ms.size();
+      const bool isolate = isolates_blocks(d, s.space);
       for (size_t i = 0; i < n; ++i) {
-        const double ms = walk_ms(s.ops.data() + s.begin[i], s.ops.data() + s.begin[i + 1], d);
+        const double ms = walk_ms(s.ops.data() + s.begin[i], s.ops.data() + s.begin[i + 1], d, isolate);
         const double r = std::log(std::max(ms, 1e-9)) - s.log_ms[i];
         sum += r * r;
       }
@@ -213,7 +216,7 @@ std::vector<double> model_latency_ms(const SearchSpace& space, const std::vector
   std::vector<double> out(codes.size());
   for (size_t i = 0; i < codes.size(); ++i) {
     const std::vector<Op> ops = space.lower(codes[i]);
-    out[i] = walk_ms(ops.data(), ops.data() + ops.size(), device);
+    out[i] = walk_ms(ops.data(), ops.data() + ops.size(), device, isolates_blocks(device, space.id()));
   }
   return out;
 }
@@ -298,6 +301,7 @@ CalibrationResult calibrate_device(const std::vector<DeviceSpec>& starts, const 
 
 LoweredArchs lower_archs(const SearchSpace& space, const std::vector<ArchCode>& codes) {
   LoweredArchs out;
+  out.space = space.id();
   out.begin.reserve(codes.size() + 1);
   for (const ArchCode& code : codes) {
     const std::vector<Op> ops = space.lower(code);
@@ -308,7 +312,8 @@ LoweredArchs lower_archs(const SearchSpace& space, const std::vector<ArchCode>& 
 }
 
 double lowered_latency_ms(const LoweredArchs& archs, size_t i, const DeviceParams& device) {
-  return walk_ms(archs.ops.data() + archs.begin[i], archs.ops.data() + archs.begin[i + 1], device);
+  return walk_ms(archs.ops.data() + archs.begin[i], archs.ops.data() + archs.begin[i + 1], device,
+                 isolates_blocks(device, archs.space));
 }
 
 namespace {

@@ -70,6 +70,7 @@ std::vector<double> model_latency_ms(const SearchSpace& space, const std::vector
 // Architectures lowered once, their operators back to back, so that a device can be
 // walked over them many times (recalibration evaluates hundreds of devices).
 struct LoweredArchs {
+  SpaceId space = SpaceId::kNb201;  // whose measurement a device is walked with
   std::vector<Op> ops;
   std::vector<uint32_t> begin = {0};  // size() + 1 offsets into ops
   size_t size() const { return begin.size() - 1; }

@@ -50,9 +50,12 @@ PROXYSIM_HD inline bool is_identity(int l, int choice) {
   return choice == kSkip && s.stride == 1 && s.in_c == s.out_c;
 }
 
+// Blocks, as HW-NAS-Bench's lookup tables time them one at a time: the stem, each
+// searchable layer, the head.
 template <class Sink>
 PROXYSIM_HD Tensor lower_prefix(const SpaceParams& p, Emitter<Sink>& em) {
   Tensor x = em.input(p.input_hw, p.input_hw, 3);
+  em.begin_block();
   return em.conv(x, kStemChannels, 3, 1, 1, kOpBn | kOpAct);
 }
 
@@ -63,6 +66,7 @@ template <class Sink>
 PROXYSIM_HD Tensor lower_layer(int l, int choice, Emitter<Sink>& em, Tensor x) {
   const LayerShape s = layer_shape(l);
   const uint16_t out_c = static_cast<uint16_t>(s.out_c);
+  em.begin_block();
   if (choice == kSkip) {
     if (is_identity(l, choice)) return x;
     return em.conv(x, out_c, 1, s.stride, 1, kOpBn | kOpAct);
@@ -79,6 +83,7 @@ PROXYSIM_HD Tensor lower_layer(int l, int choice, Emitter<Sink>& em, Tensor x) {
 
 template <class Sink>
 PROXYSIM_HD void lower_suffix(const SpaceParams& p, Emitter<Sink>& em, Tensor x) {
+  em.begin_block();
   x = em.conv(x, kHeadChannels, 1, 1, 1, kOpBn | kOpAct);
   x = em.pool(x, OpKind::kGlobalPool, 0, 1);
   em.fully_connected(x, p.classes);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "io/device_yaml.hpp"
@@ -109,6 +110,49 @@ std::vector<double> linear_baseline(const Split& s) {
   return std::vector<double>(p.data(), p.data() + p.size());
 }
 
+// The largest relative residual of the one-hot least-squares fit on the training
+// rows, NaN when the rows leave fewer than kAdditivityDof residual degrees of freedom
+// (a fit that interpolates says nothing). Below kAdditiveTolerance the table is a sum
+// of per-block measurements: an end-to-end measurement is never additive to float
+// precision (timer noise alone is larger), a lookup-table sum always is.
+constexpr double kAdditiveTolerance = 1e-6;
+constexpr int64_t kAdditivityDof = 10;
+
+double additivity(const Split& s) {
+  const Eigen::MatrixXd x = one_hot_features(s.space.id(), s.train_codes);
+  const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(s.train_ms.data(), static_cast<Eigen::Index>(s.train_ms.size()));
+  const Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod(x);
+  if (x.rows() - cod.rank() < kAdditivityDof) return kNaN;
+  const Eigen::VectorXd r = x * cod.solve(y) - y;
+  double worst = 0;
+  for (Eigen::Index i = 0; i < r.size(); ++i) worst = std::max(worst, std::abs(r[i]) / y[i]);
+  return worst;
+}
+
+std::string measurement_name(Measurement m) { return m == Measurement::kBlockSum ? "block_sum" : "end_to_end"; }
+
+// --measurement SPACE=METHOD entries, checked against the spaces of --data.
+std::map<std::string, Measurement> given_measurements(const std::vector<std::string>& specs,
+                                                      const std::set<std::string>& spaces) {
+  std::map<std::string, Measurement> out;
+  for (const std::string& spec : specs) {
+    const size_t eq = spec.find('=');
+    const std::string space = spec.substr(0, eq), method = eq == std::string::npos ? "" : spec.substr(eq + 1);
+    if (eq == std::string::npos || !spaces.count(space)) {
+      std::string known;
+      for (const std::string& n : spaces) known += (known.empty() ? "" : ", ") + n;
+      throw UserError("--measurement '" + spec + "': expected SPACE=end_to_end or SPACE=block_sum with SPACE one of the --data spaces (" + known + ")");
+    }
+    if (method != "end_to_end" && method != "block_sum") {
+      throw UserError("--measurement '" + spec + "': the method is end_to_end or block_sum, found '" + method + "'");
+    }
+    if (!out.emplace(space, method == "block_sum" ? Measurement::kBlockSum : Measurement::kEndToEnd).second) {
+      throw UserError("--measurement: space " + space + " is given twice");
+    }
+  }
+  return out;
+}
+
 bool whole_milliseconds(const std::vector<Split>& splits) {
   for (const Split& s : splits) {
     for (double v : s.train_ms) {
@@ -153,9 +197,21 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
     }
   }
 
+  const std::map<std::string, Measurement> given = given_measurements(o.measurement, spaces);
   std::vector<CalibrationSet> sets;
+  std::vector<double> additive(splits.size());
   sets.reserve(splits.size());
-  for (const Split& s : splits) sets.push_back({s.space, s.train_codes, s.train_ms});
+  for (size_t k = 0; k < splits.size(); ++k) {
+    const Split& s = splits[k];
+    additive[k] = additivity(s);
+    const auto it = given.find(s.space.name());
+    const Measurement m = it != given.end()          ? it->second
+                          : additive[k] < kAdditiveTolerance ? Measurement::kBlockSum
+                                                             : Measurement::kEndToEnd;
+    sets.push_back({s.space, s.train_codes, s.train_ms, m});
+    fmt::print(log, "calibrate: {} measured {} ({}; one-hot least squares off by at most {:.2g} relative)\n",
+               s.space.name(), measurement_name(m), it != given.end() ? "given" : "detected", additive[k]);
+  }
 
   fmt::print(log, "calibrate: {} space(s), {} start device(s) from {} ({}), BOBYQA in log latency\n", splits.size(),
              starts.size(), starts.front().name, device_class_name(starts.front().params.device_class));
@@ -165,12 +221,17 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
   copt.seed = o.seed;
   copt.restarts = o.restarts;
   copt.max_evaluations = o.max_evaluations;
+  if (!(o.validation_fraction >= 0 && o.validation_fraction < 1)) {
+    throw UserError("calibrate: --validation must be in [0, 1), found " + std::to_string(o.validation_fraction));
+  }
+  copt.validation_fraction = o.validation_fraction;
   copt.data_name = "calibrate " + o.data.front();
   report.fit = calibrate_device(starts, sets, copt);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print(log, "calibrate: fitted in {:.1f} s, {} evaluations, rms log error {:.4f} (start {:.4f}), structure of {}\n",
              report.seconds, report.fit.evaluations, report.fit.train_rmse_log, report.fit.start_rmse_log,
              report.fit.start);
+  fmt::print(log, "calibrate: kept {}: {}\n", report.fit.chosen, report.fit.reason);
 
   DeviceSpec& twin = report.twin;
   twin.name = o.name.empty() ? "twin_" + splits.front().column : o.name;
@@ -191,9 +252,13 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
   if (whole_milliseconds(splits)) twin.params.resolution_ms = 1.0f;
   twin.file = o.out_yaml;
 
-  for (const Split& s : splits) {
+  for (size_t k = 0; k < splits.size(); ++k) {
+    const Split& s = splits[k];
     HeldOutReport h;
     h.space = s.space.name();
+    h.measurement = measurement_name(sets[k].measurement);
+    h.measurement_source = given.count(h.space) ? "given" : "detected";
+    h.additivity = additive[k];
     h.file = s.file;
     h.column = s.column;
     h.train = static_cast<int64_t>(s.train_codes.size());
@@ -217,9 +282,12 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
   if (!o.out_yaml.empty()) {
     std::string comment = fmt::format("Twin of a real device, written by `proxysim calibrate` (seed {}).\n", o.seed);
     for (const HeldOutReport& h : report.spaces) {
-      comment += fmt::format("{}: held-out SRCC {:.4f}, Kendall {:.4f}, MAPE {:.1f}%, within 10% {:.1f}% ({} held out)\n",
-                             h.space, h.srcc, h.kendall, 100 * h.mape, 100 * h.within10, h.held_out);
+      comment += fmt::format("{} ({}): held-out SRCC {:.4f} (start {:.4f}), Kendall {:.4f}, MAPE {:.1f}%, within 10% {:.1f}% ({} held out)\n",
+                             h.space, h.measurement, h.srcc, h.start_srcc, h.kendall, 100 * h.mape, 100 * h.within10,
+                             h.held_out);
     }
+    comment += "kept " + report.fit.chosen + " (" + std::to_string(report.fit.fit_rows) + " rows fitted, " +
+               std::to_string(report.fit.validation_rows) + " held back to validate)\n";
     const std::filesystem::path path(o.out_yaml);
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
     const std::string tmp = o.out_yaml + ".partial";
@@ -249,6 +317,11 @@ void print_calibrate_report(const CalibrateReport& r, std::ostream& out) {
                h.space, h.train, h.held_out, h.srcc, h.kendall, 100 * h.mape, 100 * h.within10, h.linear_srcc,
                100 * h.linear_mape, h.macs_srcc, h.start_srcc);
   }
+  for (const HeldOutReport& h : r.spaces) {
+    fmt::print(out, "  {} measured {} ({}, one-hot least squares off by at most {:.2g} relative)\n", h.space,
+               h.measurement, h.measurement_source, h.additivity);
+  }
+  fmt::print(out, "  kept {}: {}\n", r.fit.chosen, r.fit.reason);
   out << "  fitted parameters (start -> fitted, bounds):\n";
   for (const FittedParameter& p : r.fit.parameters) {
     fmt::print(out, "    {:<28} {:>12.5g} -> {:>12.5g}   [{:.3g}, {:.3g}]\n", p.name, p.start, p.value, p.lower, p.upper);
@@ -256,19 +329,42 @@ void print_calibrate_report(const CalibrateReport& r, std::ostream& out) {
 }
 
 std::string calibrate_report_json(const CalibrateReport& r) {
+  auto quoted = [](const std::string& text) {
+    std::string q = "\"";
+    for (char c : text) {
+      if (c == '"' || c == '\\') q += '\\';
+      q += c;
+    }
+    return q + "\"";
+  };
   std::string s = fmt::format("{{\"twin\": \"{}\", \"start\": \"{}\", \"seconds\": {}, \"evaluations\": {}, "
-                              "\"train_rmse_log\": {}, \"start_rmse_log\": {}, \"spaces\": [",
+                              "\"train_rmse_log\": {}, \"start_rmse_log\": {}, \"fit_rows\": {}, "
+                              "\"validation_rows\": {}, \"chosen\": {}, \"reason\": {}, \"candidates\": [",
                               r.twin.name, r.fit.start, json_number(r.seconds), r.fit.evaluations,
-                              json_number(r.fit.train_rmse_log), json_number(r.fit.start_rmse_log));
+                              json_number(r.fit.train_rmse_log), json_number(r.fit.start_rmse_log), r.fit.fit_rows,
+                              r.fit.validation_rows, quoted(r.fit.chosen), quoted(r.fit.reason));
+  for (size_t i = 0; i < r.fit.candidates.size(); ++i) {
+    const CalibrationCandidate& c = r.fit.candidates[i];
+    std::string v, se;
+    for (size_t k = 0; k < c.validation_srcc.size(); ++k) v += (k ? ", " : "") + json_number(c.validation_srcc[k]);
+    for (size_t k = 0; k < c.validation_se.size(); ++k) se += (k ? ", " : "") + json_number(c.validation_se[k]);
+    s += fmt::format("{}{{\"name\": {}, \"mu\": {}, \"validation_srcc\": [{}], \"validation_se\": [{}], "
+                     "\"validation_loss\": {}, \"eligible\": {}}}",
+                     i ? ", " : "", quoted(c.name), json_number(c.mu), v, se, json_number(c.validation_loss),
+                     c.eligible ? "true" : "false");
+  }
+  s += "], \"spaces\": [";
   for (size_t i = 0; i < r.spaces.size(); ++i) {
     const HeldOutReport& h = r.spaces[i];
     s += fmt::format("{}{{\"space\": \"{}\", \"column\": \"{}\", \"file\": \"{}\", \"train\": {}, \"held_out\": {}, "
                      "\"srcc\": {}, \"kendall\": {}, \"mape\": {}, \"within10\": {}, \"start_srcc\": {}, "
-                     "\"linear_srcc\": {}, \"linear_mape\": {}, \"macs_srcc\": {}}}",
+                     "\"linear_srcc\": {}, \"linear_mape\": {}, \"macs_srcc\": {}, \"measurement\": \"{}\", "
+                     "\"measurement_source\": \"{}\", \"additivity\": {}}}",
                      i ? ", " : "", h.space, h.column, std::filesystem::path(h.file).filename().string(), h.train,
                      h.held_out, json_number(h.srcc), json_number(h.kendall), json_number(h.mape),
                      json_number(h.within10), json_number(h.start_srcc), json_number(h.linear_srcc),
-                     json_number(h.linear_mape), json_number(h.macs_srcc));
+                     json_number(h.linear_mape), json_number(h.macs_srcc), h.measurement, h.measurement_source,
+                     json_number(h.additivity));
   }
   return s + "]}\n";
 }

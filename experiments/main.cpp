@@ -190,6 +190,11 @@ int run_main(int argc, char** argv, const World& world) {
   calibrate->add_option("--restarts", ca.restarts, "perturbed restarts after the multi-start")->default_val(2);
   calibrate->add_option("--max-evaluations", ca.max_evaluations, "objective evaluations per BOBYQA run")
       ->default_val(3000);
+  calibrate->add_option("--measurement", ca.measurement,
+                        "SPACE=end_to_end|block_sum: how a space's table was measured (default: detected; repeatable)");
+  calibrate->add_option("--validation", ca.validation_fraction,
+                        "fraction of the training rows held back to keep the twin no worse than its start (0: off)")
+      ->default_val(0.25);
   calibrate->add_option("--out", ca.out_yaml, "twin device YAML to write");
   calibrate->add_option("--report", ca.report_json, "held-out report as JSON");
   bool ca_quiet = false;

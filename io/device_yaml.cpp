@@ -29,6 +29,9 @@ constexpr std::array<std::string_view, kNumDeviceClasses> kClassNames = {
     "cpu", "mobile_cpu", "gpu", "mobile_gpu", "dsp", "npu", "tpu", "fpga", "asic"};
 constexpr std::array<std::string_view, kNumOpClasses> kOpClassNames = {
     "pointwise", "dense3", "dense5", "depthwise3", "depthwise5", "grouped", "pool", "elementwise", "fully_connected"};
+// DeviceParams::measurement's index order, SpaceId's (sim/space_kernels.hpp).
+constexpr std::array<std::string_view, kNumSpaces> kSpaceNames = {"nb201", "fbnet", "ofa_mbv3"};
+constexpr std::array<std::string_view, 2> kMeasurementNames = {"end_to_end", "block_sum"};
 
 class Reader {
  public:
@@ -68,6 +71,8 @@ class Reader {
     if (v != std::floor(v)) fail(key, "expected an integer in [" + fmt(lo) + ", " + fmt(hi) + "], found " + fmt(v));
     return static_cast<int>(v);
   }
+
+  bool has(const std::string& key) const { return static_cast<bool>(root_[key]); }
 
   bool boolean(const std::string& key) const {
     const YAML::Node n = need(root_, key, key);
@@ -194,6 +199,34 @@ DeviceSpec parse_device_node(const YAML::Node& root, const std::string& file) {
   p.batch = r.integer("batch", 1, 4096);
   p.noise_sigma = static_cast<float>(r.number("noise_sigma", 0, kMaxNoiseSigma));
   p.resolution_ms = static_cast<float>(r.number("resolution_ms", 0, 100));
+  // Optional: how the device's tables were measured, one method for every space or a
+  // mapping of space to method (spaces not listed: end_to_end).
+  if (r.has("measurement")) {
+    const YAML::Node m = r.need(root, "measurement", "measurement");
+    auto method = [&](const YAML::Node& n, const std::string& path) {
+      const std::string v = n.IsScalar() ? n.Scalar() : "";
+      for (size_t i = 0; i < kMeasurementNames.size(); ++i) {
+        if (kMeasurementNames[i] == v) return static_cast<Measurement>(i);
+      }
+      r.fail(path, "expected end_to_end or block_sum, found '" + Reader::scalar(n) + "'");
+    };
+    if (m.IsScalar()) {
+      const Measurement all = method(m, "measurement");
+      for (Measurement& x : p.measurement) x = all;
+    } else if (m.IsMap()) {
+      for (const auto& kv : m) {
+        const std::string key = r.key_of(kv.first, "field 'measurement'");
+        int found = -1;
+        for (int i = 0; i < kNumSpaces; ++i) {
+          if (kSpaceNames[i] == key) found = i;
+        }
+        if (found < 0) r.fail("measurement." + key, "unknown search space (expected nb201, fbnet, ofa_mbv3)");
+        p.measurement[found] = method(kv.second, "measurement." + key);
+      }
+    } else {
+      r.fail("measurement", "expected end_to_end, block_sum or a mapping of search space to one of them");
+    }
+  }
   r.reject_unknown();
   return spec;
 }
@@ -240,6 +273,19 @@ std::string device_yaml(const DeviceSpec& spec, const std::string& comment) {
   out << YAML::Key << "batch" << YAML::Value << p.batch;
   out << YAML::Key << "noise_sigma" << YAML::Value << p.noise_sigma;
   out << YAML::Key << "resolution_ms" << YAML::Value << p.resolution_ms;
+  bool uniform = true;
+  for (Measurement m : p.measurement) uniform = uniform && m == p.measurement[0];
+  out << YAML::Key << "measurement" << YAML::Value;
+  if (uniform) {
+    out << std::string(kMeasurementNames[static_cast<int>(p.measurement[0])]);
+  } else {
+    out << YAML::Flow << YAML::BeginMap;
+    for (int i = 0; i < kNumSpaces; ++i) {
+      out << YAML::Key << std::string(kSpaceNames[i]) << YAML::Value
+          << std::string(kMeasurementNames[static_cast<int>(p.measurement[i])]);
+    }
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
   std::string text;
   std::istringstream lines(comment);

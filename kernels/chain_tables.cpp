@@ -107,9 +107,10 @@ ChainTables compile_chain(SpaceId space, const SpaceParams& params, const std::v
     const uint32_t* base = &t.state_base[static_cast<size_t>(g) * (P + 1)];
     for (int d = 0; d < D; ++d) {
       const DeviceParams& dev = devices[d];
+      const bool isolate = isolates_blocks(dev, space);
       // End state of each origin, filled as positions are walked in order.
       std::map<int, WalkEnd> end_of;
-      LatencyWalk pw(dev);
+      LatencyWalk pw(dev, isolate);
       Emitter<LatencyWalk> pem(pw);
       Tensor x = chain_prefix(space, g, params, pem);
       t.prefix[static_cast<size_t>(g) * S + d] = static_cast<float>(pw.total_s);
@@ -124,7 +125,7 @@ ChainTables compile_chain(SpaceId space, const SpaceParams& params, const std::v
         for (size_t si = 0; si < cur.size(); ++si) {
           const WalkEnd start = end_of.at(cur[si]);
           auto walk_from_start = [&](auto&& lower_fn) {
-            LatencyWalk w(dev);
+            LatencyWalk w(dev, isolate);
             w.prev_exec_s = start.prev_exec_s;
             w.prev_out_bytes = start.prev_out_bytes;
             Emitter<LatencyWalk> em(w);

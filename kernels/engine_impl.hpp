@@ -76,7 +76,7 @@ struct ArchStats {
 
 // The walked (reference) latency of one architecture on device d.
 PROXYSIM_HD inline float walked_ms(const EngineView& v, const uint8_t* code, uint64_t net, int d) {
-  LatencyWalk w(v.device_params[d]);
+  LatencyWalk w(v.device_params[d], isolates_blocks(v.device_params[d], v.space));
   lower_code(v.space, code, v.params, w);
   return measured_ms(w.total_s, v.device_params[d], pair_noise_bits(net, v.noise_keys[d]));
 }

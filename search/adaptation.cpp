@@ -1,6 +1,7 @@
 #include "search/adaptation.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -81,14 +82,9 @@ VectorXd apply(const LinearPredictor& f, const MatrixXd& x, const VectorXd& prox
 }
 
 // Candidates come simplest first; a later one replaces the best only when its
-// validation SRCC is strictly higher, so ties keep the simpler model. With
-// `one_standard_error` the first candidate is kept unless another beats it by more
-// than the standard error of a correlation over v samples, (1 - rho^2) / sqrt(v)
-// (the one-standard-error rule of Hastie, Tibshirani & Friedman, Sec. 7.10): ten
-// validation samples rank too coarsely to trust a smaller gain.
+// validation SRCC is strictly higher, so ties keep the simpler model.
 LinearPredictor choose(const std::vector<LinearPredictor>& candidates, const AdaptationInput& in,
-                       AdaptationChoice& choice, bool one_standard_error = false,
-                       const std::vector<VectorXd>& anchors = {}, size_t* chosen_index = nullptr) {
+                       AdaptationChoice& choice, const std::vector<VectorXd>& anchors = {}) {
   const MatrixXd xv = gather_rows(in.features, in.validation.rows);
   const VectorXd pv = gather(in.proxy_ms, in.validation.rows);
   std::vector<VectorXd> av;
@@ -96,20 +92,14 @@ LinearPredictor choose(const std::vector<LinearPredictor>& candidates, const Ada
   for (const auto& a : anchors) av.push_back(gather(a, in.validation.rows));
   size_t best = 0;
   double best_srcc = -kInf;
-  double bar = -kInf;
   for (size_t i = 0; i < candidates.size(); ++i) {
     const VectorXd& anchor = candidates[i].anchor >= 0 ? av[static_cast<size_t>(candidates[i].anchor)] : pv;
     const double s = srcc(apply(candidates[i], xv, anchor), in.validation.latency_ms);
-    if (i == 0) {
-      best_srcc = s;
-      const double rho = std::isfinite(s) ? s : 0.0;
-      bar = one_standard_error ? s + (1.0 - rho * rho) / std::sqrt(static_cast<double>(xv.rows())) : s;
-    } else if (s > bar && s > best_srcc) {
+    if (i == 0 || s > best_srcc) {
       best = i;
       best_srcc = s;
     }
   }
-  if (chosen_index) *chosen_index = best;
   choice.lambda = candidates[best].lambda;
   choice.validation_srcc = best_srcc;
   choice.proxy_columns.clear();
@@ -259,102 +249,109 @@ class AdaProxyScheme final : public AdaptationScheme {
   LambdaTie tie_;
 };
 
-// Anchored adaptation: the proxy's measured latency, scaled, plus AdaProxy's
-// operator-level correction, s * proxy + c + Z b with Z = X diag(w_P), so the
-// measurements (not their linear fit) stay the anchor and the features only correct
-// them. Its first candidate, b = 0, is a positive rescaling of the proxy: rank-identical
-// to no adaptation, and always a candidate.
+// Anchored adaptation: AdaProxy's fits, adopted only where the samples show that one
+// ranks the target better than the proxy does; otherwise the proxy, rescaled (a
+// positive s * proxy + c: rank-identical to no adaptation).
 //
-// How far to trust the proxy is read from the samples: its SRCC with the target over
-// all n + v of them. Strong (>= 0.8): there is little to gain and much to lose, so the
-// candidates are the proxy-anchored corrections and the unadapted proxy is kept unless
-// one beats it on validation by more than the standard error of a correlation over v
-// samples, (1 - rho^2) / sqrt(v) (the one-standard-error rule, Hastie, Tibshirani &
-// Friedman, Sec. 7.10): ten validation ranks are too coarse to trust a smaller gain.
-// Weak (< 0.8): the proxy's measurements carry rank noise the target does not share,
-// and AdaProxy's base, their linear fit a X w_P + c + Z b, is the better anchor (Eagle's
-// Edge TPU from the Cortex-A76 at n = 20: AdaProxy 0.83, proxy-anchored corrections
-// 0.74-0.76); the candidates are the unadapted proxy and AdaProxy's, and the best on
-// validation wins, as in AdaProxy. Either way the chosen candidate is then refitted on
-// the training and validation samples together at its lambda (the loss is a mean over
-// samples, so lambda weighs the same with more rows): validation picks the model, all
-// n + v samples estimate it. The refit is what brought Rice's Pixel 3 at n = 20 back
-// within 0.01 of no adaptation (0.870 -> 0.884, unadapted 0.889).
+// The candidates are AdaProxy's operator-level correction on two bases: the proxy's
+// measured latency, s * proxy + c + Z b (the measurements stay the anchor and the
+// features only correct them), and AdaProxy's own model, its linear fit,
+// s * X w_P + c + Z b (the better anchor where the measurements carry rank noise the
+// target does not share); Z = X diag(w_P). Each is taken at the ridge weights
+// mu = t * 10^(0.5 - j/4), j = 1..24 (t = top_weight(), the largest squared singular
+// value of the correction's design; a ridge weight is a point of AdaProxy's
+// group-lasso path, CorrectionPath), and the linear fit with b = 0 is a candidate too.
+//
+// The decision uses all N = n + v samples at once and has a stated statistical basis:
+//  1. Each candidate predicts every sample from the other N - 1 (exact leave-one-out,
+//     CorrectionPath), so its SRCC with the target on the samples is out of sample.
+//  2. A candidate may spend at most half of the N - 2 degrees of freedom that the
+//     scale and intercept leave (effective degrees of freedom of the ridge fit): past
+//     that, N samples no longer estimate its error (generalised cross-validation's
+//     denominator (1 - df/N)^2 goes to zero, and so does the information in each LOO
+//     residual). On the oneproxy table, uncapped, a near-interpolating fit of 20
+//     samples could score 0.84 out of sample and 0.06 on all architectures.
+//  3. The candidate with the highest leave-one-out SRCC is compared with the proxy on
+//     the same samples by Williams' test for two dependent correlations sharing the
+//     target (Steiger 1980), one-sided at level 0.05: H0 is that it ranks the target no
+//     better than the proxy. It is adopted only when H0 is rejected, and then refitted
+//     on all N samples (the same mu).
+// The two constants (the level 0.05 and the half of the residual degrees of freedom)
+// are conventional values, checked on one table only (the paper's oneproxy release,
+// every device as the proxy of every other: 306 pairs) before any other table was
+// run; results/checks/ADAPTATION.md reports every shared table.
 class AnchoredScheme final : public AdaptationScheme {
  public:
   VectorXd predict(const AdaptationInput& in) override {
     check_adaptation_input(in);
-    const Index f = in.features.cols();
     const VectorXd w_p = proxy_weights_of(in);
-    const VectorXd proxy = in.proxy_ms;
-    const VectorXd linear = in.features * w_p;  // AdaProxy's base: the proxy's linear fit
+    const VectorXd& proxy = in.proxy_ms;
+    std::vector<int64_t> rows = in.train.rows;
+    rows.insert(rows.end(), in.validation.rows.begin(), in.validation.rows.end());
+    VectorXd y(static_cast<Index>(rows.size()));
+    y << in.train.latency_ms, in.validation.latency_ms;
+    const auto n = static_cast<int64_t>(rows.size());
+    const MatrixXd x_s = gather_rows(in.features, rows);
+    const MatrixXd z_s = x_s * w_p.asDiagonal();
+    const VectorXd proxy_s = gather(proxy, rows);
+    const VectorXd linear = in.features * w_p;
+    const double proxy_srcc = srcc(proxy_s, y);
 
-    // One candidate: its base (0: the proxy, 1: its linear fit) and lambda.
-    struct Candidate {
-      int base = 0;
-      double lambda = kInf;
-    };
-    // Fits the candidate on `rows`: (s, c) unpenalised, b under the group penalty.
-    auto fit = [&](const Candidate& k, const std::vector<int64_t>& rows, const VectorXd& y) {
-      const MatrixXd xt = gather_rows(in.features, rows);
-      const MatrixXd z = xt * w_p.asDiagonal();
-      const VectorXd base = gather(k.base == 0 ? proxy : linear, rows);
-      const MatrixXd u = with_columns(base, xt.rows());
-      LinearPredictor p;
-      p.lambda = k.lambda;
-      p.anchor = k.base == 0 ? -1 : 0;
-      VectorXd uv, b = VectorXd::Zero(f);
-      if (std::isinf(k.lambda)) {
-        uv = least_squares(u, y);
-        if (k.base == 0 && !(uv[0] > 0)) {
-          // A non-positive slope would reverse the proxy's ranking; the ratio of means
-          // keeps the unadapted member rank-identical to the proxy.
-          uv[0] = y.mean() / base.mean();
-          uv[1] = 0;
-        }
-      } else {
-        const GroupLassoFit g = group_lasso(u, z, y, k.lambda);
-        uv = g.u;
-        b = g.b;
+    choice_ = AdaptationChoice{};
+    choice_.lambda = kInf;
+    choice_.validation_srcc = proxy_srcc;
+    struct Best {
+      int base = -1;  // 0: the proxy, 1: its linear fit
+      double mu = kInf, srcc = -kInf, srcc_with_proxy = 0;
+    } best;
+    const double max_df = kMaxDfFraction * static_cast<double>(n - 2);
+    const std::array<CorrectionPath, 2> paths = {CorrectionPath(proxy_s, z_s, y),
+                                                 CorrectionPath(gather(linear, rows), z_s, y)};
+    for (int base = 0; base < 2 && n > 3; ++base) {
+      const CorrectionPath& path = paths[static_cast<size_t>(base)];
+      // The proxy with b = 0 is the default, not a candidate; its linear fit is one.
+      for (int j = base == 0 ? 1 : 0; j <= kGridSteps; ++j) {
+        const double mu = j == 0 ? kInf : path.top_weight() * std::pow(10.0, 0.5 - 0.25 * j);
+        if (j > 0 && !(path.top_weight() > 0)) break;
+        const CorrectionPath::Point pt = path.at(mu);
+        if (!pt.loo_defined || pt.df > max_df) continue;
+        const double s = srcc(pt.loo, y);
+        if (s > best.srcc) best = {base, mu, s, srcc(pt.loo, proxy_s)};
       }
-      p.w = w_p.cwiseProduct(b);
-      p.w[f - 1] += uv[1];
-      p.proxy_scale = uv[0];
-      return p;
-    };
-    auto lambda_max = [&](int base) {
-      const MatrixXd xt = gather_rows(in.features, in.train.rows);
-      const VectorXd bt = gather(base == 0 ? proxy : linear, in.train.rows);
-      return group_lasso_lambda_max(with_columns(bt, xt.rows()), xt * w_p.asDiagonal(), in.train.latency_ms);
-    };
-    // How well the proxy ranks every sample the scheme has.
-    std::vector<int64_t> all_rows = in.train.rows;
-    all_rows.insert(all_rows.end(), in.validation.rows.begin(), in.validation.rows.end());
-    VectorXd all_y(static_cast<Index>(all_rows.size()));
-    all_y << in.train.latency_ms, in.validation.latency_ms;
-    const bool strong = srcc(gather(proxy, all_rows), all_y) >= kStrongProxySrcc;
-
-    std::vector<Candidate> candidates = {{0, kInf}};
-    if (strong) {
-      for (double lambda : group_grid(lambda_max(0))) candidates.push_back({0, lambda});
-    } else {
-      candidates.push_back({1, kInf});
-      for (double lambda : group_grid(lambda_max(1))) candidates.push_back({1, lambda});
     }
-    std::vector<LinearPredictor> fitted;
-    fitted.reserve(candidates.size());
-    for (const Candidate& k : candidates) fitted.push_back(fit(k, in.train.rows, in.train.latency_ms));
-    const std::vector<VectorXd> anchors = {linear};
-    size_t chosen = 0;
-    choose(fitted, in, choice_, strong, anchors, &chosen);
-    const LinearPredictor refit = fit(candidates[chosen], all_rows, all_y);
-    return apply(refit, in.features, refit.anchor < 0 ? proxy : linear);
+    bool adapt = false;
+    if (best.base >= 0 && std::isfinite(best.srcc)) {
+      const double r_proxy = std::isfinite(proxy_srcc) ? proxy_srcc : 0.0;
+      const double r_both = std::isfinite(best.srcc_with_proxy) ? best.srcc_with_proxy : 0.0;
+      const double t = williams_t(best.srcc, r_proxy, r_both, n);
+      adapt = 1.0 - student_t_cdf(t, static_cast<double>(n - 3)) < kLevel;
+    }
+    if (!adapt) {
+      choice_.kept_proxy = true;
+      // The proxy rescaled: least squares on [proxy, 1] over the samples, with a
+      // non-positive slope (it would reverse the proxy's ranking) replaced by the ratio
+      // of means.
+      VectorXd uv = least_squares(with_columns(proxy_s, n), y);
+      if (!(uv[0] > 0)) {
+        uv[0] = y.mean() / proxy_s.mean();
+        uv[1] = 0;
+      }
+      return uv[0] * proxy + VectorXd::Constant(proxy.size(), uv[1]);
+    }
+    const VectorXd base_all = best.base == 0 ? proxy : linear;
+    const CorrectionPath::Point fit = paths[static_cast<size_t>(best.base)].at(best.mu);
+    choice_.lambda = fit.lambda;
+    choice_.validation_srcc = best.srcc;
+    VectorXd out = fit.scale * base_all + in.features * w_p.cwiseProduct(fit.b);
+    out.array() += fit.intercept;
+    return out;
   }
   std::string name() const override { return "anchored"; }
 
  private:
-  // The line between a weak and a strong proxy.
-  static constexpr double kStrongProxySrcc = 0.8;
+  static constexpr double kLevel = 0.05;          // Williams' test, one-sided
+  static constexpr double kMaxDfFraction = 0.5;   // of the N - 2 residual degrees of freedom
+  static constexpr int kGridSteps = 24;           // mu from 10^0.25 to 10^-5.5 of top_weight()
 };
 
 // multi_proxy: the best non-negative mix of up to K proxies' measured latencies (the
@@ -486,7 +483,7 @@ class MultiProxyScheme final : public AdaptationScheme {
     // The plain choice: unlike `anchored`, the simplest candidate here is no safe
     // default (a single proxy picked on ten samples), and the one-standard-error rule
     // measured lower on HELP's six targets at n = 10 (mean SRCC 0.934 against 0.937).
-    const LinearPredictor best = choose(candidates, in, choice_, false, anchors);
+    const LinearPredictor best = choose(candidates, in, choice_, anchors);
     const Mix& mix = mixes[static_cast<size_t>(best.anchor)];
     choice_.proxy_columns = mix.cols;
     choice_.proxy_weights.clear();
@@ -837,6 +834,111 @@ GroupLassoFit GroupLassoPath::solve(double lambda) const {
 
 GroupLassoFit group_lasso(const MatrixXd& u_cols, const MatrixXd& z, const VectorXd& y, double lambda) {
   return GroupLassoPath(u_cols, z, y).solve(lambda);
+}
+
+CorrectionPath::CorrectionPath(const VectorXd& base_s, const MatrixXd& z_s, const VectorXd& y) : z_(z_s), y_(y) {
+  const Index n = y.size();
+  const Eigen::HouseholderQR<MatrixXd> qr(with_columns(base_s, n));
+  q_ = qr.householderQ() * MatrixXd::Identity(n, 2);
+  r_ = qr.matrixQR().topRows(2).triangularView<Eigen::Upper>();
+  const MatrixXd a = z_s - q_ * (q_.transpose() * z_s);
+  const Eigen::JacobiSVD<MatrixXd> svd(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
+  const VectorXd& sv = svd.singularValues();
+  // Directions of Z inside [B, 1] or along the one-hot groups' dependencies are zero
+  // in exact arithmetic; what rounding leaves there is dropped.
+  Index k = 0;
+  while (k < sv.size() && sv[k] > 1e-7 * sv[0]) ++k;
+  s_ = sv.head(k);
+  v_ = svd.matrixU().leftCols(k);
+  w_ = svd.matrixV().leftCols(k);
+  vr_ = v_.transpose() * (y - q_ * (q_.transpose() * y));
+  hq_ = q_.rowwise().squaredNorm();
+}
+
+CorrectionPath::Point CorrectionPath::at(double mu) const {
+  const Index n = y_.size();
+  Point p;
+  VectorXd shrink = VectorXd::Zero(s_.size());  // s_k^2 / (s_k^2 + mu)
+  p.b = VectorXd::Zero(z_.cols());
+  if (std::isfinite(mu)) {
+    shrink = s_.array().square() / (s_.array().square() + mu);
+    p.b = w_ * (s_.array() / (s_.array().square() + mu) * vr_.array()).matrix();
+  }
+  p.df = shrink.sum();
+  const VectorXd leverage = hq_ + v_.array().square().matrix() * shrink;
+  const VectorXd fitted = q_ * (q_.transpose() * y_) + v_ * shrink.cwiseProduct(vr_);
+  p.loo.resize(n);
+  for (Index i = 0; i < n; ++i) {
+    const double keep = 1.0 - leverage[i];
+    if (!(keep > 1e-10)) p.loo_defined = false;
+    p.loo[i] = y_[i] - (y_[i] - fitted[i]) / std::max(keep, 1e-10);
+  }
+  const VectorXd u = r_.triangularView<Eigen::Upper>().solve(q_.transpose() * (y_ - z_ * p.b));
+  p.scale = u[0];
+  p.intercept = u[1];
+  const double norm = p.b.norm();
+  p.lambda = norm > 0 ? 2.0 * mu * norm / static_cast<double>(n) : kInf;
+  return p;
+}
+
+namespace {
+
+// The continued fraction of the incomplete beta function (modified Lentz).
+double beta_continued_fraction(double a, double b, double x) {
+  constexpr double kTiny = 1e-300;
+  const double qab = a + b, qap = a + 1, qam = a - 1;
+  double c = 1, d = 1 - qab * x / qap;
+  d = 1 / (std::fabs(d) < kTiny ? kTiny : d);
+  double h = d;
+  for (int m = 1; m <= 300; ++m) {
+    const double m2 = 2.0 * m;
+    double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+    d = 1 + aa * d;
+    d = 1 / (std::fabs(d) < kTiny ? kTiny : d);
+    c = 1 + aa / c;
+    c = std::fabs(c) < kTiny ? kTiny : c;
+    h *= d * c;
+    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+    d = 1 + aa * d;
+    d = 1 / (std::fabs(d) < kTiny ? kTiny : d);
+    c = 1 + aa / c;
+    c = std::fabs(c) < kTiny ? kTiny : c;
+    const double step = d * c;
+    h *= step;
+    if (std::fabs(step - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+// The regularised incomplete beta function I_x(a, b).
+double incomplete_beta(double a, double b, double x) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const double front =
+      std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x));
+  if (x < (a + 1) / (a + b + 2)) return front * beta_continued_fraction(a, b, x) / a;
+  return 1 - front * beta_continued_fraction(b, a, 1 - x) / b;
+}
+
+}  // namespace
+
+double student_t_cdf(double t, double dof) {
+  if (!(dof > 0)) throw UserError("student_t_cdf: " + std::to_string(dof) + " degrees of freedom, expected > 0");
+  if (std::isnan(t)) return t;
+  if (std::isinf(t)) return t > 0 ? 1.0 : 0.0;
+  const double tail = 0.5 * incomplete_beta(0.5 * dof, 0.5, dof / (dof + t * t));
+  return t > 0 ? 1 - tail : tail;
+}
+
+double williams_t(double r_ya, double r_yb, double r_ab, int64_t n) {
+  if (n < 4) throw UserError("williams_t: " + std::to_string(n) + " samples, expected at least 4");
+  const double m = static_cast<double>(n);
+  const double det = 1 - r_ya * r_ya - r_yb * r_yb - r_ab * r_ab + 2 * r_ya * r_yb * r_ab;
+  const double mean = 0.5 * (r_ya + r_yb);
+  const double den = 2 * (m - 1) / (m - 3) * det + mean * mean * std::pow(1 - r_ab, 3);
+  const double diff = r_ya - r_yb;
+  if (!(den > 0)) return diff > 0 ? kInf : diff < 0 ? -kInf : 0.0;  // a perfect correlation: no sampling error left
+  return diff * std::sqrt((m - 1) * (1 + r_ab) / den);
 }
 
 }  // namespace proxysim

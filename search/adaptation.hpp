@@ -105,7 +105,12 @@ SampleSplit draw_adaptation_samples(Sampling sampling, uint64_t seed, const std:
 // What a scheme chose on its validation samples in its last predict().
 struct AdaptationChoice {
   double lambda = 0;           // +infinity: the unadapted member of the family (twin: its mu)
-  double validation_srcc = 0;  // NaN when the scheme chooses nothing
+  // NaN when the scheme chooses nothing; anchored: the chosen fit's leave-one-out SRCC
+  // over all its samples, or the proxy's SRCC over them when it keeps the proxy.
+  double validation_srcc = 0;
+  // anchored: true when its test found no evidence against the proxy and it returned the
+  // proxy rescaled (rank-identical to no adaptation).
+  bool kept_proxy = false;
   // multi_proxy: the mixed proxies (0 = proxy_ms, 1 + j = candidate_proxies_ms column
   // j) and their non-negative weights in the prediction; empty for other schemes.
   std::vector<int64_t> proxy_columns;
@@ -196,5 +201,47 @@ class GroupLassoPath {
 };
 GroupLassoFit group_lasso(const Eigen::MatrixXd& u_cols, const Eigen::MatrixXd& z, const Eigen::VectorXd& y,
                           double lambda);
+
+// ---- the decision behind anchored, exposed for its tests ----
+//
+// AdaProxy's correction on a base B (the proxy's latency or its linear fit X w_P) over
+// N samples: y ~ s B + c + Z b, Z = X diag(w_P), (s, c) unpenalised and b penalised by
+// mu ||b||^2 on the sum of squares. For one group the ridge path and the group-lasso
+// path are the same set of fits: the ridge fit at mu is the group-lasso fit (objective
+// (1/N) ||.||^2 + lambda ||b||) at lambda = 2 mu ||b(mu)|| / N. At a fixed mu the fit is
+// linear in y, y_hat = H y with H = P_U + V diag(s_k^2 / (s_k^2 + mu)) V^T (P_U the
+// projection on [B, 1], A = (I - P_U) Z = V diag(s_k) W^T), so its leave-one-out
+// predictions are exact without refitting: y_i - (y_i - y_hat_i) / (1 - H_ii). The
+// correction's effective degrees of freedom are sum_k s_k^2 / (s_k^2 + mu).
+class CorrectionPath {
+ public:
+  // base_s, z_s, y: the N samples' base values, Z rows and target latencies.
+  CorrectionPath(const Eigen::VectorXd& base_s, const Eigen::MatrixXd& z_s, const Eigen::VectorXd& y);
+  // Largest s_k^2 (0 when Z adds nothing beyond [B, 1]): the scale of the mu grid.
+  double top_weight() const { return s_.size() > 0 ? s_[0] * s_[0] : 0.0; }
+  struct Point {
+    Eigen::VectorXd loo;  // leave-one-out prediction of each sample
+    double df = 0;        // effective degrees of freedom of the correction
+    bool loo_defined = true;  // false when a sample has leverage 1 (its LOO prediction is undefined)
+    double scale = 0, intercept = 0;
+    Eigen::VectorXd b;    // the correction, one value per feature
+    double lambda = 0;    // the group-lasso lambda with the same fit (+infinity when b = 0)
+  };
+  // mu = +infinity: no correction (b = 0).
+  Point at(double mu) const;
+
+ private:
+  Eigen::MatrixXd q_, r_, v_, w_, z_;
+  Eigen::VectorXd s_, vr_, hq_, y_;
+};
+
+// P(T <= t) for Student's t with `dof` > 0 degrees of freedom (the regularised
+// incomplete beta function by its continued fraction, Numerical Recipes Sec. 6.4).
+double student_t_cdf(double t, double dof);
+
+// Williams' t for two dependent correlations that share a variable y (Steiger 1980,
+// Psychological Bulletin 87, Eq. 3): H0 rho(y, a) = rho(y, b), given r(y, a), r(y, b),
+// r(a, b) over n samples; Student's t with n - 3 degrees of freedom under H0.
+double williams_t(double r_ya, double r_yb, double r_ab, int64_t n);
 
 }  // namespace proxysim

@@ -20,18 +20,36 @@
 
 namespace proxysim {
 
-// Measured latencies of one space's training architectures on the real device.
+// Measured latencies of one space's training architectures on the real device, and
+// how they were measured (end to end, or as sums of blocks timed alone): the fitted
+// device evaluates the space the same way.
 struct CalibrationSet {
   SearchSpace space;
   std::vector<ArchCode> codes;
   std::vector<double> latency_ms;  // one per code, finite and > 0
+  Measurement measurement = Measurement::kEndToEnd;
 };
 
 struct CalibrationOptions {
-  uint64_t seed = 0;             // the perturbed restarts around the best start
+  uint64_t seed = 0;             // the validation split and the perturbed restarts
   int restarts = 2;              // perturbed restarts after the multi-start
   int max_evaluations = 3000;    // per BOBYQA run (no wall-clock limit: results reproduce)
   double bandwidth_headroom = 1.5;  // fitted bandwidth <= this x the start's datasheet value
+  // Never worse than the start: this fraction of every set's rows is held back, the
+  // fits are made on the rest, and a candidate replaces the start only where it ranks
+  // the held-back rows at least as well in every space (validation_z). 0 fits on every
+  // row and keeps the best fit.
+  double validation_fraction = 0.25;
+  // In a space whose ranking it changes, a candidate must beat the start's validation
+  // SRCC by this many standard errors of the difference (bootstrap over the validation
+  // rows): with 50 rows a difference of 0.01 is often noise, and the rule is meant to
+  // hold on architectures neither was fitted to. A kept ranking passes with 0.
+  double validation_z = 1.0;
+  int bootstrap = 200;  // resamples for that standard error
+  // The candidate fits: the best fit, and fits pulled toward their start by a prior
+  // mu * ||log theta - log theta_start||^2 of each weight (the loss is a fraction of
+  // the latency variance, so 0.01 weighs a 3x move of one parameter like 1% of it).
+  std::vector<double> prior_weights = {1e-1, 1e-2, 1e-3};
   std::string data_name = "calibration data";  // how errors about the data name it
 };
 
@@ -42,13 +60,30 @@ struct FittedParameter {
   double start = 0, value = 0, lower = 0, upper = 0;
 };
 
+// One device the never-worse rule compared: the start as it is, measured as the data
+// were, clocked to the data's level, or with only the op classes no other space has
+// fitted; or a fit (prior weight mu, 0 for the unconstrained best fit).
+struct CalibrationCandidate {
+  std::string name;
+  double mu = 0;
+  std::vector<double> validation_srcc;  // per set
+  std::vector<double> validation_se;    // per set: bootstrap standard error of SRCC minus the start's
+  double validation_loss = 0;           // the objective on the validation rows
+  bool eligible = false;                // SRCC - start's >= validation_z * se in every set
+};
+
 struct CalibrationResult {
-  DeviceParams params;             // the fitted device
+  DeviceParams params;             // the chosen device (the twin)
   std::string start;               // the start device whose structure won
-  double train_rmse_log = 0;       // sqrt(mean squared log error) on the training data
-  double start_rmse_log = 0;       // the same for the start device before fitting
+  double train_rmse_log = 0;       // sqrt(mean over sets of the mean squared log error), fit rows
+  double start_rmse_log = 0;       // the same for the reference start device
   int evaluations = 0;             // objective evaluations over all runs
   std::vector<FittedParameter> parameters;
+  // The never-worse rule: the candidates, which one was kept and why.
+  std::vector<CalibrationCandidate> candidates;
+  std::string chosen;
+  std::string reason;
+  int64_t fit_rows = 0, validation_rows = 0;  // over all sets
 };
 
 // Throws UserError (naming `what`) when the data cannot support a fit: fewer than
@@ -58,8 +93,13 @@ inline constexpr int kMinCalibrationRows = 8;
 void check_calibration_data(const std::vector<CalibrationSet>& sets, const std::string& what);
 
 // Fits from each start (devices whose discrete structure is worth trying; the first
-// is the reference whose batch size is kept) and returns the best fit. Deterministic
-// for given inputs and seed. Runs starts in parallel over OpenMP threads.
+// is the reference whose batch size is kept) and returns the candidate with the lowest
+// validation loss among those no worse than the reference on held-back rows (see
+// CalibrationOptions and CalibrationCandidate); the reference itself is always one.
+// The loss is each set's mean squared log error as a fraction of the variance of its
+// log latencies, averaged over sets: a space whose architectures differ by a few
+// percent weighs as much as one whose differ tenfold. Deterministic for given inputs
+// and seed. Runs starts in parallel over OpenMP threads.
 CalibrationResult calibrate_device(const std::vector<DeviceSpec>& starts, const std::vector<CalibrationSet>& sets,
                                    const CalibrationOptions& options = {});
 
@@ -70,6 +110,7 @@ std::vector<double> model_latency_ms(const SearchSpace& space, const std::vector
 // Architectures lowered once, their operators back to back, so that a device can be
 // walked over them many times (recalibration evaluates hundreds of devices).
 struct LoweredArchs {
+  SpaceId space = SpaceId::kNb201;  // whose measurement a device is walked with
   std::vector<Op> ops;
   std::vector<uint32_t> begin = {0};  // size() + 1 offsets into ops
   size_t size() const { return begin.size() - 1; }

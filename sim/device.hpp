@@ -48,6 +48,15 @@ PROXYSIM_HD inline OpClass op_class(const Op& op) {
   }
 }
 
+// How a device's latencies in one search space were measured: each network end to
+// end, or as the sum of its blocks, each block timed alone (its own launch, input
+// read from memory, nothing overlapped with or fused across its neighbours; the
+// HW-NAS-Bench FBNet tables are such sums of per-block lookups). Devices keep one per
+// space, indexed by SpaceId (sim/space_kernels.hpp), since one device's tables may
+// have been made either way.
+enum class Measurement : uint8_t { kEndToEnd = 0, kBlockSum = 1 };
+inline constexpr int kNumSpaces = 3;
+
 // The physical range of each continuous parameter: the device YAML validator
 // accepts exactly these, and populations and calibration never leave them.
 struct ParamRange {
@@ -92,6 +101,7 @@ struct DeviceParams {
   // edges at 0.87; nn-Meter's Cortex-A76 the other way round, 0.92 and 0.96).
   bool fold_zero_inputs = true;
   int32_t batch = 1;
+  Measurement measurement[kNumSpaces] = {};  // per space; end to end unless said otherwise
   // Measurement: multiplicative log-normal noise and the timer's resolution.
   float noise_sigma = 0.0f;
   float resolution_ms = 0.0f;

@@ -85,13 +85,18 @@ PROXYSIM_HD inline double elementwise_pass_seconds(double elems, const DevicePar
 
 // Walks a network's ops in execution order on one device and accumulates seconds.
 // It is the sink the search-space lowerings call, so no op list is materialised.
+// With `isolate_blocks` (a block_sum measurement, see Measurement) the walk starts
+// afresh at every block: no launch hidden behind the previous block, input from
+// memory, no fusion across the boundary, so the total is the sum of the blocks each
+// walked alone.
 struct LatencyWalk {
   const DeviceParams* dev;
   double total_s = 0.0;
   double prev_exec_s = 0.0;      // how long the last kernel ran (hides the next launch)
   double prev_out_bytes = -1.0;  // the last kernel's output, if it may still be on chip
+  bool isolate_blocks = false;
 
-  PROXYSIM_HD explicit LatencyWalk(const DeviceParams& d) : dev(&d) {}
+  PROXYSIM_HD explicit LatencyWalk(const DeviceParams& d, bool isolate = false) : dev(&d), isolate_blocks(isolate) {}
 
   PROXYSIM_HD void launch_kernel(double exec_s) {
     const double launch_s = static_cast<double>(dev->launch_us) * 1e-6;
@@ -103,6 +108,10 @@ struct LatencyWalk {
 
   PROXYSIM_HD void operator()(const Op& op) {
     const DeviceParams& d = *dev;
+    if (isolate_blocks && (op.flags & kOpBlockStart) != 0) {
+      prev_exec_s = 0.0;
+      prev_out_bytes = -1.0;
+    }
     if (d.prune_dead) {
       const unsigned zero_fed = d.fold_zero_inputs ? static_cast<unsigned>(kOpZeroFed) : 0u;
       const unsigned pruned = kOpDead | kOpZero | zero_fed;

@@ -30,8 +30,15 @@ struct Emitter {
   int32_t last_id = -1;
   int32_t next_id = 0;
   uint8_t extra_flags = 0;  // e.g. kOpDead for every op of a disconnected NB201 cell stack
+  // Block boundaries, for devices whose latencies are sums of blocks measured one at a
+  // time: the next op emitted starts a block (kOpBlockStart). A block that emits no op
+  // (an identity) leaves the mark to the next block, which sets it anyway.
+  bool block_pending = false;
+  bool op_blocks = false;  // every op is a block of its own (layer-wise estimates)
 
   PROXYSIM_HD explicit Emitter(Sink& s) : sink(&s) {}
+
+  PROXYSIM_HD void begin_block() { block_pending = true; }
 
   PROXYSIM_HD Tensor input(uint16_t h, uint16_t w, uint16_t c) {
     Tensor t{next_id++, h, w, c};
@@ -44,6 +51,8 @@ struct Emitter {
     op.in_c = in.c;
     if (in.id == last_id) op.flags |= kOpFromPrev;
     op.flags |= extra_flags;
+    if (block_pending || op_blocks) op.flags |= kOpBlockStart;
+    block_pending = false;
     (*sink)(op);
     last_id = next_id++;
     return Tensor{last_id, op.out_h, op.out_w, op.out_c};

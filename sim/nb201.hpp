@@ -94,6 +94,9 @@ PROXYSIM_HD Tensor lower_reduction(Emitter<Sink>& em, Tensor x, uint16_t out_c) 
 template <class Sink>
 PROXYSIM_HD void lower(const uint8_t* code, const SpaceParams& p, Sink& sink) {
   Emitter<Sink> em(sink);
+  // Per-block measurements of NB201 are layer-wise (HW-NAS-Bench's Eyeriss and FPGA
+  // estimates are exactly additive over edge operators): every op is a block.
+  em.op_blocks = true;
   bool used[kEdges], fed[kEdges];
   // A pruning runtime folds a constant-zero cell output back through everything
   // upstream of it: only the head survives (HW-NAS-Bench's near-zero latencies).

@@ -57,6 +57,7 @@ template <class Sink>
 PROXYSIM_HD Tensor lower_prefix(int res_index, Emitter<Sink>& em) {
   const uint16_t r = static_cast<uint16_t>(resolution(res_index));
   Tensor x = em.input(r, r, 3);
+  em.begin_block();  // blocks: the stem with the fixed first block, each slot, the head
   x = em.conv(x, kStemChannels, 3, 2, 1, kOpBn | kOpAct);
   // The fixed first block: depthwise 3x3 and a 1x1 projection, identity shortcut.
   Tensor y = em.conv(x, kStemChannels, 3, 1, kStemChannels, kOpBn | kOpAct);
@@ -69,6 +70,7 @@ PROXYSIM_HD Tensor lower_prefix(int res_index, Emitter<Sink>& em) {
 template <class Sink>
 PROXYSIM_HD Tensor lower_slot(int slot, int choice, Emitter<Sink>& em, Tensor x) {
   if (choice == kUnusedSlot) return x;
+  em.begin_block();
   const int stage = slot / kMaxDepth;
   const bool first = slot % kMaxDepth == 0;
   const int stride = first ? stage_stride(stage) : 1;
@@ -93,6 +95,7 @@ PROXYSIM_HD Tensor lower_slot(int slot, int choice, Emitter<Sink>& em, Tensor x)
 
 template <class Sink>
 PROXYSIM_HD void lower_suffix(const SpaceParams& p, Emitter<Sink>& em, Tensor x) {
+  em.begin_block();
   x = em.conv(x, kFinalExpand, 1, 1, 1, kOpBn | kOpAct);
   x = em.pool(x, OpKind::kGlobalPool, 0, 1);
   x = em.conv(x, kFeatureMix, 1, 1, 1, kOpAct);

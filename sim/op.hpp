@@ -32,6 +32,7 @@ enum : uint8_t {
   kOpZero = 1u << 4,        // NB201 'none': multiplies by zero, constant-folded by pruning runtimes
   kOpKeepAlive = 1u << 5,   // survives even when the whole cell stack upstream is dead (head)
   kOpZeroFed = 1u << 6,     // its result is used but its inputs are constant zeros (NB201 'none' upstream)
+  kOpBlockStart = 1u << 7,  // first op of a block, the unit a per-block measurement times alone
 };
 
 struct Op {

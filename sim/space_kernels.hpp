@@ -5,6 +5,7 @@
 
 #include "kernels/hd.hpp"
 #include "kernels/rng.hpp"
+#include "sim/device.hpp"
 #include "sim/fbnet.hpp"
 #include "sim/lowering.hpp"
 #include "sim/nb201.hpp"
@@ -14,6 +15,13 @@ namespace proxysim {
 
 enum class SpaceId : uint8_t { kNb201 = 0, kFbnet = 1, kOfaMbv3 = 2 };
 inline constexpr int kMaxDecisions = ofa::kDecisions;
+static_assert(static_cast<int>(SpaceId::kOfaMbv3) + 1 == kNumSpaces, "DeviceParams::measurement has one entry per space");
+
+// Whether a device's latencies in space `s` are sums of blocks timed alone: the
+// LatencyWalk to evaluate them with isolates blocks.
+PROXYSIM_HD inline bool isolates_blocks(const DeviceParams& d, SpaceId s) {
+  return d.measurement[static_cast<int>(s)] == Measurement::kBlockSum;
+}
 
 PROXYSIM_HD inline int space_decisions(SpaceId s) {
   switch (s) {

@@ -1,4 +1,6 @@
 // Devices: the built-in library, calibrated twins, populations, YAML specs.
+#include <algorithm>
+
 #include "common.hpp"
 #include "experiments/config.hpp"
 #include "experiments/cover.hpp"
@@ -36,6 +38,12 @@ pb::dict params_dict(const DeviceParams& p) {
   d["batch"] = p.batch;
   d["noise_sigma"] = p.noise_sigma;
   d["resolution_ms"] = p.resolution_ms;
+  pb::dict meas;
+  const char* spaces[kNumSpaces] = {"nb201", "fbnet", "ofa_mbv3"};  // SpaceId order
+  for (int i = 0; i < kNumSpaces; ++i) {
+    meas[spaces[i]] = p.measurement[i] == Measurement::kBlockSum ? "block_sum" : "end_to_end";
+  }
+  d["measurement"] = meas;
   return d;
 }
 
@@ -80,6 +88,22 @@ DeviceSpec with_params(const DeviceSpec& spec, const std::string& name, const pb
         if (found < 0) throw UserError("device '" + s.name + "': unknown op class '" + cls + "' in efficiency");
         p.efficiency[found] = cv.cast<float>();
       }
+    } else if (key == "measurement") {
+      // One method for every space, or a dict of space to method, read by the YAML
+      // reader (which names what is wrong): the spec's YAML ends with this field.
+      std::string text;
+      if (pb::isinstance<pb::str>(v)) {
+        text = v.cast<std::string>();
+      } else {
+        for (const auto& [sk, sv] : v.cast<pb::dict>()) {
+          text += (text.empty() ? "" : ", ") + pb::str(sk).cast<std::string>() + ": " + pb::str(sv).cast<std::string>();
+        }
+        text = "{" + text + "}";
+      }
+      std::string yaml = device_yaml(s);
+      yaml = yaml.substr(0, yaml.rfind("measurement:")) + "measurement: " + text + "\n";
+      const DeviceParams parsed = parse_device_yaml(yaml, "device '" + s.name + "'").params;
+      std::copy(std::begin(parsed.measurement), std::end(parsed.measurement), std::begin(p.measurement));
     } else {
       throw UserError("device '" + s.name + "': unknown parameter '" + key + "'");
     }

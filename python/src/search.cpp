@@ -100,6 +100,7 @@ void bind_search(pb::module_& m) {
         pb::dict choice;
         choice["lambda"] = c.lambda;
         choice["validation_srcc"] = c.validation_srcc;
+        choice["kept_proxy"] = c.kept_proxy;
         choice["proxy_columns"] = c.proxy_columns;
         choice["proxy_weights"] = c.proxy_weights;
         std::vector<double> out(pred.data(), pred.data() + pred.size());

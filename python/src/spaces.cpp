@@ -208,6 +208,7 @@ void bind_spaces(pb::module_& m) {
               d["dead"] = (op.flags & kOpDead) != 0;
               d["zero"] = (op.flags & kOpZero) != 0;
               d["zero_fed"] = (op.flags & kOpZeroFed) != 0;
+              d["block_start"] = (op.flags & kOpBlockStart) != 0;
               out.append(d);
             }
             return out;

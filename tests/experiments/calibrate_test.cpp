@@ -63,6 +63,39 @@ TEST(Calibrate, TwinOfARealDeviceBeatsFlopsOnHeldOutArchitectures) {
   expect_same(back.params, r.twin.params, "written twin");
 }
 
+// HW-NAS-Bench's FBNet columns are sums of per-block lookups, exactly additive over
+// the one-hot block features; HELP's own devices measured end to end are not. The
+// fits here are cut short: only the detection and what it sets are checked.
+TEST(Calibrate, DetectsTablesMadeOfBlockSums) {
+  auto run = [](const std::string& column, const std::vector<std::string>& measurement) {
+    CalibrateOptions o;
+    o.data = {kData + "/help_fbnet_latency.csv:" + column};
+    o.starts = {"pixel3_cpu"};
+    o.class_starts = false;
+    o.train = 190;  // 177 independent one-hot features: 13 residual degrees of freedom
+    o.max_evaluations = 30;
+    o.restarts = 0;
+    o.validation_fraction = 0;
+    o.measurement = measurement;
+    std::ostringstream log;
+    return run_calibrate(o, log);
+  };
+  const CalibrateReport blocks = run("pixel3", {});
+  EXPECT_EQ(blocks.spaces[0].measurement, "block_sum");
+  EXPECT_EQ(blocks.spaces[0].measurement_source, "detected");
+  EXPECT_LT(blocks.spaces[0].additivity, 1e-6);
+  EXPECT_EQ(blocks.twin.params.measurement[static_cast<int>(SpaceId::kFbnet)], Measurement::kBlockSum);
+  EXPECT_EQ(blocks.twin.params.measurement[static_cast<int>(SpaceId::kNb201)], Measurement::kEndToEnd);
+  const CalibrateReport e2e = run("titan_rtx_1", {});
+  EXPECT_EQ(e2e.spaces[0].measurement, "end_to_end");
+  EXPECT_GT(e2e.spaces[0].additivity, 1e-3);
+  const CalibrateReport given = run("titan_rtx_1", {"fbnet=block_sum"});
+  EXPECT_EQ(given.spaces[0].measurement, "block_sum");
+  EXPECT_EQ(given.spaces[0].measurement_source, "given");
+  EXPECT_THROW(run("pixel3", {"nb201=block_sum"}), UserError);
+  EXPECT_THROW(run("pixel3", {"fbnet=per_block"}), UserError);
+}
+
 TEST(Calibrate, WholeMillisecondPhonesKeepTheirTimerResolution) {
   CalibrateOptions o;
   o.data = {kData + "/help_nb201_latency.csv:samsung_a50"};

@@ -14,11 +14,13 @@
 #include <vector>
 
 #include "io/device_yaml.hpp"
+#include "kernels/rank_stats.hpp"
 #include "kernels/rng.hpp"
 #include "sim/calibration.hpp"
 #include "sim/error.hpp"
 #include "sim/latency_model.hpp"
 #include "sim/space.hpp"
+#include "tests/support/device_params.hpp"
 
 using namespace proxysim;
 
@@ -126,6 +128,7 @@ TEST(Calibration, FittedParametersStayWithinTheirBounds) {
   CalibrationOptions o;
   o.max_evaluations = 400;
   o.restarts = 1;
+  o.validation_fraction = 0;  // the fit itself, not the start the never-worse rule may keep
   const auto r = calibrate_device({builtin_device("v100_b1")}, {{nb201, codes, ms}}, o);
   for (const auto& p : r.parameters) {
     EXPECT_GE(p.value, p.lower * (1 - 1e-6)) << p.name;
@@ -133,6 +136,67 @@ TEST(Calibration, FittedParametersStayWithinTheirBounds) {
     EXPECT_LE(p.upper, 1e10) << p.name;
   }
   EXPECT_LE(r.params.dram_gbps, builtin_device("v100_b1").params.dram_gbps * 1.5f * (1 + 1e-6));
+}
+
+// The never-worse rule. The start ranks NB201 perfectly (the NB201 latencies are its
+// own) and FBNet backwards (the FBNet latencies are the reciprocals of its own), so a
+// joint fit can only buy FBNet rank with NB201 rank: fitted on every row, it ranks
+// unseen NB201 architectures worse than the start. With rows held back, a fit replaces
+// the start only where its validation SRCC is at least the start's in both spaces.
+TEST(Calibration, NeverWorseThanItsStartOnValidationRows) {
+  const SearchSpace nb201 = make_space("nb201");
+  const SearchSpace fbnet = make_space("fbnet");
+  const DeviceSpec start = builtin_device("pixel3_cpu");
+  const auto nb_codes = sample_codes(nb201, 21, 48);
+  const auto fb_codes = sample_codes(fbnet, 22, 48);
+  std::vector<double> fb_ms = model_latency_ms(fbnet, fb_codes, start.params);
+  for (double& v : fb_ms) v = 100.0 / v;
+  const std::vector<CalibrationSet> sets = {{nb201, nb_codes, model_latency_ms(nb201, nb_codes, start.params)},
+                                            {fbnet, fb_codes, fb_ms}};
+  CalibrationOptions o;
+  o.max_evaluations = 400;
+  o.restarts = 0;
+  o.validation_fraction = 0;
+  const CalibrationResult overfit = calibrate_device({start}, sets, o);
+  o.validation_fraction = 0.25;
+  const CalibrationResult kept = calibrate_device({start}, sets, o);
+  EXPECT_EQ(kept.validation_rows, 24);
+  EXPECT_EQ(kept.fit_rows, 72);
+
+  // Unseen NB201 architectures: the start is exact, the fit on every row is not.
+  const auto unseen = sample_codes(nb201, 99, 300);
+  const auto truth = model_latency_ms(nb201, unseen, start.params);
+  auto srcc = [&](const DeviceParams& d) {
+    const auto got = model_latency_ms(nb201, unseen, d);
+    const std::vector<float> a(got.begin(), got.end()), b(truth.begin(), truth.end());
+    return spearman_pair(Backend::kCpu, a.data(), b.data(), static_cast<int64_t>(a.size()));
+  };
+  EXPECT_LT(srcc(overfit.params), 0.99) << "the test needs a fit that trades NB201 for FBNet";
+
+  // The candidates: the start first, then the fits; the unconstrained fit trades NB201
+  // away on the validation rows too, so it is not eligible.
+  ASSERT_GE(kept.candidates.size(), 2u);
+  const CalibrationCandidate& first = kept.candidates.front();
+  EXPECT_EQ(first.name, "start");
+  EXPECT_TRUE(first.eligible);
+  const CalibrationCandidate& fit = kept.candidates.back();
+  EXPECT_EQ(fit.name, "fit");
+  EXPECT_FALSE(fit.eligible);
+  EXPECT_LT(fit.validation_srcc[0], first.validation_srcc[0]);
+  // Whatever was kept is no worse than the start in either space on the validation rows.
+  bool found = false;
+  for (const CalibrationCandidate& c : kept.candidates) {
+    if (c.name != kept.chosen) continue;
+    found = true;
+    EXPECT_TRUE(c.eligible);
+    for (size_t k = 0; k < c.validation_srcc.size(); ++k) EXPECT_GE(c.validation_srcc[k], first.validation_srcc[k]) << k;
+  }
+  EXPECT_TRUE(found) << kept.chosen;
+  EXPECT_GT(srcc(kept.params), srcc(overfit.params));
+  if (kept.chosen == "start") {
+    EXPECT_TRUE(test::same_device_params(kept.params, start.params));
+    EXPECT_NE(kept.reason.find("nb201 SRCC"), std::string::npos) << kept.reason;
+  }
 }
 
 TEST(Calibration, BadDataFailsWithAClearMessage) {

@@ -29,14 +29,15 @@ std::vector<Op> layer_ops(int layer, int choice, uint16_t hw, uint16_t c) {
 }
 
 
-// FBNet's macro-architecture for CIFAR (HW-NAS-Bench): per searchable layer, input
+// FBNet's macro-architecture for CIFAR (HW-NAS-Bench's fbnet_get_metrics: stage
+// strides 1, 1, 2, 2, 1, 2, 1 after a stride-1 stem): per searchable layer, input
 // channels, output channels and stride; the first layer of each stage changes shape.
 struct Shape {
   int in_c, out_c, stride;
 };
 constexpr Shape kShapes[22] = {
     {16, 16, 1},                                            // stage 1: 16, s1
-    {16, 24, 2},   {24, 24, 1},   {24, 24, 1},   {24, 24, 1},    // 24, s2
+    {16, 24, 1},   {24, 24, 1},   {24, 24, 1},   {24, 24, 1},    // 24, s1
     {24, 32, 2},   {32, 32, 1},   {32, 32, 1},   {32, 32, 1},    // 32, s2
     {32, 64, 2},   {64, 64, 1},   {64, 64, 1},   {64, 64, 1},    // 64, s2
     {64, 112, 1},  {112, 112, 1}, {112, 112, 1}, {112, 112, 1},  // 112, s1
@@ -103,91 +104,101 @@ TEST(Fbnet, LayerShapesMatchTheMacroArchitecture) {
   }
 }
 
-// Layer 5 (24 -> 32, stride 2) as k5_e6 on a 16x16 input:
-//   expand 1x1 24->144 @16x16: 256*144*24 = 884,736 MACs; 144*24 + 2*144 = 3,744 params
-//   depthwise 5x5 s2 @8x8:     64*144*25  = 230,400 MACs; 144*25 + 2*144 = 3,888 params
-//   project 1x1 144->32 @8x8:  64*32*144  = 294,912 MACs; 32*144 + 2*32  = 4,672 params
+// Layer 5 (24 -> 32, stride 2) as k5_e6 on its 32x32 input:
+//   expand 1x1 24->144 @32x32:   1024*144*24 = 3,538,944 MACs; 144*24 + 2*144 = 3,744 params
+//   depthwise 5x5 s2 @16x16:     256*144*25  =   921,600 MACs; 144*25 + 2*144 = 3,888 params
+//   project 1x1 144->32 @16x16:  256*32*144  = 1,179,648 MACs; 32*144 + 2*32  = 4,672 params
 //   no residual across the shape change.
 TEST(Fbnet, K5E6StridedBlock) {
-  const auto ops = layer_ops(5, 7, 16, 24);
+  const auto ops = layer_ops(5, 7, 32, 24);
   ASSERT_EQ(ops.size(), 3u);
   EXPECT_EQ(ops[0].kind, OpKind::kConv);
   EXPECT_EQ(ops[0].kernel, 1);
   EXPECT_EQ(ops[0].out_c, 144);
-  EXPECT_EQ(ops[0].out_h, 16);
+  EXPECT_EQ(ops[0].out_h, 32);
   EXPECT_EQ(ops[1].kind, OpKind::kDepthwiseConv);
   EXPECT_EQ(ops[1].kernel, 5);
   EXPECT_EQ(ops[1].stride, 2);
   EXPECT_EQ(ops[1].groups, 144);
-  EXPECT_EQ(ops[1].out_h, 8);
+  EXPECT_EQ(ops[1].out_h, 16);
   EXPECT_EQ(ops[2].kind, OpKind::kConv);
   EXPECT_EQ(ops[2].in_c, 144);
   EXPECT_EQ(ops[2].out_c, 32);
-  EXPECT_EQ(ops[2].out_h, 8);
-  EXPECT_EQ(sum_macs(ops), 256.0 * 144 * 24 + 64.0 * 144 * 25 + 64.0 * 32 * 144);
-  EXPECT_EQ(sum_macs(ops), 1410048.0);
+  EXPECT_EQ(ops[2].out_h, 16);
+  EXPECT_EQ(sum_macs(ops), 1024.0 * 144 * 24 + 256.0 * 144 * 25 + 256.0 * 32 * 144);
+  EXPECT_EQ(sum_macs(ops), 5640192.0);
   EXPECT_EQ(sum_params(ops), (144 * 24 + 288) + (144 * 25 + 288) + (32 * 144 + 64));
   EXPECT_EQ(sum_params(ops), 12304.0);
 }
 
-// Layer 3 (24 -> 24, stride 1) as k3_e1_g2 on 16x16: grouped 1x1 convs with a channel shuffle, residual add.
-//   expand 1x1 g2 24->24: 256*24*12 = 73,728 MACs; 24*12 + 48 = 336 params
-//   shuffle; depthwise 3x3: 256*24*9 = 55,296 MACs; 24*9 + 48 = 264 params
-//   project 1x1 g2 24->24: 73,728 MACs; 336 params; add
+// Layer 3 (24 -> 24, stride 1) as k3_e1_g2 on 32x32: grouped 1x1 convs with a channel shuffle, residual add.
+//   expand 1x1 g2 24->24: 1024*24*12 = 294,912 MACs; 24*12 + 48 = 336 params
+//   shuffle; depthwise 3x3: 1024*24*9 = 221,184 MACs; 24*9 + 48 = 264 params
+//   project 1x1 g2 24->24: 294,912 MACs; 336 params; add
 TEST(Fbnet, GroupedBlockWithShuffleAndResidual) {
-  const auto ops = layer_ops(3, 1, 16, 24);
+  const auto ops = layer_ops(3, 1, 32, 24);
   ASSERT_EQ(ops.size(), 5u);
   const OpKind kinds[5] = {OpKind::kConv, OpKind::kChannelShuffle, OpKind::kDepthwiseConv, OpKind::kConv, OpKind::kAdd};
   for (int i = 0; i < 5; ++i) EXPECT_EQ(ops[i].kind, kinds[i]) << "op " << i;
   EXPECT_EQ(ops[0].groups, 2);
   EXPECT_EQ(ops[3].groups, 2);
   EXPECT_EQ(ops[2].kernel, 3);
-  EXPECT_EQ(sum_macs(ops), 2 * 73728.0 + 55296.0);
+  EXPECT_EQ(sum_macs(ops), 2 * 294912.0 + 221184.0);
   EXPECT_EQ(sum_params(ops), 336.0 + 264.0 + 336.0);
-  // k5_e1_g2 on the same layer: only the depthwise kernel changes, 256*24*25 = 153,600 MACs, 24*25 + 48 = 648 params.
-  const auto ops5 = layer_ops(3, 5, 16, 24);
+  // k5_e1_g2 on the same layer: only the depthwise kernel changes, 1024*24*25 = 614,400 MACs, 24*25 + 48 = 648 params.
+  const auto ops5 = layer_ops(3, 5, 32, 24);
   ASSERT_EQ(ops5.size(), 5u);
-  EXPECT_EQ(sum_macs(ops5), 2 * 73728.0 + 153600.0);
+  EXPECT_EQ(sum_macs(ops5), 2 * 294912.0 + 614400.0);
   EXPECT_EQ(sum_params(ops5), 336.0 + 648.0 + 336.0);
 }
 
-// Layer 17 (112 -> 184, stride 2) as k3_e3 on 4x4:
-//   expand 112->336 @4x4: 16*336*112 = 602,112; depthwise 3x3 s2 @2x2: 4*336*9 = 12,096; project 336->184: 4*184*336 = 247,296
+// Layer 17 (112 -> 184, stride 2) as k3_e3 on 8x8:
+//   expand 112->336 @8x8: 64*336*112 = 2,408,448; depthwise 3x3 s2 @4x4: 16*336*9 = 48,384; project 336->184: 16*184*336 = 989,184
 //   params 336*112+672 + 336*9+672 + 184*336+368 = 38,304 + 3,696 + 62,192 = 104,192
 TEST(Fbnet, K3E3Block) {
-  const auto ops = layer_ops(17, 2, 4, 112);
+  const auto ops = layer_ops(17, 2, 8, 112);
   ASSERT_EQ(ops.size(), 3u);
-  EXPECT_EQ(sum_macs(ops), 602112.0 + 12096.0 + 247296.0);
+  EXPECT_EQ(sum_macs(ops), 2408448.0 + 48384.0 + 989184.0);
   EXPECT_EQ(sum_params(ops), 104192.0);
-  EXPECT_EQ(ops[2].out_h, 2);
+  EXPECT_EQ(ops[2].out_h, 4);
 }
 
-// Skip: the identity where the shape is kept, a 1x1 conv (with BN) where it changes.
-//   layer 1, 16 -> 24 s2 @32x32: 16*16*24*16 = 98,304 MACs; 24*16 + 48 = 432 params
-//   layer 13, 64 -> 112 s1 @4x4: 4*4*112*64 = 114,688 MACs; 112*64 + 224 = 7,392 params
+// Skip: the identity where the shape is kept, a 1x1 conv with BN and ReLU (HW-NAS-Bench's
+// Skip module) where it changes.
+//   layer 1, 16 -> 24 s1 @32x32: 32*32*24*16 = 393,216 MACs; 24*16 + 48 = 432 params
+//   layer 5, 24 -> 32 s2 @32x32: 16*16*32*24 = 196,608 MACs; 32*24 + 64 = 832 params
+//   layer 13, 64 -> 112 s1 @8x8: 8*8*112*64 = 458,752 MACs; 112*64 + 224 = 7,392 params
 TEST(Fbnet, SkipIsIdentityOrProjection) {
-  EXPECT_TRUE(layer_ops(2, 8, 16, 24).empty());
+  EXPECT_TRUE(layer_ops(2, 8, 32, 24).empty());
   EXPECT_TRUE(layer_ops(0, 8, 32, 16).empty());
-  const auto down = layer_ops(1, 8, 32, 16);
+  const auto widen1 = layer_ops(1, 8, 32, 16);
+  ASSERT_EQ(widen1.size(), 1u);
+  EXPECT_EQ(widen1[0].kind, OpKind::kConv);
+  EXPECT_EQ(widen1[0].kernel, 1);
+  EXPECT_EQ(widen1[0].stride, 1);
+  EXPECT_EQ(widen1[0].out_h, 32);
+  EXPECT_NE(widen1[0].flags & kOpBn, 0);
+  EXPECT_NE(widen1[0].flags & kOpAct, 0);
+  EXPECT_EQ(sum_macs(widen1), 32.0 * 32 * 24 * 16);
+  EXPECT_EQ(sum_params(widen1), 432.0);
+  const auto down = layer_ops(5, 8, 32, 24);
   ASSERT_EQ(down.size(), 1u);
-  EXPECT_EQ(down[0].kind, OpKind::kConv);
-  EXPECT_EQ(down[0].kernel, 1);
   EXPECT_EQ(down[0].stride, 2);
   EXPECT_EQ(down[0].out_h, 16);
-  EXPECT_EQ(sum_macs(down), 16.0 * 16 * 24 * 16);
-  EXPECT_EQ(sum_params(down), 432.0);
-  const auto widen = layer_ops(13, 8, 4, 64);
+  EXPECT_EQ(sum_macs(down), 196608.0);
+  EXPECT_EQ(sum_params(down), 832.0);
+  const auto widen = layer_ops(13, 8, 8, 64);
   ASSERT_EQ(widen.size(), 1u);
   EXPECT_EQ(widen[0].stride, 1);
-  EXPECT_EQ(sum_macs(widen), 114688.0);
+  EXPECT_EQ(sum_macs(widen), 458752.0);
   EXPECT_EQ(sum_params(widen), 7392.0);
 }
 
-// All skips: stem + the six shape-changing 1x1 convs + head.
+// All skips: stem + the six shape-changing 1x1 convs + head; maps 32, 32, 16, 8, 8, 4, 4 by stage.
 //   stem 1024*16*27 = 442,368 MACs, 464 params
-//   skips: L1 98,304 + L5 64*32*24 = 49,152 + L9 16*64*32 = 32,768 + L13 114,688 + L17 4*184*112 = 82,432 + L21 4*352*184 = 259,072
-//          = 636,416 MACs; params 432 + 832 + 2,176 + 7,392 + 20,976 + 65,472 = 97,280
-//   head 1x1 352->1504 @2x2: 4*1504*352 = 2,117,632 MACs, 529,408 + 3,008 params; FC 1504->100: 150,400 MACs, 150,500 params
+//   skips: L1 393,216 + L5 196,608 + L9 64*64*32 = 131,072 + L13 458,752 + L17 16*184*112 = 329,728 + L21 16*352*184 = 1,036,288
+//          = 2,545,664 MACs; params 432 + 832 + 2,176 + 7,392 + 20,976 + 65,472 = 97,280
+//   head 1x1 352->1504 @4x4: 16*1504*352 = 8,470,528 MACs, 529,408 + 3,008 params; FC 1504->100: 150,400 MACs, 150,500 params
 TEST(Fbnet, AllSkipNetwork) {
   const SearchSpace s = make_space("fbnet");
   EXPECT_EQ(s.params().input_hw, 32);
@@ -199,12 +210,12 @@ TEST(Fbnet, AllSkipNetwork) {
   EXPECT_EQ(ops[0].kernel, 3);
   EXPECT_EQ(ops[0].out_c, 16);
   EXPECT_EQ(ops[7].out_c, 1504);
-  EXPECT_EQ(ops[7].in_h, 2);
+  EXPECT_EQ(ops[7].in_h, 4);
   EXPECT_EQ(ops[8].kind, OpKind::kGlobalPool);
   EXPECT_EQ(ops[9].kind, OpKind::kFullyConnected);
   EXPECT_EQ(ops[9].out_c, 100);
   const OpTotals t = s.totals(code);
-  EXPECT_EQ(t.macs, 442368.0 + 636416.0 + 2117632.0 + 150400.0);
+  EXPECT_EQ(t.macs, 442368.0 + 2545664.0 + 8470528.0 + 150400.0);
   EXPECT_EQ(t.params, 464.0 + 97280.0 + (529408.0 + 3008.0) + 150500.0);
   EXPECT_EQ(t.ops, 10);
 }

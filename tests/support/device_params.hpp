@@ -41,6 +41,12 @@ inline ::testing::AssertionResult same_device_params(const DeviceParams& a, cons
   PROXYSIM_SAME_FIELD(noise_sigma)
   PROXYSIM_SAME_FIELD(resolution_ms)
 #undef PROXYSIM_SAME_FIELD
+  for (int i = 0; i < kNumSpaces; ++i) {
+    if (a.measurement[i] != b.measurement[i]) {
+      return differ(("measurement[" + std::to_string(i) + "]").c_str(), static_cast<int>(a.measurement[i]),
+                    static_cast<int>(b.measurement[i]));
+    }
+  }
   for (int i = 0; i < kNumOpClasses; ++i) {
     if (a.efficiency[i] != b.efficiency[i]) {
       return differ(("efficiency." + std::string(op_class_name(static_cast<OpClass>(i)))).c_str(), a.efficiency[i],

@@ -7,6 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <tuple>
 #include <stdexcept>
 
 #include "experiments/device_columns.hpp"
@@ -30,6 +35,7 @@ struct TargetData {
   Eigen::VectorXd proxy_ms, proxy_weights;  // w_P over this target's rows, once for all its fits
   std::vector<float> proxy_f, target_ms;
   std::vector<double> proxy_key;  // the stratified draw's key
+  std::vector<int64_t> rows;      // the run's row of each of this target's rows
 };
 
 }  // namespace
@@ -151,6 +157,7 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
     r.srcc_unadapted[t] = spearman_pair(Backend::kCpu, d.proxy_f.data(), d.target_ms.data(), m);
     d.proxy_weights = proxy_operator_weights(d.features, d.proxy_ms);
     d.proxy_key.assign(d.proxy_ms.data(), d.proxy_ms.data() + m);
+    d.rows = keep;
     if (twin) {
       d.twin = all_twin;
       d.twin.arch_of_row = keep;
@@ -177,6 +184,13 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
   // number of threads.
   const size_t tasks = T * N * R;
   std::vector<double> all(tasks * S), unsampled(tasks * S);
+  std::vector<std::vector<AdaptReport::InvalidPrediction>> invalid_of_task(stage.predict ? tasks : 0);
+  if (stage.predict) {
+    r.rows = rows;
+    r.predicted_ms.assign(S * T * N * rows, std::numeric_limits<float>::quiet_NaN());
+    r.sampled.assign(T * N * rows, 0);
+    r.invalid.assign(S * T * N, 0);
+  }
   std::vector<std::exception_ptr> errors(tasks);
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t task = 0; task < static_cast<int64_t>(tasks); ++task) {
@@ -198,6 +212,13 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       std::vector<uint8_t> sampled(static_cast<size_t>(m), 0);
       for (int64_t i : split.train) sampled[static_cast<size_t>(i)] = 1;
       for (int64_t i : split.validation) sampled[static_cast<size_t>(i)] = 1;
+      // The first repeat's fits are kept (each (target, n) writes only its own slots).
+      const bool keep_predictions = stage.predict && rep == 0;
+      if (keep_predictions) {
+        uint8_t* mark = &r.sampled[(t * N + k) * rows];
+        for (int64_t i : split.train) mark[d.rows[static_cast<size_t>(i)]] = 1;
+        for (int64_t i : split.validation) mark[d.rows[static_cast<size_t>(i)]] = 2;
+      }
       std::vector<float> pred(static_cast<size_t>(m)), pred_rest, true_rest;
       pred_rest.reserve(static_cast<size_t>(m));
       true_rest.reserve(static_cast<size_t>(m));
@@ -205,6 +226,22 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
         const auto scheme = make_adaptation_scheme(stage.schemes[s], options);
         const Eigen::VectorXd p = scheme->predict(in);
         for (int64_t i = 0; i < m; ++i) pred[static_cast<size_t>(i)] = static_cast<float>(p[i]);
+        if (keep_predictions) {
+          float* out = &r.predicted_ms[((s * T + t) * N + k) * rows];
+          int64_t invalid = 0;
+          for (int64_t i = 0; i < m; ++i) {
+            const float v = pred[static_cast<size_t>(i)];
+            const bool ok = std::isfinite(v) && v > 0.0f;
+            const auto row = static_cast<uint64_t>(d.rows[static_cast<size_t>(i)]);
+            out[row] = ok ? v : std::numeric_limits<float>::quiet_NaN();
+            if (!ok) {
+              ++invalid;
+              invalid_of_task[static_cast<size_t>(task)].push_back(
+                  {static_cast<uint32_t>(s), static_cast<uint32_t>(t), static_cast<uint32_t>(k), row, p[i]});
+            }
+          }
+          r.invalid[r.at(s, t, k)] = invalid;
+        }
         pred_rest.clear();
         true_rest.clear();
         for (int64_t i = 0; i < m; ++i) {
@@ -223,6 +260,7 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }
+  for (const auto& v : invalid_of_task) r.invalid_rows.insert(r.invalid_rows.end(), v.begin(), v.end());
 
   r.srcc_mean.assign(S * T * N, 0.0);
   r.srcc_std.assign(S * T * N, 0.0);
@@ -293,6 +331,87 @@ void write_adaptation(H5Writer& h5, const AdaptReport& r) {
   h5.attr("/adapt", "multi_proxy_candidates", candidates);
   h5.attr("/adapt", "multi_proxy_k", static_cast<int64_t>(r.k));
   h5.attr("/adapt", "twin", r.twin);
+  if (!r.predicted_ms.empty()) {
+    const uint64_t S = r.schemes.size(), T = r.targets.size(), N = r.n.size();
+    h5.array_f32("/adapt/predicted_ms", {S, T, N, r.rows}, r.predicted_ms.data(), {"scheme", "target", "n", "row"});
+    H5Matrix sm = h5.matrix_u8("/adapt/sampled", T * N, r.rows, {"target_n", "row"});
+    sm.write_rows(0, T * N, r.sampled.data());
+    const std::vector<float> inv(r.invalid.begin(), r.invalid.end());
+    h5.array_f32("/adapt/invalid_predictions", {S, T, N}, inv.data(), {"scheme", "target", "n"});
+    h5.attr("/adapt/predicted_ms", "repeat", static_cast<int64_t>(0));
+  }
+}
+
+void export_adaptation_csv(const AdaptReport& r, const SearchSpace& space, const std::vector<uint8_t>& codes,
+                           const std::vector<float>& latency_ms, const std::vector<std::string>& devices,
+                           const std::string& path) {
+  if (r.predicted_ms.empty()) throw std::logic_error("export_adaptation_csv: the report holds no predictions");
+  const size_t S = r.schemes.size(), T = r.targets.size(), N = r.n.size(), D = devices.size();
+  const auto K = static_cast<size_t>(space.decisions());
+  const std::string tmp = path + ".partial";
+  {
+    std::ofstream out(tmp);
+    if (!out) throw UserError("adapt.export: cannot write " + path);
+    out << "row,arch,target,n,sampled,measured_ms";
+    for (const auto& s : r.schemes) out << ',' << s;
+    out << ",invalid\n";
+    // Why a scheme's cell is empty: its model's value, scheme=value;... per line.
+    std::map<std::tuple<uint32_t, uint32_t, uint64_t>, std::string> why;
+    for (const auto& v : r.invalid_rows) {
+      std::string& w = why[{v.target, v.k, v.row}];
+      w += fmt::format("{}{}={}", w.empty() ? "" : ";", r.schemes[v.scheme], v.predicted_ms);
+    }
+    for (size_t t = 0; t < T; ++t) {
+      const auto col = static_cast<size_t>(std::find(devices.begin(), devices.end(), r.targets[t]) - devices.begin());
+      for (size_t k = 0; k < N; ++k) {
+        const uint8_t* mark = &r.sampled[(t * N + k) * r.rows];
+        for (uint64_t row = 0; row < r.rows; ++row) {
+          const float y = col < D ? latency_ms[row * D + col] : std::numeric_limits<float>::quiet_NaN();
+          // A row belongs to (target, n) when it was drawn or some scheme predicted it,
+          // validly or not.
+          bool any = mark[row] != 0;
+          for (size_t s = 0; s < S && !any; ++s) any = !std::isnan(r.predicted_ms[((s * T + t) * N + k) * r.rows + row]);
+          const auto w = why.find({static_cast<uint32_t>(t), static_cast<uint32_t>(k), row});
+          if (!any && w == why.end()) continue;
+          const ArchCode code(codes.begin() + static_cast<std::ptrdiff_t>(row * K),
+                              codes.begin() + static_cast<std::ptrdiff_t>((row + 1) * K));
+          out << row << ",\"" << space.to_string(code) << "\"," << r.targets[t] << ',' << r.n[k] << ','
+              << (mark[row] == 1 ? "train" : mark[row] == 2 ? "validation" : "") << ',';
+          if (std::isfinite(y)) out << fmt::format("{}", y);
+          for (size_t s = 0; s < S; ++s) {
+            const float v = r.predicted_ms[((s * T + t) * N + k) * r.rows + row];
+            out << ',';
+            if (!std::isnan(v)) out << fmt::format("{}", v);
+          }
+          out << ',' << (w == why.end() ? std::string() : w->second) << '\n';
+        }
+      }
+    }
+    out.close();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw UserError("adapt.export: cannot write " + path);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw UserError("adapt.export: cannot write " + path + ": " + ec.message());
+  }
+}
+
+void print_invalid_predictions(const AdaptReport& r, std::ostream& out) {
+  if (r.invalid.empty()) return;
+  for (size_t s = 0; s < r.schemes.size(); ++s)
+    for (size_t t = 0; t < r.targets.size(); ++t)
+      for (size_t k = 0; k < r.n.size(); ++k) {
+        const int64_t bad = r.invalid[r.at(s, t, k)];
+        if (bad > 0)
+          fmt::print(out, "adapt: warning: '{}' on target '{}' at n = {} predicts no positive latency for {} of {} "
+                     "architectures (stored as NaN in /adapt/predicted_ms; the values in adapt.export's 'invalid' column)\n",
+                     r.schemes[s], r.targets[t], r.n[k], bad, r.eligible[t]);
+      }
 }
 
 void print_adaptation_table(const AdaptReport& r, std::ostream& out) {

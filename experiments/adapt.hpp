@@ -48,6 +48,23 @@ struct AdaptReport {
   std::vector<double> srcc_unadapted;  // [target]: SRCC(proxy, target), no measurement spent
   std::vector<int64_t> eligible;       // [target]: architectures measured on proxy and target
   uint64_t excluded_disconnected = 0;
+  // With adapt.predict: the first repeat's fits applied to every row of the run,
+  // [scheme][target][n][row] flattened; NaN where the row is not measured on both proxy
+  // and target, or where the scheme's prediction is not a latency (zero, negative or
+  // not finite: a linear correction can go there on architectures unlike its samples).
+  // `invalid` counts those per [scheme][target][n]; `sampled` marks each [target][n]'s
+  // draw per row (1 training, 2 validation).
+  uint64_t rows = 0;
+  std::vector<float> predicted_ms;
+  std::vector<uint8_t> sampled;
+  std::vector<int64_t> invalid;
+  // Each prediction stored as NaN for want of a latency, with the model's value: why.
+  struct InvalidPrediction {
+    uint32_t scheme, target, k;
+    uint64_t row;
+    double predicted_ms;
+  };
+  std::vector<InvalidPrediction> invalid_rows;
   size_t at(size_t scheme, size_t target, size_t k) const { return (scheme * targets.size() + target) * n.size() + k; }
 };
 
@@ -63,6 +80,14 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
 // /adapt in the result file: [scheme, target, n] cubes of mean, spread and
 // unsampled-architecture SRCC, with the names along each axis.
 void write_adaptation(H5Writer& h5, const AdaptReport& r);
+// The predictions as CSV (adapt.export): one line per (target, n, row measured on
+// both) with the architecture, whether the row was drawn, the target's measured latency
+// and each scheme's prediction (empty where invalid). Written aside and renamed into place.
+void export_adaptation_csv(const AdaptReport& r, const SearchSpace& space, const std::vector<uint8_t>& codes,
+                           const std::vector<float>& latency_ms, const std::vector<std::string>& devices,
+                           const std::string& path);
+// One line per (scheme, target, n) whose first-repeat predictions had invalid rows.
+void print_invalid_predictions(const AdaptReport& r, std::ostream& out);
 // Target, unadapted SRCC and each scheme's mean SRCC, one block per n, with a mark
 // where a scheme ranks the target worse than the unadapted proxy.
 void print_adaptation_table(const AdaptReport& r, std::ostream& out);

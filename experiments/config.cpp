@@ -471,7 +471,7 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
       const std::string bp = path + ".adapt";
       if (!body || body.IsNull()) ctx.fail(s, bp, "needs settings, at least {proxy: DEVICE}");
       ctx.only_keys(body, bp, {"proxy", "targets", "schemes", "n", "validation", "repeats", "seed", "include_disconnected",
-                               "candidates", "k", "sampling", "twin", "protocol", "adaproxy"});
+                               "candidates", "k", "sampling", "twin", "protocol", "adaproxy", "predict", "export"});
       if (!body["proxy"]) ctx.fail(body, bp + ".proxy", "missing (the proxy device's column name)");
       a.proxy = ctx.str(body["proxy"], bp + ".proxy");
       a.proxy_where = ctx.where(body["proxy"], bp + ".proxy");
@@ -525,6 +525,11 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
       if (body["twin"]) {
         a.twin = ctx.str(body["twin"], bp + ".twin");
         a.twin_where = ctx.where(body["twin"], bp + ".twin");
+      }
+      if (body["predict"]) a.predict = ctx.flag(body["predict"], bp + ".predict");
+      if (body["export"]) {
+        a.export_csv = ctx.str(body["export"], bp + ".export");
+        a.predict = true;  // the export is the predictions, written as CSV
       }
     } else if (kind == "select") {
       c.select = true;
@@ -585,7 +590,7 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
       const std::string bp = path + ".nas";
       if (!body || body.IsNull()) ctx.fail(s, bp, "needs settings, at least {proxy: DEVICE}");
       ctx.only_keys(body, bp, {"accuracy", "accuracy_file", "synthetic_seed", "proxy", "targets", "sources", "scheme",
-                               "n", "validation", "strategies", "constraints", "seeds", "seed", "budget", "population",
+                               "n", "validation", "strategies", "constraints", "constraint_ms", "seeds", "seed", "budget", "population",
                                "sample", "ofa", "checkpoints", "include_disconnected"});
       if (body["accuracy"]) a.accuracy = ctx.choice(body["accuracy"], bp + ".accuracy", {"nb201", "synthetic"}, "accuracy source");
       a.accuracy_file = accuracy_file(body, bp, a.accuracy);
@@ -617,6 +622,24 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
           }
         } else {
           ctx.fail(t, bp + ".constraints", "expected a latency quantile in (0, 1] or an increasing list of them");
+        }
+      }
+      if (body["constraint_ms"]) {
+        // Latency limits on the target in ms, each judged on the target's measurements.
+        const YAML::Node t = body["constraint_ms"];
+        if (body["constraints"])
+          ctx.fail(t, bp + ".constraint_ms", "give latency quantiles (constraints) or limits in ms (constraint_ms), not both");
+        a.constraints.clear();
+        if (t.IsScalar()) {
+          a.constraint_ms.push_back(ctx.real(t, bp + ".constraint_ms", 1e-9, 1e12));
+        } else if (t.IsSequence() && t.size() > 0) {
+          for (size_t j = 0; j < t.size(); ++j) {
+            const std::string key = bp + ".constraint_ms[" + std::to_string(j) + "]";
+            a.constraint_ms.push_back(ctx.real(t[j], key, 1e-9, 1e12));
+            if (j > 0 && a.constraint_ms[j] <= a.constraint_ms[j - 1]) ctx.fail(t[j], key, "limits must increase");
+          }
+        } else {
+          ctx.fail(t, bp + ".constraint_ms", "expected a latency limit in ms (> 0) or an increasing list of them");
         }
       }
       if (body["seeds"]) a.seeds = static_cast<int32_t>(ctx.u64(body["seeds"], bp + ".seeds", 1, 100000));
@@ -777,7 +800,9 @@ std::string resolved_yaml(const ExperimentConfig& c) {
         << YAML::Flow << YAML::BeginMap << YAML::Key << "lambda_grid" << YAML::Value << a.adaproxy_grid << YAML::Key
         << "tie" << YAML::Value << a.adaproxy_tie << YAML::EndMap;
     out << YAML::Key << "k" << YAML::Value << a.k << YAML::Key << "twin" << YAML::Value
-        << (a.twin.empty() ? "twin_" + a.proxy : a.twin) << YAML::EndMap << YAML::EndMap;
+        << (a.twin.empty() ? "twin_" + a.proxy : a.twin) << YAML::Key << "predict" << YAML::Value << a.predict;
+    if (!a.export_csv.empty()) out << YAML::Key << "export" << YAML::Value << a.export_csv;
+    out << YAML::EndMap << YAML::EndMap;
   }
   if (c.select) {
     const auto& a = c.select_stage;
@@ -845,7 +870,8 @@ std::string resolved_yaml(const ExperimentConfig& c) {
     out << YAML::Key << "sources" << YAML::Value << YAML::Flow << a.sources << YAML::Key << "scheme" << YAML::Value
         << a.scheme << YAML::Key << "n" << YAML::Value << a.n << YAML::Key << "validation" << YAML::Value
         << a.validation << YAML::Key << "strategies" << YAML::Value << YAML::Flow << a.strategies << YAML::Key
-        << "constraints" << YAML::Value << YAML::Flow << a.constraints << YAML::Key << "seeds" << YAML::Value
+        << (a.constraint_ms.empty() ? "constraints" : "constraint_ms") << YAML::Value << YAML::Flow
+        << (a.constraint_ms.empty() ? a.constraints : a.constraint_ms) << YAML::Key << "seeds" << YAML::Value
         << a.seeds << YAML::Key << "seed" << YAML::Value << a.seed << YAML::Key << "budget" << YAML::Value << a.budget
         << YAML::Key << "population" << YAML::Value << a.population << YAML::Key << "sample" << YAML::Value
         << a.sample << YAML::Key << "ofa" << YAML::Value << YAML::BeginMap << YAML::Key << "population" << YAML::Value

@@ -64,6 +64,11 @@ struct AdaptStage {
   // The twin scheme's simulated twin of the proxy: a built-in or calibrated device
   // name; empty = twin_<proxy column>.
   std::string twin;
+  // The adapted latencies themselves: every scheme's prediction for every architecture
+  // measured on proxy and target, from the first repeat's draw (/adapt/predicted_ms),
+  // and optionally the same as a CSV a script can read (export; "" = none).
+  bool predict = false;
+  std::string export_csv;
   // Where the device names were given ("file:line: 'key path'"), for errors the driver
   // raises once it knows the run's device columns.
   std::string proxy_where, targets_where, n_where, candidates_where, twin_where;
@@ -134,7 +139,8 @@ struct NasStage {
   int64_t n = 50;                   // its training samples on the target
   int64_t validation = 10;          // and validation samples
   std::vector<std::string> strategies = {"regularized_evolution"};
-  std::vector<double> constraints = {0.1, 0.3, 0.5};
+  std::vector<double> constraints = {0.1, 0.3, 0.5};  // latency quantiles on each target, or
+  std::vector<double> constraint_ms;                  // limits in ms (then constraints is empty)
   int32_t seeds = 20;
   uint64_t seed = 0;
   int64_t budget = 1000;  // accuracy evaluations per search; 0 = no limit

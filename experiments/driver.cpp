@@ -332,6 +332,9 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     const auto t0 = Clock::now();
     result.adapt = compute_adaptation(space, matrix, n, all_codes, names, config.adapt_stage);
     write_adaptation(h5, result.adapt);
+    print_invalid_predictions(result.adapt, log);
+    if (!config.adapt_stage.export_csv.empty())
+      export_adaptation_csv(result.adapt, space, all_codes, matrix, names, config.adapt_stage.export_csv);
     result.adapt_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     h5.attr("/adapt", "seconds", result.adapt_seconds);
   }

@@ -70,7 +70,8 @@ NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latenc
   r.scheme = stage.scheme;
   r.strategies = stage.strategies;
   r.sources = stage.sources;
-  r.constraints = stage.constraints;
+  r.absolute = !stage.constraint_ms.empty();
+  r.constraints = r.absolute ? stage.constraint_ms : stage.constraints;
   r.checkpoints = stage.checkpoints;
   r.seeds = stage.seeds;
   r.n = stage.n;
@@ -198,11 +199,27 @@ NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latenc
     double lowest = std::numeric_limits<double>::infinity();
     for (int64_t i : er) lowest = std::min(lowest, static_cast<double>(accuracy[static_cast<size_t>(i)]));
     for (size_t q = 0; q < Q; ++q) {
-      const uint64_t k = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(r.constraints[q] * static_cast<double>(er.size()))));
+      uint64_t k = 0;
+      if (r.absolute) {
+        // A limit in ms admits the target's architectures within it: the k fastest,
+        // and each other source is held to its own k-th fastest as with a quantile.
+        double fastest = std::numeric_limits<double>::infinity();
+        for (int64_t i : er) {
+          const double v = target_ms[t][static_cast<size_t>(i)];
+          k += v <= r.constraints[q] ? 1 : 0;
+          fastest = std::min(fastest, v);
+        }
+        if (k == 0)
+          throw UserError(fmt::format("nas.constraint_ms: no architecture measured on '{}' is within {} ms (its fastest "
+                                      "of {}: {:.4g} ms)",
+                                      r.targets[t], r.constraints[q], er.size(), fastest));
+      } else {
+        k = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(r.constraints[q] * static_cast<double>(er.size()))));
+      }
       kth[r.tq(t, q)] = k;
       TargetJudge& jd = judges[r.tq(t, q)];
       jd.target_ms = target_ms[t].data();
-      jd.constraint_ms = order_statistic(target_ms[t].data(), eligible[t].data(), rows, k);
+      jd.constraint_ms = r.absolute ? r.constraints[q] : order_statistic(target_ms[t].data(), eligible[t].data(), rows, k);
       jd.reference_accuracy = lowest;
       double best = -std::numeric_limits<double>::infinity();
       std::vector<std::pair<double, double>> pts;
@@ -343,17 +360,19 @@ void write_nas(H5Writer& h5, const NasReport& r) {
   h5.attr("/nas", "n", r.n);
   h5.attr("/nas", "validation", r.validation);
   h5.attr("/nas", "budget", r.budget);
+  h5.attr("/nas", "constraint_kind", std::string(r.absolute ? "ms" : "quantile"));
   h5.attr("/nas", "seconds_adapt", r.seconds_adapt);
   h5.attr("/nas", "seconds_search", r.seconds_search);
 }
 
 void print_nas_table(const NasReport& r, std::ostream& out) {
   const size_t J = r.sources.size(), T = r.targets.size(), Q = r.constraints.size(), R = static_cast<size_t>(r.seeds);
-  fmt::print(out, "\nNAS on proxy {} ({} accuracy{}): mean accuracy regret, points (failed searches), over {} seeds\n",
+  fmt::print(out, "\nNAS on proxy {} ({} accuracy{}): accuracy regret in points, mean (standard deviation, failed "
+             "searches) over {} seeds\n",
              r.proxy, r.accuracy, r.accuracy == "synthetic" ? ", a surrogate" : "", r.seeds);
   for (size_t s = 0; s < r.strategies.size(); ++s) {
     fmt::print(out, "{}\n{:<22} {:<9} {:>6}", r.strategies[s], "target", "source", "SRCC");
-    for (double c : r.constraints) fmt::print(out, " {:>15}", fmt::format("q={:.2f}", c));
+    for (double c : r.constraints) fmt::print(out, " {:>21}", r.absolute ? fmt::format("<= {:g} ms", c) : fmt::format("q={:.2f}", c));
     fmt::print(out, " {:>9}\n", "measured");
     for (size_t t = 0; t < T; ++t) {
       for (size_t j = 0; j < J; ++j) {
@@ -362,7 +381,7 @@ void print_nas_table(const NasReport& r, std::ostream& out) {
         fmt::print(out, "{:<22} {:<9} {:>6.3f}", j == 0 ? r.targets[t] : "", src, srcc);
         double measured = 0;
         for (size_t q = 0; q < Q; ++q) {
-          double sum = 0, fails = 0, ok = 0;
+          double sum = 0, sum_sq = 0, fails = 0, ok = 0;
           for (size_t rep = 0; rep < R; ++rep) {
             const size_t i = r.at(s, j, t, q, rep);
             measured += r.target_measurements[i];
@@ -370,12 +389,39 @@ void print_nas_table(const NasReport& r, std::ostream& out) {
               ++fails;
             } else {
               sum += r.regret[i];
+              sum_sq += static_cast<double>(r.regret[i]) * r.regret[i];
               ++ok;
             }
           }
-          fmt::print(out, " {:>15}", fmt::format("{:.3f} ({:.0f})", ok > 0 ? sum / ok : std::nan(""), fails));
+          const double mean = ok > 0 ? sum / ok : std::nan("");
+          // Sample standard deviation over the seeds that found an architecture.
+          const double sd = ok > 1 ? std::sqrt(std::max(0.0, (sum_sq - ok * mean * mean) / (ok - 1))) : 0.0;
+          fmt::print(out, " {:>21}", fmt::format("{:.3f} ({:.3f}, {:.0f})", mean, sd, fails));
         }
         fmt::print(out, " {:>9.0f}\n", measured / static_cast<double>(Q * R));
+      }
+    }
+    // A search that can draw no new feasible architecture stops before its budget
+    // (exhaustive and ofa_evolution end by design: the space, the generations).
+    if (r.budget > 0 && (r.strategies[s] == "random" || r.strategies[s] == "regularized_evolution")) {
+      size_t early = 0, total = 0;
+      float fewest = std::numeric_limits<float>::infinity();
+      for (size_t j = 0; j < J; ++j)
+        for (size_t t = 0; t < T; ++t)
+          for (size_t q = 0; q < Q; ++q)
+            for (size_t rep = 0; rep < R; ++rep) {
+              const float e = r.evaluations[r.at(s, j, t, q, rep)];
+              ++total;
+              if (e < static_cast<float>(r.budget)) {
+                ++early;
+                fewest = std::min(fewest, e);
+              }
+            }
+      if (early > 0) {
+        const auto [lo, hi] = std::minmax_element(r.eligible.begin(), r.eligible.end());
+        fmt::print(out, "{}: {} of {} searches ended before the budget of {} evaluations (the fewest after {:.0f}): "
+                   "no new feasible architecture could be drawn ({} to {} eligible per target)\n",
+                   r.strategies[s], early, total, r.budget, fewest, *lo, *hi);
       }
     }
   }

@@ -35,7 +35,8 @@ NasDevices resolve_nas_devices(const NasStage& stage, const std::vector<std::str
 struct NasReport {
   std::string proxy, accuracy, scheme;
   std::vector<std::string> strategies, sources, targets;
-  std::vector<double> constraints;  // quantiles
+  std::vector<double> constraints;  // quantiles, or limits in ms when absolute
+  bool absolute = false;            // constraints are limits in ms (nas.constraint_ms)
   std::vector<int64_t> checkpoints;
   int32_t seeds = 0;
   int64_t n = 0, validation = 0, budget = 0;

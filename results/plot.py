@@ -399,17 +399,22 @@ def nas_regret(cell, path):
             axv.plot(q, violation[s, j, t].mean(axis=1), marker=".", color=NAS_COLORS.get(src))
         ax.set_title(name, fontsize=9)
     finish_nas_regret(fig, axes, q, path, f"{strategies[s]} on proxy {text(g.attrs['proxy'])} ({nas_accuracy(g)} "
-                      f"accuracy): regret vs the target-optimal architecture")
+                      f"accuracy): regret vs the target-optimal architecture", constraint_label(g))
 
 
-def finish_nas_regret(fig, axes, q, path, heading):
+def constraint_label(g):
+    """The constraint axis: latency quantiles, or limits in ms (nas.constraint_ms)."""
+    return "latency limit (ms)" if text(g.attrs.get("constraint_kind", "quantile")) == "ms" else "constraint (latency quantile)"
+
+
+def finish_nas_regret(fig, axes, q, path, heading, xlabel="constraint (latency quantile)"):
     """The regret panels' common frame: regret above, violation share below."""
     for ax, axv in zip(axes[0], axes[1]):
         ax.grid(alpha=0.3)
         log_ticks(axv, q)
         axv.tick_params(axis="x", labelsize=6, rotation=90)
         axv.set_ylim(-0.05, 1.05)
-        axv.set_xlabel("constraint (latency quantile)", fontsize=8)
+        axv.set_xlabel(xlabel, fontsize=8)
         axv.grid(alpha=0.3)
     axes[0][0].set_ylabel("accuracy regret (points)")
     axes[1][0].set_ylabel("pick violates")
@@ -438,7 +443,7 @@ def nas_regret_summary(g, path):
         ax.set_title(strat, fontsize=9)
     finish_nas_regret(fig, axes, q, path, f"proxy {text(g.attrs['proxy'])}, {len(strings(g['targets']))} "
                       f"targets ({nas_accuracy(g)} accuracy): mean regret over targets and seeds, band = "
-                      f"interquartile range over targets")
+                      f"interquartile range over targets", constraint_label(g))
 
 
 def nas_efficiency(cell, path):

@@ -2,6 +2,8 @@
 // strategies are in nas.cpp.
 #include <Eigen/Dense>
 
+#include <cmath>
+
 #include "common.hpp"
 #include "experiments/adapt.hpp"
 #include "experiments/select.hpp"
@@ -103,6 +105,17 @@ void bind_search(pb::module_& m) {
         choice["kept_proxy"] = c.kept_proxy;
         choice["proxy_columns"] = c.proxy_columns;
         choice["proxy_weights"] = c.proxy_weights;
+        // The model's raw output, as fitted; a prediction at or below zero (or not
+        // finite) is not a latency, and is counted and warned about rather than hidden.
+        int64_t invalid = 0;
+        for (Eigen::Index i = 0; i < pred.size(); ++i) invalid += std::isfinite(pred[i]) && pred[i] > 0 ? 0 : 1;
+        choice["invalid_predictions"] = invalid;
+        if (invalid > 0) {
+          const std::string msg = "proxysim.adapt: '" + scheme + "' predicts no positive latency for " +
+                                  std::to_string(invalid) + " of " + std::to_string(pred.size()) +
+                                  " rows (choice['invalid_predictions']); rank or clip them knowingly";
+          if (PyErr_WarnEx(PyExc_RuntimeWarning, msg.c_str(), 1) != 0) throw pb::error_already_set();
+        }
         std::vector<double> out(pred.data(), pred.data() + pred.size());
         return pb::make_tuple(to_numpy(std::move(out), {static_cast<pb::ssize_t>(n)}), choice);
       },

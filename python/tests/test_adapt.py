@@ -43,3 +43,18 @@ def test_bad_samples_raise_user_error(nb201):
         proxysim.adapt("adaproxy", f, proxy, [1, 2, 3], [1.0, 2.0, 3.0], [3, 4], [3.0, 4.0])
     with pytest.raises(proxysim.UserError, match="no_such_scheme"):
         proxysim.adapt("no_such_scheme", f, proxy, [1, 2, 3], [1.0, 2.0, 3.0], [4, 5], [4.0, 5.0])
+
+
+def test_predictions_that_are_not_latencies_are_counted_and_warned(nb201):
+    sp, codes, f = nb201
+    rng = np.random.default_rng(4)
+    # A linear target with weights of both signs: a fit of it predicts below zero for
+    # some architectures, as a linear correction can on architectures unlike its samples.
+    target = 1.0 + f @ rng.uniform(-1.0, 1.0, f.shape[1])
+    proxy = np.linspace(1.0, 2.0, len(codes))
+    rows = rng.choice(len(codes), 60, replace=False)
+    with pytest.warns(RuntimeWarning, match="no positive latency"):
+        pred, choice = proxysim.adapt("target_only", f, proxy, rows[:50], target[rows[:50]], rows[50:], target[rows[50:]])
+    assert choice["invalid_predictions"] == int(np.sum(~(pred > 0))) > 0
+    _, none = proxysim.adapt("none", f, proxy, [1, 2, 3], [1.0, 2.0, 3.0], [4, 5], [4.0, 5.0])
+    assert none["invalid_predictions"] == 0

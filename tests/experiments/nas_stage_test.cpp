@@ -7,6 +7,7 @@
 #include <hdf5.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -90,6 +91,10 @@ TEST(NasCli, BadSettingsExitTwoNamingTheKey) {
       {"{proxy: pixel3, accuracy_file: /nonexistent.csv}", "nas.accuracy_file': no such file '/nonexistent.csv'"},
       {"{proxy: pixel3, ofa: {parent_ratio: 0.6, mutation_ratio: 0.5}}", "parent_ratio + mutation_ratio"},
       {"{targets: [eyeriss]}", "nas.proxy"},
+      {"{proxy: pixel3, constraints: [0.5], constraint_ms: [3]}", "not both"},
+      {"{proxy: pixel3, constraint_ms: [5, 3]}", "limits must increase"},
+      {"{proxy: pixel3, targets: [eyeriss], constraint_ms: [1e-6]}",
+       "nas.constraint_ms: no architecture measured on 'eyeriss' is within 1e-06 ms"},
   };
   for (const auto& c : cases) {
     const RunOutcome r = run_config("nas_stage_bad", config(c.nas), out);
@@ -97,4 +102,40 @@ TEST(NasCli, BadSettingsExitTwoNamingTheKey) {
     EXPECT_NE(r.err.find(c.fragment), std::string::npos) << c.nas << ": " << r.err;
     EXPECT_FALSE(std::filesystem::exists(out)) << c.nas;
   }
+}
+
+// A limit in ms is the quantile whose order statistic it is: with the 0.1 and 0.5
+// quantiles' latencies on one target given back as limits, every search is the same,
+// and the judged limits are those numbers. (Raspi4: no other architecture ties those
+// two latencies, so each limit admits exactly the quantile's architectures; Eyeriss's
+// layer-wise estimates tie by the hundred.)
+TEST(NasCli, AbsoluteLimitsEqualTheQuantilesTheyAre) {
+  const std::string one = "{accuracy_file: " + shared("nb201_accuracy.csv") +
+                          ", proxy: pixel3, targets: [raspi4], sources: [target, proxy, adapted, flops], "
+                          "strategies: [regularized_evolution], seeds: 3, budget: 200, checkpoints: [50, 200], ";
+  const auto out_q = tmp("nas_stage_q.h5"), out_ms = tmp("nas_stage_ms.h5");
+  RunOutcome r = run_config("nas_stage_q", config(one + "constraints: [0.1, 0.5]}"), out_q);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const hid_t fq = H5Fopen(out_q.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(fq, 0);
+  std::vector<hsize_t> d;
+  const auto limits = read_all<float>(fq, "/cells/0/nas/constraint_ms", H5T_NATIVE_FLOAT, &d);
+  ASSERT_EQ(limits.size(), 2u);
+  char ms[128];
+  std::snprintf(ms, sizeof ms, "constraint_ms: [%.9g, %.9g]}", limits[0], limits[1]);
+  r = run_config("nas_stage_ms", config(one + ms), out_ms);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const hid_t fm = H5Fopen(out_ms.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(fm, 0);
+  EXPECT_EQ(read_all<float>(fm, "/cells/0/nas/constraint_ms", H5T_NATIVE_FLOAT, &d), limits);
+  for (const char* name : {"/cells/0/nas/regret", "/cells/0/nas/found_row", "/cells/0/nas/evaluations",
+                           "/cells/0/nas/optimum_accuracy"}) {
+    std::vector<hsize_t> d1, d2;
+    const auto a = read_all<float>(fq, name, H5T_NATIVE_FLOAT, &d1), b = read_all<float>(fm, name, H5T_NATIVE_FLOAT, &d2);
+    ASSERT_EQ(a.size(), b.size()) << name;
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_TRUE(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))) << name << " [" << i << "]";
+  }
+  H5Fclose(fq);
+  H5Fclose(fm);
 }

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "git_info.hpp"
 #include "experiments/calibrate.hpp"
 #include "experiments/config.hpp"
 #include "experiments/driver.hpp"
@@ -103,7 +104,9 @@ namespace {
 int run_main(int argc, char** argv, const World& world) {
   CLI::App app{"proxysim: latency monotonicity and proxy devices for hardware-aware NAS, simulated at scale"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(PROXYSIM_VERSION));
+  // The commit too: a result file records it (root attribute git_commit), and
+  // scripts/reproduce-paper recomputes a result made by another build.
+  app.set_version_flag("--version", std::string(PROXYSIM_VERSION) + " " + PROXYSIM_GIT_COMMIT);
 
   SweepOptions run_opts;
   std::string config_path;

@@ -48,9 +48,11 @@ def test_bad_samples_raise_user_error(nb201):
 def test_predictions_that_are_not_latencies_are_counted_and_warned(nb201):
     sp, codes, f = nb201
     rng = np.random.default_rng(4)
-    # A linear target with weights of both signs: a fit of it predicts below zero for
-    # some architectures, as a linear correction can on architectures unlike its samples.
-    target = 1.0 + f @ rng.uniform(-1.0, 1.0, f.shape[1])
+    # A positive target far from linear in the features (exponential in a linear score,
+    # from 1 to e^6): a linear fit of it goes below zero at the fast end, as a linear
+    # correction can on architectures unlike its samples.
+    score = f @ rng.uniform(-1.0, 1.0, f.shape[1])
+    target = np.exp(6.0 * (score - score.min()) / (score.max() - score.min()))
     proxy = np.linspace(1.0, 2.0, len(codes))
     rows = rng.choice(len(codes), 60, replace=False)
     with pytest.warns(RuntimeWarning, match="no positive latency"):

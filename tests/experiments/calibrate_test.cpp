@@ -52,7 +52,11 @@ TEST(Calibrate, TwinOfARealDeviceBeatsFlopsOnHeldOutArchitectures) {
   EXPECT_EQ(h.held_out, 15625 - 341 - 100);  // connected architectures not trained on
   EXPECT_GT(h.srcc, h.macs_srcc + 0.05) << "twin " << h.srcc << " vs MACs " << h.macs_srcc;
   EXPECT_GT(h.srcc, 0.93);
-  EXPECT_LT(r.fit.train_rmse_log, r.fit.start_rmse_log);
+  // The never-worse rule may keep the start (it does here: no fit beats it on the 25
+  // held-back rows by a standard error); a fit it keeps has a lower training error.
+  EXPECT_LE(r.fit.train_rmse_log, r.fit.start_rmse_log);
+  if (r.fit.chosen.rfind("fit", 0) == 0) EXPECT_LT(r.fit.train_rmse_log, r.fit.start_rmse_log);
+  EXPECT_GE(h.srcc, h.start_srcc - 1e-12);
   EXPECT_GT(h.within10, 0.5);
   // Pixel 3 reports fractional milliseconds, so the twin keeps a continuous timer.
   EXPECT_EQ(r.twin.params.resolution_ms, 0.0f);

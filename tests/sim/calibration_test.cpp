@@ -76,7 +76,11 @@ TEST(Calibration, RecoversAMovedDeviceFromItsNoisyLatencies) {
     const auto codes = sample_codes(*s, 11, 150);
     sets.push_back({*s, codes, noisy(model_latency_ms(*s, codes, truth), 0.02f, 3)});
   }
-  const CalibrationResult r = calibrate_device({start}, sets);
+  // The fit itself, on every row (no rows held back for the never-worse rule, which
+  // tests below check): it must reach the noise level.
+  CalibrationOptions fit_all;
+  fit_all.validation_fraction = 0;
+  const CalibrationResult r = calibrate_device({start}, sets, fit_all);
 
   EXPECT_EQ(r.start, "pixel3_cpu");
   EXPECT_LT(r.train_rmse_log, 0.03) << "the fit should reach the noise level (sigma 0.02)";
@@ -138,21 +142,23 @@ TEST(Calibration, FittedParametersStayWithinTheirBounds) {
   EXPECT_LE(r.params.dram_gbps, builtin_device("v100_b1").params.dram_gbps * 1.5f * (1 + 1e-6));
 }
 
-// The never-worse rule. The start ranks NB201 perfectly (the NB201 latencies are its
-// own) and FBNet backwards (the FBNet latencies are the reciprocals of its own), so a
-// joint fit can only buy FBNet rank with NB201 rank: fitted on every row, it ranks
+// The never-worse rule. Two tables of NB201 architectures: on the first the latencies
+// are the start's own, so it ranks them perfectly; on the second they are the
+// reciprocals of its own, so it ranks them backwards. One set of parameters can only
+// buy rank on the second with rank on the first: fitted on every row, the device ranks
 // unseen NB201 architectures worse than the start. With rows held back, a fit replaces
-// the start only where its validation SRCC is at least the start's in both spaces.
+// the start only where its validation SRCC is at least the start's in both tables.
+// (Two spaces made the same point until FBNet's lowering gained its CIFAR strides: its
+// depthwise classes, which NB201 lacks, now let a fit move FBNet alone.)
 TEST(Calibration, NeverWorseThanItsStartOnValidationRows) {
   const SearchSpace nb201 = make_space("nb201");
-  const SearchSpace fbnet = make_space("fbnet");
   const DeviceSpec start = builtin_device("pixel3_cpu");
   const auto nb_codes = sample_codes(nb201, 21, 48);
-  const auto fb_codes = sample_codes(fbnet, 22, 48);
-  std::vector<double> fb_ms = model_latency_ms(fbnet, fb_codes, start.params);
-  for (double& v : fb_ms) v = 100.0 / v;
+  const auto other_codes = sample_codes(nb201, 22, 48);
+  std::vector<double> reversed = model_latency_ms(nb201, other_codes, start.params);
+  for (double& v : reversed) v = 100.0 / v;
   const std::vector<CalibrationSet> sets = {{nb201, nb_codes, model_latency_ms(nb201, nb_codes, start.params)},
-                                            {fbnet, fb_codes, fb_ms}};
+                                            {nb201, other_codes, reversed}};
   CalibrationOptions o;
   o.max_evaluations = 400;
   o.restarts = 0;
@@ -171,7 +177,7 @@ TEST(Calibration, NeverWorseThanItsStartOnValidationRows) {
     const std::vector<float> a(got.begin(), got.end()), b(truth.begin(), truth.end());
     return spearman_pair(Backend::kCpu, a.data(), b.data(), static_cast<int64_t>(a.size()));
   };
-  EXPECT_LT(srcc(overfit.params), 0.99) << "the test needs a fit that trades NB201 for FBNet";
+  EXPECT_LT(srcc(overfit.params), 0.99) << "the test needs a fit that trades one table for the other";
 
   // The candidates: the start first, then the fits; the unconstrained fit trades NB201
   // away on the validation rows too, so it is not eligible.

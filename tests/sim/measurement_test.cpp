@@ -104,10 +104,14 @@ TEST(Measurement, BlockSumOfTheAllSkipNetworkByHand) {
 TEST(Measurement, BlockSumIsTheSumOfBlocksWalkedAlone) {
   const SearchSpace fbnet = make_space("fbnet");
   // A GPU-like device where the neighbours matter: asynchronous launches hidden behind
-  // the previous kernel, residual adds fused into their producer, activations on chip.
+  // the previous kernel, residual adds fused into their producer, activations on chip,
+  // and off-chip memory slow enough (25 GB/s) that a block reading its input from it
+  // shows.
   DeviceParams gpu = builtin_device("rtx2080ti_b1").params;
   gpu.launch_us = 8.0f;
   gpu.fuse_elementwise = true;
+  gpu.dram_gbps = 25.0f;
+  gpu.noise_sigma = 0.0f;
   const DeviceParams blocks = with_measurement(gpu, SpaceId::kFbnet, Measurement::kBlockSum);
   std::vector<ArchCode> codes;
   for (uint64_t i = 0; i < 40; ++i) codes.push_back(fbnet.sample(3, i));
@@ -119,7 +123,10 @@ TEST(Measurement, BlockSumIsTheSumOfBlocksWalkedAlone) {
     EXPECT_NEAR(sum[i], want, 1e-12 * want) << fbnet.to_string(codes[i]);
     differs = std::max(differs, std::abs(e2e[i] / sum[i] - 1));
   }
-  EXPECT_GT(differs, 0.01) << "the device must make blocks interact for the test to mean anything";
+  // About 0.2 % here (FBNet's CIFAR network at batch 1 spends most of its time on its
+  // weights, which no block boundary changes): far above the 1e-12 the sums are held
+  // to, so a walk that ignored the measurement would fail them.
+  EXPECT_GT(differs, 1e-3) << "the device must make blocks interact for the test to mean anything";
 
   // The engine's compiled chain tables and its walk agree with the reference walk (in
   // float: 1e-6 relative).

@@ -82,7 +82,8 @@ TEST(Calibration, RecoversAMovedDeviceFromItsNoisyLatencies) {
   fit_all.validation_fraction = 0;
   const CalibrationResult r = calibrate_device({start}, sets, fit_all);
 
-  EXPECT_EQ(r.start, "pixel3_cpu");
+  // The start's structure, with or without its lanes (a start the fit also tries).
+  EXPECT_EQ(r.start.rfind("pixel3_cpu", 0), 0u) << r.start;
   EXPECT_LT(r.train_rmse_log, 0.03) << "the fit should reach the noise level (sigma 0.02)";
   EXPECT_GT(r.start_rmse_log, 0.15) << "the moved device must be far from its start for the test to mean anything";
   // The compute-bound classes are pinned down by the data; depthwise convolutions are

@@ -68,9 +68,11 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
       space = "fbnet";
     } else if (col.count("resolution") && col.count("depths")) {
       space = "ofa_mbv3";
+    } else if (col.count("arch_index")) {
+      space = "nb201";  // official indices alone: only NB201 has them
     } else {
-      throw UserError(path + ":1: cannot tell the search space: expected an arch_str column (nb201), L0..L21 (fbnet) "
-                      "or resolution,depths,kernel_sizes,expand_ratios (ofa_mbv3)");
+      throw UserError(path + ":1: cannot tell the search space: expected an arch_str or arch_index column (nb201), "
+                      "L0..L21 (fbnet) or resolution,depths,kernel_sizes,expand_ratios (ofa_mbv3)");
     }
   }
   const SearchSpace s = make_space(space);
@@ -104,7 +106,23 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
     int64_t index = -1;
     uint8_t connected = 1;
     try {
-      if (s.id() == SpaceId::kNb201) {
+      if (s.id() == SpaceId::kNb201 && !col.count("arch_str")) {
+        // Official indices alone (arch_index,my_phone): the index names the architecture.
+        if (!col.count("arch_index")) throw UserError(path + ":1: space nb201 needs a column 'arch_str' or 'arch_index'");
+        index = parse_index(f[col["arch_index"]], path, lineno, "arch_index");
+        if (index < 0 || index >= 15625) {
+          throw UserError(csv_where(path, lineno, "arch_index") + ": must be in [0, 15624], found " + std::to_string(index));
+        }
+        code = s.code_at(static_cast<uint64_t>(index));
+        connected = nb201::connected(code.data()) ? 1 : 0;
+        if (col.count("connected")) {
+          const long long c = parse_index(f[col["connected"]], path, lineno, "connected");
+          if (c != connected) {
+            throw UserError(csv_where(path, lineno, "connected") + ": says " + std::to_string(c) + " but index " +
+                            std::to_string(index) + " is " + (connected ? "connected" : "disconnected"));
+          }
+        }
+      } else if (s.id() == SpaceId::kNb201) {
         code = s.from_string(f[require("arch_str")]);
         if (col.count("arch_index")) {
           index = parse_index(f[col["arch_index"]], path, lineno, "arch_index");

@@ -26,7 +26,8 @@ struct MeasuredTable {
 };
 
 // Reads a measured latency table. `space` may be empty: it is then inferred from the
-// key columns (arch_str -> nb201, L0..L21 -> fbnet, resolution/depths/... -> ofa_mbv3).
+// key columns (arch_str, or arch_index alone -> nb201, L0..L21 -> fbnet,
+// resolution/depths/... -> ofa_mbv3).
 MeasuredTable read_measured_csv(const std::string& path, const std::string& space = {});
 
 }  // namespace proxysim

@@ -3,13 +3,16 @@
 // and on a corpus of malformed files, each of which must be refused with its line named.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "io/measured_csv.hpp"
 #include "sim/error.hpp"
+#include "sim/space.hpp"
 #include "tests/support/refusals.hpp"
 
 using namespace proxysim;
@@ -133,4 +136,35 @@ TEST(MeasuredCsv, EmptyCellIsNotMeasured) {
   EXPECT_TRUE(std::isnan(t.latency_ms[0]));
   EXPECT_EQ(t.missing[0], 1u);
   EXPECT_EQ(t.missing[1], 0u);
+}
+
+// A user's file keyed by official index alone (arch_index,my_phone) reads as the same
+// rows as one that also names each architecture: built here from HELP's Pixel 3 column
+// (every 50th row), both ways, compared row for row; a bad index or a connected flag
+// that contradicts the index is refused naming the line.
+TEST(MeasuredCsv, IndexOnlyNb201FileReadsLikeTheFullKey) {
+  const MeasuredTable help = read_measured_csv(shared("help_nb201_latency.csv"));
+  const size_t pixel3 = static_cast<size_t>(std::find(help.devices.begin(), help.devices.end(), "pixel3") - help.devices.begin());
+  ASSERT_LT(pixel3, help.devices.size());
+  const SearchSpace nb201 = make_space("nb201");
+  std::string index_only = "arch_index,my_phone\n", full = "arch_index,arch_str,my_phone\n";
+  for (uint64_t r = 0; r < help.rows(); r += 50) {
+    const std::string v = std::to_string(help.latency_ms[r * help.devices.size() + pixel3]);
+    index_only += std::to_string(help.arch_index[r]) + "," + v + "\n";
+    full += std::to_string(help.arch_index[r]) + "," + nb201.to_string(help.codes[r]) + "," + v + "\n";
+  }
+  const MeasuredTable a = read_measured_csv(write_temp("index_only.csv", index_only));
+  const MeasuredTable b = read_measured_csv(write_temp("full_key.csv", full));
+  EXPECT_EQ(a.space, "nb201");
+  EXPECT_EQ(a.devices, (std::vector<std::string>{"my_phone"}));
+  ASSERT_EQ(a.rows(), b.rows());
+  EXPECT_EQ(a.codes, b.codes);
+  EXPECT_EQ(a.arch_index, b.arch_index);
+  EXPECT_EQ(a.connected, b.connected);
+  EXPECT_EQ(a.latency_ms, b.latency_ms);
+  EXPECT_GT(a.disconnected(), 0u);  // every 50th row includes disconnected ones
+  expect_refused(write_temp("bad_index.csv", "arch_index,my_phone\n0,1.5\n15625,2.5\n"),
+                 {"bad_index.csv:3", "arch_index", "[0, 15624]"});
+  expect_refused(write_temp("bad_connected.csv", "arch_index,connected,my_phone\n0,0,1.5\n"),
+                 {"bad_connected.csv:2", "connected", "index 0 is connected"});
 }

@@ -62,14 +62,13 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
   for (int l = 0; l < 22; ++l) keys.insert("L" + std::to_string(l));
   std::string space = space_hint;
   if (space.empty()) {
-    if (col.count("arch_str")) {
+    // Official indices alone (no arch_str) also mean NB201: only NB201 has them.
+    if (col.count("arch_str") || (col.count("arch_index") && !col.count("L0") && !col.count("resolution"))) {
       space = "nb201";
     } else if (col.count("L0")) {
       space = "fbnet";
     } else if (col.count("resolution") && col.count("depths")) {
       space = "ofa_mbv3";
-    } else if (col.count("arch_index")) {
-      space = "nb201";  // official indices alone: only NB201 has them
     } else {
       throw UserError(path + ":1: cannot tell the search space: expected an arch_str or arch_index column (nb201), "
                       "L0..L21 (fbnet) or resolution,depths,kernel_sizes,expand_ratios (ofa_mbv3)");

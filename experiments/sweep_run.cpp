@@ -529,10 +529,11 @@ void check_memory(const SweepPlan& plan, const SweepOptions& options, const Worl
   std::string source;
   const double limit = memory_limit(options, world, source);
   if (limit <= 0) return;  // nothing to compare with
+  MeasuredCache tables;
   for (const auto& cell : plan.cells) {
     CellEstimate e;
     try {
-      e = estimate_cell(cell.config, options.backend);
+      e = estimate_cell(cell.config, options.backend, &tables);
     } catch (const UserError& err) {
       if (plan.cells.size() == 1 && !plan.swept) throw;
       throw UserError("cell " + std::to_string(cell.index) + " (" + describe_axes(cell) + "): " + err.what());
@@ -548,7 +549,7 @@ void check_memory(const SweepPlan& plan, const SweepOptions& options, const Worl
   }
 }
 
-CellEstimate estimate_cell(const ExperimentConfig& c, const std::string& backend_override) {
+CellEstimate estimate_cell(const ExperimentConfig& c, const std::string& backend_override, MeasuredCache* cache) {
   CellEstimate e;
   const SearchSpace space = make_space(c.space, c.dataset);
   const Backend backend = resolve_backend(backend_override.empty() ? c.backend : backend_override);
@@ -568,7 +569,14 @@ CellEstimate estimate_cell(const ExperimentConfig& c, const std::string& backend
   std::vector<MeasuredTable> tables;
   std::vector<ArchCode> rows;  // the run's architectures, in row order, when known now
   for (const auto& path : c.measured) {
-    MeasuredTable t = read_measured_csv(path, space.name());
+    const std::string key = space.name() + "\n" + path;
+    MeasuredTable t;
+    if (cache != nullptr && cache->count(key) != 0) {
+      t = cache->at(key);
+    } else {
+      t = read_measured_csv(path, space.name());
+      if (cache != nullptr) cache->emplace(key, t);
+    }
     for (const auto& d : t.devices) {
       names.push_back(std::find(names.begin(), names.end(), d) == names.end()
                           ? d
@@ -648,9 +656,10 @@ CellEstimate estimate_cell(const ExperimentConfig& c, const std::string& backend
 
 void print_dry_run(const SweepPlan& plan, const SweepOptions& options, const World& world, std::ostream& out) {
   std::vector<CellEstimate> est;
+  MeasuredCache tables;
   for (const auto& cell : plan.cells) {
     try {
-      est.push_back(estimate_cell(cell.config, options.backend));
+      est.push_back(estimate_cell(cell.config, options.backend, &tables));
     } catch (const UserError& e) {
       if (plan.cells.size() == 1 && !plan.swept) throw;
       throw UserError("cell " + std::to_string(cell.index) + " (" + describe_axes(cell) + "): " + e.what());

@@ -12,12 +12,14 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <ostream>
 #include <string>
 
 #include "experiments/driver.hpp"
 #include "experiments/mpi_world.hpp"
 #include "experiments/sweep.hpp"
+#include "io/measured_csv.hpp"
 
 namespace proxysim {
 
@@ -52,9 +54,14 @@ struct CellEstimate {
   double bytes = 0.0;    // peak memory of the cell's own data
   double seconds = 0.0;  // on this machine's cores
 };
+// Measured tables already read, by space and path: the cells of one sweep name the
+// same files, which are then read once (a 27-cell sweep over HELP's FBNet table read it
+// 27 times before its run began).
+using MeasuredCache = std::map<std::string, MeasuredTable>;
 // Validates the cell as the run would before computing (space, devices, measured
 // files, architectures, stage device names, backend) and estimates its needs.
-CellEstimate estimate_cell(const ExperimentConfig& config, const std::string& backend_override);
+CellEstimate estimate_cell(const ExperimentConfig& config, const std::string& backend_override,
+                           MeasuredCache* cache = nullptr);
 // Bytes this process may still use: MemAvailable from /proc/meminfo, or the cgroup's
 // memory limit less its usage when lower; 0 when neither can be read.
 double available_memory_bytes();

@@ -7,10 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <tuple>
 #include <stdexcept>
 
@@ -18,6 +17,7 @@
 #include "kernels/rank_stats.hpp"
 #include "kernels/rng.hpp"
 #include "search/adaptation.hpp"
+#include "io/atomic_file.hpp"
 #include "io/device_yaml.hpp"
 #include "search/features.hpp"
 #include "sim/error.hpp"
@@ -348,10 +348,8 @@ void export_adaptation_csv(const AdaptReport& r, const SearchSpace& space, const
   if (r.predicted_ms.empty()) throw std::logic_error("export_adaptation_csv: the report holds no predictions");
   const size_t S = r.schemes.size(), T = r.targets.size(), N = r.n.size(), D = devices.size();
   const auto K = static_cast<size_t>(space.decisions());
-  const std::string tmp = path + ".partial";
   {
-    std::ofstream out(tmp);
-    if (!out) throw UserError("adapt.export: cannot write " + path);
+    std::ostringstream out;
     out << "row,arch,target,n,sampled,measured_ms";
     for (const auto& s : r.schemes) out << ',' << s;
     out << ",invalid\n";
@@ -387,17 +385,7 @@ void export_adaptation_csv(const AdaptReport& r, const SearchSpace& space, const
         }
       }
     }
-    out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw UserError("adapt.export: cannot write " + path);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw UserError("adapt.export: cannot write " + path + ": " + ec.message());
+    write_atomically(path, out.str());
   }
 }
 

@@ -608,39 +608,39 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
       if (body["n"]) a.n = static_cast<int64_t>(ctx.u64(body["n"], bp + ".n", 3, kMaxArchs));
       if (body["validation"]) a.validation = static_cast<int64_t>(ctx.u64(body["validation"], bp + ".validation", 3, kMaxArchs));
       if (body["strategies"]) a.strategies = ctx.choices(body["strategies"], bp + ".strategies", strategy_names(), "search strategy");
+      // One value or an increasing list of them, each in [lo, hi].
+      auto increasing = [&](const YAML::Node& t, const std::string& key, double lo, double hi, const char* expected,
+                            const char* order) {
+        std::vector<double> v;
+        if (t.IsScalar()) {
+          v.push_back(ctx.real(t, key, lo, hi));
+        } else if (t.IsSequence() && t.size() > 0) {
+          for (size_t j = 0; j < t.size(); ++j) {
+            const std::string at = key + "[" + std::to_string(j) + "]";
+            v.push_back(ctx.real(t[j], at, lo, hi));
+            if (j > 0 && v[j] <= v[j - 1]) ctx.fail(t[j], at, order);
+          }
+        } else {
+          ctx.fail(t, key, expected);
+        }
+        return v;
+      };
+      // Quantiles of latency; 1 admits every architecture (no constraint).
       if (body["constraints"]) {
-        // Quantiles of latency; 1 admits every architecture (no constraint).
-        const YAML::Node t = body["constraints"];
-        a.constraints.clear();
-        if (t.IsScalar()) {
-          a.constraints.push_back(ctx.real(t, bp + ".constraints", 1e-9, 1.0));
-        } else if (t.IsSequence() && t.size() > 0) {
-          for (size_t j = 0; j < t.size(); ++j) {
-            const std::string key = bp + ".constraints[" + std::to_string(j) + "]";
-            a.constraints.push_back(ctx.real(t[j], key, 1e-9, 1.0));
-            if (j > 0 && a.constraints[j] <= a.constraints[j - 1]) ctx.fail(t[j], key, "constraints must increase");
-          }
-        } else {
-          ctx.fail(t, bp + ".constraints", "expected a latency quantile in (0, 1] or an increasing list of them");
-        }
+        a.constraints = increasing(body["constraints"], bp + ".constraints", 1e-9, 1.0,
+                                   "expected a latency quantile in (0, 1] or an increasing list of them",
+                                   "constraints must increase");
       }
+      // Latency limits on the target in ms, each judged on the target's measurements.
       if (body["constraint_ms"]) {
-        // Latency limits on the target in ms, each judged on the target's measurements.
-        const YAML::Node t = body["constraint_ms"];
-        if (body["constraints"])
-          ctx.fail(t, bp + ".constraint_ms", "give latency quantiles (constraints) or limits in ms (constraint_ms), not both");
-        a.constraints.clear();
-        if (t.IsScalar()) {
-          a.constraint_ms.push_back(ctx.real(t, bp + ".constraint_ms", 1e-9, 1e12));
-        } else if (t.IsSequence() && t.size() > 0) {
-          for (size_t j = 0; j < t.size(); ++j) {
-            const std::string key = bp + ".constraint_ms[" + std::to_string(j) + "]";
-            a.constraint_ms.push_back(ctx.real(t[j], key, 1e-9, 1e12));
-            if (j > 0 && a.constraint_ms[j] <= a.constraint_ms[j - 1]) ctx.fail(t[j], key, "limits must increase");
-          }
-        } else {
-          ctx.fail(t, bp + ".constraint_ms", "expected a latency limit in ms (> 0) or an increasing list of them");
+        if (body["constraints"]) {
+          ctx.fail(body["constraint_ms"], bp + ".constraint_ms",
+                   "give latency quantiles (constraints) or limits in ms (constraint_ms), not both");
         }
+        a.constraint_ms = increasing(body["constraint_ms"], bp + ".constraint_ms", 1e-9, 1e12,
+                                     "expected a latency limit in ms (> 0) or an increasing list of them",
+                                     "limits must increase");
+        a.constraints.clear();
       }
       if (body["seeds"]) a.seeds = static_cast<int32_t>(ctx.u64(body["seeds"], bp + ".seeds", 1, 100000));
       if (body["seed"]) a.seed = ctx.u64(body["seed"], bp + ".seed", 0, UINT64_MAX);

@@ -6,12 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <numeric>
 
 #include "experiments/device_columns.hpp"
+#include "io/atomic_file.hpp"
 #include "kernels/rank_stats.hpp"
 #include "kernels/rng.hpp"
 #include "search/accuracy.hpp"
@@ -275,22 +274,7 @@ void export_deploy_json(const DeployReport& r, const std::string& path) {
   j += "  \"scheme\": " + json_string(r.scheme) + ",\n";
   j += "  \"samples\": {\"train\": " + std::to_string(r.n) + ", \"validation\": " + std::to_string(r.validation) + "}\n";
   j += "}\n";
-  const std::string tmp = path + ".partial";
-  {
-    std::ofstream out(tmp);
-    out << j;
-    out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw UserError("deploy.export: cannot write " + path);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw UserError("deploy.export: cannot write " + path + ": " + ec.message());
-  }
+  write_atomically(path, j);
 }
 
 }  // namespace proxysim

@@ -24,6 +24,7 @@
 #include "experiments/stage_checks.hpp"
 #include "io/device_yaml.hpp"
 #include "io/h5.hpp"
+#include "io/atomic_file.hpp"
 #include "io/h5_merge.hpp"
 #include "io/measured_csv.hpp"
 #include "io/run_info.hpp"
@@ -44,24 +45,6 @@ std::string slurp(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-void write_atomically(const fs::path& p, const std::string& text) {
-  const fs::path tmp = p.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    out.close();  // a full disk shows at the last flush
-    if (!out) {
-      const int err = errno;
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw UserError(p.string() + ": cannot write: " + std::strerror(err));
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  if (ec) throw UserError(p.string() + ": cannot move into place: " + ec.message());
 }
 
 // FNV-1a: a stable fingerprint of the expanded cells, the same in every build.

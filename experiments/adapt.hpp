@@ -7,12 +7,50 @@
 #include <string>
 #include <vector>
 
-#include "experiments/config.hpp"
+#include "kernels/engine.hpp"
 #include "io/h5.hpp"
 #include "sim/device_spec.hpp"
 #include "sim/space.hpp"
 
 namespace proxysim {
+
+// Proxy adaptation over the run's latency matrix: for each target, each budget n and
+// each repeat, n training + `validation` target measurements are drawn among the
+// architectures measured on both devices and every scheme predicts the rest.
+struct AdaptSettings {
+  std::string proxy;                 // a device column of the run
+  std::vector<std::string> targets;  // empty = every column but the proxy
+  std::vector<std::string> schemes = {"none", "adaproxy", "anchored"};
+  std::vector<int64_t> n = {5, 10, 20, 50, 100, 200};  // training samples per target
+  int64_t validation = 10;           // held-out target samples that choose the regularisation
+  int32_t repeats = 20;
+  uint64_t seed = 0;
+  bool include_disconnected = false;  // NB201's 341 disconnected architectures
+  // multi_proxy's candidate proxies (device columns besides the proxy; empty = every
+  // column but the proxy and the target) and how many of them it mixes at most.
+  std::vector<std::string> candidates;
+  int32_t k = 3;
+  std::string sampling = "random";   // random | stratified (by the proxy's latency) | authors
+  // paper: the authors' protocol, 60 training + 10 validation samples in one split
+  // drawn as their notebook drew it (sampling authors, seed 1, one repeat); paper_mean:
+  // the same with 20 splits (Python seeds 1..20); extension: n, validation, repeats,
+  // sampling and seed as given. A paper protocol overrides those five keys.
+  std::string protocol = "extension";
+  // adaproxy's lambda candidates and tie-break (search/adaptation.hpp).
+  std::string adaproxy_grid = "authors";         // authors | proxysim
+  std::string adaproxy_tie = "least_penalised";  // least_penalised | most_penalised
+  // The twin scheme's simulated twin of the proxy: a built-in or calibrated device
+  // name; empty = twin_<proxy column>.
+  std::string twin;
+  // The adapted latencies themselves: every scheme's prediction for every architecture
+  // measured on proxy and target, from the first repeat's draw (/adapt/predicted_ms),
+  // and optionally the same as a CSV a script can read (export; "" = none).
+  bool predict = false;
+  std::string export_csv;
+  // Where the device names were given ("file:line: 'key path'"), for errors the driver
+  // raises once it knows the run's device columns.
+  std::string proxy_where, targets_where, n_where, candidates_where, twin_where;
+};
 
 // Column indices of the stage's proxy, targets and multi_proxy candidates among the
 // run's device names. Throws UserError naming the config key when a name is not a
@@ -23,12 +61,12 @@ struct AdaptDevices {
   int32_t proxy = -1;
   std::vector<int32_t> targets, candidates;
 };
-AdaptDevices resolve_adapt_devices(const AdaptStage& stage, const std::vector<std::string>& names);
+AdaptDevices resolve_adapt_devices(const AdaptSettings& stage, const std::vector<std::string>& names);
 
 // The proxy's simulated twin for the `twin` scheme (adapt.twin, default
 // twin_<proxy>), or null when the stage does not run that scheme. Throws UserError
 // naming the proxy and the key when there is no such device.
-const DeviceSpec* resolve_adapt_twin(const AdaptStage& stage);
+const DeviceSpec* resolve_adapt_twin(const AdaptSettings& stage);
 
 struct AdaptReport {
   std::string proxy;
@@ -76,7 +114,7 @@ uint64_t adaptation_draw_seed(uint64_t seed, size_t target, int64_t n, int32_t r
 // `latency_ms` is rows x devices (NaN = not measured), `codes` rows x space.decisions().
 AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
                                const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
-                               const AdaptStage& stage);
+                               const AdaptSettings& stage);
 // /adapt in the result file: [scheme, target, n] cubes of mean, spread and
 // unsampled-architecture SRCC, with the names along each axis.
 void write_adaptation(H5Writer& h5, const AdaptReport& r);

@@ -1,4 +1,5 @@
 #include "experiments/cover.hpp"
+#include "experiments/stage_rows.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -87,7 +88,7 @@ SrccMeter::SrccMeter(Backend backend, const SearchSpace& space, const ArchBatch&
     engine->evaluate(b, codes.data(), ms.data(), macs.data(), params.data());
     for (uint64_t i = 0; i < b.count; ++i) {
       const uint8_t* code = codes.data() + i * K;
-      if (space.id() == SpaceId::kNb201 && !nb201::connected(code)) continue;
+      if (leaves_out(space, code, false)) continue;
       codes_.insert(codes_.end(), code, code + K);
       proxy_ms_.push_back(ms[i]);
     }
@@ -157,7 +158,7 @@ SrccDevice srcc_spec(const SrccRequest& r, const SrccMeter& meter, const DeviceS
 
 CoverReport compute_cover(Backend backend, const SearchSpace& space, const std::vector<float>& latency_ms,
                           uint64_t rows, const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
-                          const std::vector<std::string>& classes, const CoverStage& stage) {
+                          const std::vector<std::string>& classes, const CoverSettings& stage) {
   const auto D = static_cast<int32_t>(devices.size());
   const int K = space.decisions();
   CoverReport r;
@@ -165,7 +166,7 @@ CoverReport compute_cover(Backend backend, const SearchSpace& space, const std::
   std::vector<float> kept;
   kept.reserve(latency_ms.size());
   for (uint64_t i = 0; i < rows; ++i) {
-    if (space.id() == SpaceId::kNb201 && !stage.include_disconnected && !nb201::connected(codes.data() + i * K)) {
+    if (leaves_out(space, codes.data() + i * K, stage.include_disconnected)) {
       ++r.excluded_disconnected;
       continue;
     }

@@ -15,6 +15,14 @@
 
 namespace proxysim {
 
+// Greedy proxy cover of the run's devices (search/proxy_cover.hpp) over a grid of
+// SRCC thresholds: for all devices together and, with by_class, for each device class.
+struct CoverSettings {
+  std::vector<double> thresholds = {0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99};
+  bool by_class = true;
+  bool include_disconnected = false;  // NB201's 341 disconnected architectures
+};
+
 // The population's devices: centers resolved (built-in names, .yaml paths, or every
 // built-in of the class), then sampled. UserErrors name the config entry.
 std::vector<DeviceSpec> population_specs(const PopulationRequest& request);
@@ -70,7 +78,7 @@ struct CoverReport {
 // `classes` names each column's class ("measured" for measured columns).
 CoverReport compute_cover(Backend backend, const SearchSpace& space, const std::vector<float>& latency_ms,
                           uint64_t rows, const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
-                          const std::vector<std::string>& classes, const CoverStage& stage);
+                          const std::vector<std::string>& classes, const CoverSettings& stage);
 // /cover in the result file: thresholds, groups, proxies needed [group, threshold],
 // and the chosen proxies with their cumulative coverage (flattened, with offsets).
 void write_cover(H5Writer& h5, const CoverReport& r);

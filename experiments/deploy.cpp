@@ -1,4 +1,5 @@
 #include "experiments/deploy.hpp"
+#include "experiments/stage_rows.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -44,7 +45,7 @@ std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{:.9g
 
 }  // namespace
 
-void resolve_deploy_devices(const DeployStage& stage, const std::vector<std::string>& names) {
+void resolve_deploy_devices(const DeploySettings& stage, const std::vector<std::string>& names) {
   const int32_t p = device_column(names, stage.proxy, stage.proxy_where.empty() ? "deploy.proxy" : stage.proxy_where, "proxy");
   if (stage.target.empty()) return;
   const std::string where = stage.target_where.empty() ? "deploy.target" : stage.target_where;
@@ -55,10 +56,9 @@ void resolve_deploy_devices(const DeployStage& stage, const std::vector<std::str
 
 DeployReport compute_deploy(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
                             const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
-                            const DeployStage& stage) {
+                            const DeploySettings& stage) {
   resolve_deploy_devices(stage, devices);
   const size_t D = devices.size();
-  const int K = space.decisions();
   const auto pc = static_cast<size_t>(std::find(devices.begin(), devices.end(), stage.proxy) - devices.begin());
   const bool adapted = !stage.target.empty();
   const size_t tc = adapted ? static_cast<size_t>(std::find(devices.begin(), devices.end(), stage.target) - devices.begin()) : 0;
@@ -71,12 +71,12 @@ DeployReport compute_deploy(const SearchSpace& space, const std::vector<float>& 
   r.validation = adapted ? stage.validation : 0;
 
   // Candidates: usable (connected on NB201), accuracy known, measured on the proxy.
-  std::vector<ArchCode> arch(rows);
-  for (uint64_t i = 0; i < rows; ++i) arch[i].assign(codes.begin() + i * K, codes.begin() + (i + 1) * K);
+  const StageRows rows_of = stage_rows(space, codes, rows, stage.include_disconnected);
+  const std::vector<ArchCode>& arch = rows_of.arch;
   const std::vector<float> accuracy = accuracy_for(space, arch, stage.accuracy, stage.accuracy_file, stage.synthetic_seed);
   std::vector<int64_t> cand;
   for (uint64_t i = 0; i < rows; ++i) {
-    if (space.id() == SpaceId::kNb201 && !stage.include_disconnected && !nb201::connected(arch[i].data())) continue;
+    if (rows_of.usable[i] == 0) continue;
     if (!std::isfinite(accuracy[i]) || !std::isfinite(latency_ms[i * D + pc])) continue;
     cand.push_back(static_cast<int64_t>(i));
   }

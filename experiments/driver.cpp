@@ -1,5 +1,3 @@
-#include "experiments/deploy.hpp"
-#include "experiments/stage_checks.hpp"
 #include "experiments/driver.hpp"
 
 #include <algorithm>
@@ -13,7 +11,8 @@
 #include <fmt/ostream.h>
 
 #include "experiments/cover.hpp"
-#include "experiments/nas.hpp"
+#include "experiments/eval.hpp"
+#include "experiments/resolve.hpp"
 #include "io/device_yaml.hpp"
 #include "io/measured_csv.hpp"
 #include "io/h5.hpp"
@@ -23,89 +22,19 @@
 
 namespace proxysim {
 
-namespace {
-
-std::vector<DeviceSpec> resolve_devices(const std::vector<std::string>& names) {
-  std::vector<DeviceSpec> out;
-  for (const auto& n : names) {
-    auto part = select_devices(n);
-    for (auto& d : part) {
-      for (const auto& have : out) {
-        if (have.name == d.name) throw UserError("device '" + d.name + "' is listed twice");
-      }
-      out.push_back(std::move(d));
-    }
-  }
-  return out;
-}
-
-void add_unique(std::vector<DeviceSpec>& out, DeviceSpec d) {
-  for (const auto& have : out) {
-    if (have.name == d.name) throw UserError("device '" + d.name + "' is listed twice");
-  }
-  out.push_back(std::move(d));
-}
-
-}  // namespace
-
 RunResult run_experiment(const ExperimentConfig& config, const RunOptions& options, std::ostream& log) {
   using Clock = std::chrono::steady_clock;
-  const SearchSpace space = make_space(config.space, config.dataset);
-  // Simulated columns: named devices, then populations, then requested-SRCC devices
-  // (which need the architectures, below).
-  std::vector<DeviceSpec> specs = resolve_devices(config.devices);
-  for (const auto& p : config.populations) {
-    for (auto& d : population_specs(p)) add_unique(specs, std::move(d));
-  }
+  ResolvedRun run = resolve_run(config);
+  const SearchSpace& space = run.space;
   const Backend backend = resolve_backend(options.backend.empty() ? config.backend : options.backend);
-  if (!config.eval && !config.monotonicity && !config.adapt && !config.select && !config.cover && !config.nas &&
-      !config.deploy) {
-    throw UserError("config has no stage to run (eval, monotonicity, adapt, select, cover, nas, deploy)");
-  }
+  const EvalSettings eval = config.find<EvalSettings>() ? *config.find<EvalSettings>() : EvalSettings{};
   const int K = space.decisions();
+  const ArchBatch::Kind kind = run.kind;
+  const uint64_t n = run.archs;
+  const std::vector<uint8_t>& list_codes = run.list_codes;
 
-  // Measured devices: their columns join the simulated ones, keyed by architecture.
-  std::vector<MeasuredTable> tables;
-  for (const auto& path : config.measured) {
-    tables.push_back(read_measured_csv(path, space.name()));
-  }
-
-  // Architectures.
-  ArchBatch::Kind kind = ArchBatch::Kind::kSample;
-  uint64_t n = config.archs.count;
-  std::vector<uint8_t> list_codes;
-  std::map<ArchCode, uint64_t> row_of;  // kMeasured / kList: architecture -> row
-  switch (config.archs.kind) {
-    case ArchSelection::Kind::kEnumerate: {
-      const auto size = space.size();
-      if (!size) throw UserError("archs: all: space '" + space.name() + "' is too large to enumerate; use {sample: N}");
-      kind = ArchBatch::Kind::kEnumerate;
-      n = *size;
-      // Measured tables cover part of the space: their rows find their architectures.
-      if (!tables.empty()) {
-        for (uint64_t i = 0; i < n; ++i) row_of.emplace(space.code_at(i), i);
-      }
-      break;
-    }
-    case ArchSelection::Kind::kSample: kind = ArchBatch::Kind::kSample; break;
-    case ArchSelection::Kind::kList:
-    case ArchSelection::Kind::kMeasured: {
-      kind = ArchBatch::Kind::kList;
-      auto add = [&](const ArchCode& c) {
-        if (row_of.emplace(c, row_of.size()).second) list_codes.insert(list_codes.end(), c.begin(), c.end());
-      };
-      if (config.archs.kind == ArchSelection::Kind::kList) {
-        for (const auto& s : config.archs.list) add(space.from_string(s));
-      } else {
-        for (const auto& t : tables) {
-          for (const auto& c : t.codes) add(c);
-        }
-      }
-      n = row_of.size();
-      break;
-    }
-  }
-  if (n == 0) throw UserError("no architectures to evaluate");
+  // Requested-SRCC devices: each measured against its proxy on the run's architectures.
+  std::vector<DeviceSpec> specs = std::move(run.specs);
   for (const auto& r : config.srcc_devices) {
     const DeviceSpec proxy = resolve_one_device(r.proxy, (r.where.empty() ? "srcc_to" : r.where) + ".proxy");
     ArchBatch b;
@@ -114,7 +43,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     b.seed = config.archs.seed;
     b.codes = kind == ArchBatch::Kind::kList ? list_codes.data() : nullptr;
     EngineOptions eo;
-    eo.mode = config.eval_stage.mode;
+    eo.mode = eval.mode;
     eo.noise_seed = config.noise_seed;
     const SrccMeter meter(backend, space, b, eo, proxy);
     SrccDevice sd = srcc_spec(r, meter, proxy);
@@ -123,24 +52,19 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
                  sd.spec.name, sd.srcc, proxy.name, r.srcc, sd.mix, r.far.empty() ? "its scrambled twin" : r.far,
                  meter.rows());
     }
-    add_unique(specs, std::move(sd.spec));
+    specs.push_back(std::move(sd.spec));
   }
 
   // Column layout: simulated devices first, then each measured table's devices.
-  std::vector<std::string> names, classes, imitates, files;
+  const std::vector<std::string>& names = run.names;
+  std::vector<std::string> classes, imitates, files;
   for (const auto& s : specs) {
-    names.push_back(s.name);
     classes.push_back(std::string(device_class_name(s.params.device_class)));
     imitates.push_back(s.imitates);
     files.push_back(s.file);
   }
-  for (const auto& t : tables) {
+  for (const auto& t : run.tables) {
     for (const auto& d : t.devices) {
-      std::string name = d;
-      if (std::find(names.begin(), names.end(), name) != names.end()) {
-        name = std::filesystem::path(t.file).stem().string() + ":" + d;
-      }
-      names.push_back(name);
       classes.push_back("measured");
       imitates.push_back("measured column " + d);
       files.push_back(t.file);
@@ -148,17 +72,16 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   }
   const int Ds = static_cast<int>(specs.size());
   const int D = static_cast<int>(names.size());
-  if (D == 0) throw UserError("no devices: name simulated devices or measured: files");
   // Every stage's device names are checked now, before any work.
-  check_stage_devices(config, names);
+  for (const auto& stage : config.stages) stage->check_devices(names);
   // Measured latencies per row (NaN where a table lacks the architecture).
   std::vector<float> measured;
-  if (!tables.empty()) {
-    if (row_of.empty()) throw UserError("measured: files need archs: all, measured or a list (a sample cannot be matched to the tables' "
-                      "rows)");
+  if (!run.tables.empty()) {
+    std::map<ArchCode, uint64_t> row_of;
+    for (uint64_t i = 0; i < run.rows.size(); ++i) row_of.emplace(run.rows[i], i);
     measured.assign(n * (D - Ds), std::numeric_limits<float>::quiet_NaN());
     int col = 0;
-    for (const auto& t : tables) {
+    for (const auto& t : run.tables) {
       const int Dt = static_cast<int>(t.devices.size());
       for (uint64_t r = 0; r < t.rows(); ++r) {
         const auto it = row_of.find(t.codes[r]);
@@ -179,7 +102,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     devices.reserve(specs.size());
     for (const auto& s : specs) devices.push_back({s.name, s.params});
     EngineOptions eo;
-    eo.mode = config.eval_stage.mode;
+    eo.mode = eval.mode;
     eo.noise_seed = config.noise_seed;
     engine = make_engine(backend, space, devices, eo);
   }
@@ -198,20 +121,19 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   result.devices.resize(D);
   std::vector<double> sum(D, 0.0), mn(D, std::numeric_limits<double>::infinity()), mx(D, 0.0);
   std::vector<uint64_t> counted(D, 0);
-  // Kept in memory for the stages that read the whole matrix (monotonicity, adapt, select).
-  const bool hold = config.monotonicity || config.adapt || config.select || config.cover || config.nas || config.deploy;
-  const bool hold_codes = config.adapt || config.select || config.cover || config.nas || config.deploy;
+  // Kept in memory for the stages that read the whole matrix and the architectures.
+  const bool hold = std::any_of(config.stages.begin(), config.stages.end(), [](const auto& s) { return s->reads_matrix(); });
+  const bool hold_codes =
+      std::any_of(config.stages.begin(), config.stages.end(), [&](const auto& s) { return s->reads_codes(space); });
   std::vector<float> matrix;
-  std::vector<uint8_t> keep;       // rows the monotonicity statistics use
   std::vector<uint8_t> all_codes;  // every row's architecture, for adaptation's features and selection's MACs
   if (hold) matrix.resize(n * D);
-  if (config.monotonicity) keep.assign(n, 1);
   if (hold_codes) all_codes.resize(n * K);
   {
     h5.group("/eval");
     // The per-architecture datasets are the eval stage's output; a run with only the
     // monotonicity stage keeps the matrix in memory and writes its statistics alone.
-    const bool write_matrix = config.eval;
+    const bool write_matrix = config.has("eval");
     H5Matrix lat, codes_ds, index_ds, macs_ds, params_ds;
     if (write_matrix) {
       lat = h5.matrix_f32("/eval/latency_ms", n, D, {"arch", "device"});
@@ -221,7 +143,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
       params_ds = h5.vector_f32("/eval/params", n, "arch");
     }
 
-    const uint64_t chunk = std::min<uint64_t>(config.eval_stage.chunk, n);
+    const uint64_t chunk = std::min<uint64_t>(eval.chunk, n);
     std::vector<uint8_t> codes(chunk * K);
     std::vector<float> sim(chunk * std::max(Ds, 1)), latency(chunk * D), macs(chunk), params(chunk);
     std::vector<uint64_t> index(chunk);
@@ -256,10 +178,6 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
       for (uint64_t i = 0; i < count; ++i) {
         const ArchCode code(codes.begin() + i * K, codes.begin() + (i + 1) * K);
         index[i] = space.id() == SpaceId::kNb201 ? nb201_index(code) : first + i;
-        if (config.monotonicity && space.id() == SpaceId::kNb201 && !config.monotonicity_stage.include_disconnected &&
-            !nb201::connected(code.data())) {
-          keep[first + i] = 0;
-        }
         float* row = &latency[i * D];
         std::copy(&sim[i * Ds], &sim[i * Ds] + Ds, row);
         if (D > Ds) std::copy(&measured[(first + i) * (D - Ds)], &measured[(first + i + 1) * (D - Ds)], row + Ds);
@@ -319,67 +237,15 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   h5.attr("/eval", "eval_mode", std::string(!engine ? "none" : engine->compiled() ? "compiled" : "walk"));
   h5.attr("/eval", "seconds", result.eval_seconds);
 
-  if (config.monotonicity) {
+  const StageInput input{backend, space, matrix, n, all_codes, names, classes, options.quiet, log};
+  for (const auto& stage : config.stages) {
+    if (!stage->reads_matrix()) continue;  // the eval stage: written above
     if (options.checkpoint) options.checkpoint();
     const auto t0 = Clock::now();
-    result.monotonicity = compute_monotonicity(backend, matrix, n, names, keep, config.monotonicity_stage);
-    write_monotonicity(h5, result.monotonicity);
-    result.monotonicity_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    h5.attr("/monotonicity", "seconds", result.monotonicity_seconds);
-  }
-  if (config.adapt) {
-    if (options.checkpoint) options.checkpoint();
-    const auto t0 = Clock::now();
-    result.adapt = compute_adaptation(space, matrix, n, all_codes, names, config.adapt_stage);
-    write_adaptation(h5, result.adapt);
-    print_invalid_predictions(result.adapt, log);
-    if (!config.adapt_stage.export_csv.empty())
-      export_adaptation_csv(result.adapt, space, all_codes, matrix, names, config.adapt_stage.export_csv);
-    result.adapt_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    h5.attr("/adapt", "seconds", result.adapt_seconds);
-  }
-  if (config.select) {
-    if (options.checkpoint) options.checkpoint();
-    const auto t0 = Clock::now();
-    result.select = compute_selection(space, matrix, n, all_codes, names, config.select_stage);
-    write_selection(h5, result.select);
-    result.select_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    h5.attr("/select", "seconds", result.select_seconds);
-  }
-  if (config.cover) {
-    if (options.checkpoint) options.checkpoint();
-    const auto t0 = Clock::now();
-    const CoverReport cover = compute_cover(backend, space, matrix, n, all_codes, names, classes, config.cover_stage);
-    write_cover(h5, cover);
+    stage->run(input, h5, result);
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    h5.attr("/cover", "seconds", seconds);
-    if (!options.quiet) {
-      print_cover_table(cover, log);
-      fmt::print(log, "proxy cover in {:.2f} s\n", seconds);
-    }
-  }
-
-  if (config.nas) {
-    const auto t0 = Clock::now();
-    const NasReport nas = compute_nas(space, matrix, n, all_codes, names, config.nas_stage);
-    write_nas(h5, nas);
-    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    h5.attr("/nas", "seconds", seconds);
-    if (!options.quiet) {
-      print_nas_table(nas, log);
-      fmt::print(log, "nas: {} searches in {:.2f} s (adaptation {:.2f} s)\n", nas.regret.size(), seconds,
-                 nas.seconds_adapt);
-    }
-  }
-
-  if (config.deploy) {
-    if (options.checkpoint) options.checkpoint();
-    const auto t0 = Clock::now();
-    const DeployReport deploy = compute_deploy(space, matrix, n, all_codes, names, config.deploy_stage);
-    write_deploy(h5, deploy);
-    h5.attr("/deploy", "seconds", std::chrono::duration<double>(Clock::now() - t0).count());
-    if (!config.deploy_stage.export_json.empty()) export_deploy_json(deploy, config.deploy_stage.export_json);
-    if (!options.quiet) print_deploy(deploy, log);
+    result.stage_seconds[stage->name()] = seconds;
+    h5.attr(std::string("/") + stage->name(), "seconds", seconds);
   }
 
   h5.attr("/", "proxysim_version", info.version);
@@ -429,9 +295,7 @@ void print_summary(const RunResult& r, std::ostream& out, int max_rows) {
   fmt::print(out, "\n{} archs x {} devices in {:.2f} s on {} ({:.2e} arch-device pairs/s)\n", r.archs,
              r.devices.size(), r.eval_seconds, r.backend,
              r.archs * static_cast<double>(r.devices.size()) / std::max(r.eval_seconds, 1e-9));
-  if (!r.monotonicity.devices.empty()) fmt::print(out, "monotonicity statistics in {:.2f} s\n", r.monotonicity_seconds);
-  if (!r.adapt.targets.empty()) fmt::print(out, "adaptation in {:.2f} s\n", r.adapt_seconds);
-  if (!r.select.targets.empty()) fmt::print(out, "proxy selection in {:.2f} s\n", r.select_seconds);
+  for (const auto& [stage, seconds] : r.stage_seconds) fmt::print(out, "{} stage in {:.2f} s\n", stage, seconds);
   fmt::print(out, "results: {}\n", r.output);
 }
 

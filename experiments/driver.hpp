@@ -7,10 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "experiments/adapt.hpp"
 #include "experiments/config.hpp"
-#include "experiments/monotonicity.hpp"
-#include "experiments/select.hpp"
+#include "experiments/run_result.hpp"
 
 namespace proxysim {
 
@@ -22,27 +20,6 @@ struct RunOptions {
   // to abandon the run (no result file is left). The Python package raises
   // KeyboardInterrupt from it on Ctrl-C.
   std::function<void()> checkpoint;
-};
-
-struct DeviceSummary {
-  std::string name;
-  std::string device_class;
-  double mean_ms = 0.0, min_ms = 0.0, max_ms = 0.0;
-  uint64_t fastest_arch = 0;  // row of the fastest architecture
-};
-
-struct RunResult {
-  std::string output;
-  std::string backend;
-  uint64_t archs = 0;
-  std::vector<DeviceSummary> devices;
-  double eval_seconds = 0.0;
-  MonotonicityReport monotonicity;
-  double monotonicity_seconds = 0.0;
-  AdaptReport adapt;
-  double adapt_seconds = 0.0;
-  SelectReport select;
-  double select_seconds = 0.0;
 };
 
 RunResult run_experiment(const ExperimentConfig& config, const RunOptions& options, std::ostream& log);

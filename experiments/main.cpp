@@ -17,6 +17,9 @@
 #include "experiments/monotonicity.hpp"
 #include "experiments/mpi_world.hpp"
 #include "experiments/sweep.hpp"
+#include "experiments/estimate.hpp"
+#include "experiments/eval.hpp"
+#include "experiments/memory_limit.hpp"
 #include "experiments/sweep_run.hpp"
 #include "io/device_yaml.hpp"
 #include "io/measured_csv.hpp"
@@ -135,7 +138,7 @@ int run_main(int argc, char** argv, const World& world) {
 
   ExperimentConfig ev;
   ev.name = "eval";
-  ev.eval = true;
+  EvalSettings ev_settings;
   std::string ev_archs = "all", ev_devices = "all", ev_mode = "auto";
   RunOptions ev_opts;
   auto* eval = app.add_subcommand("eval", "evaluate the latency matrix of one space on devices");
@@ -153,7 +156,7 @@ int run_main(int argc, char** argv, const World& world) {
   ExperimentConfig mo;
   mo.name = "monotonicity";
   mo.space.clear();  // inferred from the first --measured file unless given
-  mo.monotonicity = true;
+  MonotonicitySettings mo_settings;
   std::string mo_archs, mo_devices;
   RunOptions mo_opts;
   bool mo_no_kendall = false;
@@ -165,12 +168,12 @@ int run_main(int argc, char** argv, const World& world) {
   mono->add_option("--archs", mo_archs, "all, measured, or a number to sample (default: measured if --measured, else all)");
   mono->add_option("--seed", mo.archs.seed, "sampling seed");
   mono->add_option("--noise-seed", mo.noise_seed, "measurement-noise seed of simulated devices");
-  mono->add_option("--top-k", mo.monotonicity_stage.top_k, "k of the top-k agreement (0 = off)");
-  mono->add_option("--bootstrap", mo.monotonicity_stage.bootstrap, "bootstrap resamples for SRCC intervals (0 = off)");
-  mono->add_flag("--include-disconnected", mo.monotonicity_stage.include_disconnected,
+  mono->add_option("--top-k", mo_settings.top_k, "k of the top-k agreement (0 = off)");
+  mono->add_option("--bootstrap", mo_settings.bootstrap, "bootstrap resamples for SRCC intervals (0 = off)");
+  mono->add_flag("--include-disconnected", mo_settings.include_disconnected,
                  "keep NB201's 341 disconnected architectures (excluded by default)");
   mono->add_flag("--no-kendall", mo_no_kendall, "skip Kendall tau-b");
-  mono->add_option("--target", mo.monotonicity_stage.target,
+  mono->add_option("--target", mo_settings.target,
                    "a device column: list every other device as its proxy, best first, instead of the matrix");
   mono->add_option("--out", mo_opts.output, "result HDF5 file (default: results/runs/monotonicity/<time>/result.h5)");
   mono->add_option("--backend", mo_opts.backend, "auto|cpu|cuda")->default_val("auto");
@@ -243,12 +246,13 @@ int run_main(int argc, char** argv, const World& world) {
       set_archs(ev, ev_archs);
       ev.devices = {ev_devices};
       if (ev_mode == "walk") {
-        ev.eval_stage.mode = EvalMode::kWalk;
+        ev_settings.mode = EvalMode::kWalk;
       } else if (ev_mode == "compiled") {
-        ev.eval_stage.mode = EvalMode::kCompiled;
+        ev_settings.mode = EvalMode::kCompiled;
       } else if (ev_mode != "auto") {
         throw UserError("--mode: expected auto, walk or compiled, found '" + ev_mode + "'");
       }
+      ev.set("eval", ev_settings);
       const SweepOutcome r = run_single(ev, ev_opts, world);
       if (!ev_opts.quiet && r.single) print_summary(r.result, std::cout, ev.summary_rows);
       return 0;
@@ -264,10 +268,11 @@ int run_main(int argc, char** argv, const World& world) {
       if (mo.measured.empty() && mo.devices.empty()) mo.devices = {"all"};
       if (mo_archs.empty()) mo_archs = mo.measured.empty() ? "all" : "measured";
       set_archs(mo, mo_archs);
-      mo.monotonicity_stage.kendall = !mo_no_kendall;
+      mo_settings.kendall = !mo_no_kendall;
+      mo.set("monotonicity", mo_settings);
       const SweepOutcome r = run_single(mo, mo_opts, world);
       if (!mo_opts.quiet) {
-        if (r.single && mo.monotonicity_stage.target.empty()) print_srcc_table(r.result.monotonicity, std::cout);
+        if (r.single && mo_settings.target.empty()) print_srcc_table(r.result.monotonicity, std::cout);
         if (r.single) print_proxy_ranking(r.result.monotonicity, std::cout);
         fmt::print("results: {}\n", r.output);
       }

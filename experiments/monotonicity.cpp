@@ -11,7 +11,7 @@
 
 namespace proxysim {
 
-int monotonicity_target_column(const MonotonicityStage& stage, const std::vector<std::string>& devices) {
+int monotonicity_target_column(const MonotonicitySettings& stage, const std::vector<std::string>& devices) {
   if (stage.target.empty()) return -1;
   const auto it = std::find(devices.begin(), devices.end(), stage.target);
   if (it != devices.end()) return static_cast<int>(it - devices.begin());
@@ -50,7 +50,7 @@ std::vector<ProxyRank> rank_proxies(const MonotonicityReport& r, int t) {
 
 MonotonicityReport compute_monotonicity(Backend backend, const std::vector<float>& latency_ms, uint64_t rows,
                                         const std::vector<std::string>& devices, const std::vector<uint8_t>& keep,
-                                        const MonotonicityStage& stage) {
+                                        const MonotonicitySettings& stage) {
   MonotonicityReport r;
   r.devices = devices;
   const int32_t D = static_cast<int32_t>(devices.size());

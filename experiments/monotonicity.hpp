@@ -6,11 +6,20 @@
 #include <string>
 #include <vector>
 
-#include "experiments/config.hpp"
+#include "kernels/engine.hpp"
 #include "io/h5.hpp"
 #include "kernels/rank_stats.hpp"
 
 namespace proxysim {
+
+struct MonotonicitySettings {
+  bool kendall = true;
+  int64_t top_k = 100;              // 0 = off
+  int32_t bootstrap = 0;            // resamples for SRCC intervals, 0 = off
+  uint64_t bootstrap_seed = 0;
+  bool include_disconnected = false;  // NB201's 341 disconnected architectures
+  std::string target;               // a device column: rank every other column as its proxy
+};
 
 // One candidate proxy of the stage's target: its statistics with the target and the
 // number of architectures measured on both that they rest on.
@@ -36,12 +45,12 @@ struct MonotonicityReport {
 
 // The column of `stage.target` among `devices`, or -1 without a target; a name that is
 // not a device of the run is a UserError naming the key and the run's devices.
-int monotonicity_target_column(const MonotonicityStage& stage, const std::vector<std::string>& devices);
+int monotonicity_target_column(const MonotonicitySettings& stage, const std::vector<std::string>& devices);
 
 // `latency_ms` is rows x devices (NaN = not measured); rows with keep[i] == 0 are left out.
 MonotonicityReport compute_monotonicity(Backend backend, const std::vector<float>& latency_ms, uint64_t rows,
                                         const std::vector<std::string>& devices, const std::vector<uint8_t>& keep,
-                                        const MonotonicityStage& stage);
+                                        const MonotonicitySettings& stage);
 void write_monotonicity(H5Writer& h5, const MonotonicityReport& r);
 // The SRCC matrix as a table, pairs >= 0.9 (strong monotonicity) marked with '*'.
 void print_srcc_table(const MonotonicityReport& r, std::ostream& out);

@@ -16,11 +16,40 @@
 #include <string>
 #include <vector>
 
-#include "experiments/config.hpp"
+#include "kernels/engine.hpp"
 #include "io/h5.hpp"
 #include "sim/space.hpp"
 
 namespace proxysim {
+
+// Hardware-aware NAS on a proxy (search/nas.hpp, experiments/nas.hpp): for every
+// strategy, latency source, target, constraint and seed one search on the run's
+// architecture table, judged on the target. Constraints are quantiles of latency: q
+// admits the fastest ceil(q m) of the m eligible architectures, on the target for the
+// judge and on each source for the search.
+struct NasSettings {
+  std::string accuracy = "nb201";  // nb201 (the real table) | synthetic
+  std::string accuracy_file;         // "" = nb201_accuracy.csv in the data directory
+  uint64_t synthetic_seed = 0;
+  std::string proxy;                 // a device column of the run
+  std::vector<std::string> targets;  // empty = every column but the proxy
+  std::vector<std::string> sources = {"target", "proxy", "adapted", "flops"};
+  std::string scheme = "adaproxy";  // the adapted source's adaptation scheme
+  int64_t n = 50;                   // its training samples on the target
+  int64_t validation = 10;          // and validation samples
+  std::vector<std::string> strategies = {"regularized_evolution"};
+  std::vector<double> constraints = {0.1, 0.3, 0.5};  // latency quantiles on each target, or
+  std::vector<double> constraint_ms;                  // limits in ms (then constraints is empty)
+  int32_t seeds = 20;
+  uint64_t seed = 0;
+  int64_t budget = 1000;  // accuracy evaluations per search; 0 = no limit
+  int32_t population = 20, sample = 5;  // regularized evolution
+  int32_t ofa_population = 100, ofa_generations = 500;
+  double ofa_mutation_prob = 0.1, ofa_parent_ratio = 0.25, ofa_mutation_ratio = 0.5;
+  std::vector<int64_t> checkpoints = {10, 20, 50, 100, 200, 500, 1000};  // evaluations
+  bool include_disconnected = false;  // NB201's 341 disconnected architectures
+  std::string proxy_where, targets_where;
+};
 
 const std::vector<std::string>& nas_source_names();  // target, proxy, adapted, flops
 
@@ -30,7 +59,7 @@ struct NasDevices {
 };
 // Throws UserError naming the config key when a name is not a column or is listed
 // twice; the proxy among the targets is dropped.
-NasDevices resolve_nas_devices(const NasStage& stage, const std::vector<std::string>& names);
+NasDevices resolve_nas_devices(const NasSettings& stage, const std::vector<std::string>& names);
 
 struct NasReport {
   std::string proxy, accuracy, scheme;
@@ -63,7 +92,7 @@ struct NasReport {
 // `latency_ms` is rows x devices (NaN = not measured), `codes` rows x space.decisions().
 NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
                       const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
-                      const NasStage& stage);
+                      const NasSettings& stage);
 // /nas in the result file: the 5-D outcome cubes and the 6-D best-so-far curves, with
 // names along every axis.
 void write_nas(H5Writer& h5, const NasReport& r);

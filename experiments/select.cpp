@@ -1,4 +1,5 @@
 #include "experiments/select.hpp"
+#include "experiments/stage_rows.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -77,7 +78,7 @@ const std::vector<std::string>& select_rule_names() {
   return names;
 }
 
-SelectDevices resolve_select_devices(const SelectStage& stage, const std::vector<std::string>& names) {
+SelectDevices resolve_select_devices(const SelectSettings& stage, const std::vector<std::string>& names) {
   SelectDevices d;
   const std::string cw = stage.candidates_where.empty() ? "select.candidates" : stage.candidates_where;
   const std::string tw = stage.targets_where.empty() ? "select.targets" : stage.targets_where;
@@ -94,10 +95,9 @@ SelectDevices resolve_select_devices(const SelectStage& stage, const std::vector
 
 SelectReport compute_selection(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
                                const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
-                               const SelectStage& stage) {
+                               const SelectSettings& stage) {
   const SelectDevices cols = resolve_select_devices(stage, devices);
   const size_t D = devices.size();
-  const int K = space.decisions();
   SelectReport r;
   r.rules = stage.rules;
   r.n = stage.n;
@@ -110,22 +110,19 @@ SelectReport compute_selection(const SearchSpace& space, const std::vector<float
   const auto R = static_cast<size_t>(stage.repeats);
 
   // MACs per row from the space's lowering: the flops rule's proxy.
+  const StageRows rows_of = stage_rows(space, codes, rows, stage.include_disconnected);
+  const std::vector<uint8_t>& usable = rows_of.usable;
+  r.excluded_disconnected = rows_of.excluded;
   std::vector<float> macs(rows);
-  std::vector<uint8_t> usable(rows, 1);
-  for (uint64_t i = 0; i < rows; ++i) {
-    const ArchCode code(codes.begin() + static_cast<int64_t>(i * K), codes.begin() + static_cast<int64_t>((i + 1) * K));
-    macs[i] = static_cast<float>(space.totals(code).macs);
-    if (space.id() == SpaceId::kNb201 && !stage.include_disconnected && !nb201::connected(code.data())) {
-      usable[i] = 0;
-      ++r.excluded_disconnected;
-    }
-  }
+  for (uint64_t i = 0; i < rows; ++i) macs[i] = static_cast<float>(space.totals(rows_of.arch[i]).macs);
 
-  // Each target's view: the usable architectures measured on it, with every
-  // candidate's latency (NaN where that candidate lacks the architecture).
+  // Each target's view: the rows of the usable architectures measured on it (every
+  // candidate's latency is read from the matrix there, NaN where it lacks the row).
   struct TargetData {
-    std::vector<float> target_ms, macs;
-    std::vector<std::vector<float>> candidate_ms;  // [candidate][row]
+    std::vector<uint64_t> row;
+  };
+  auto candidate_at = [&](size_t c, uint64_t row) {
+    return latency_ms[row * D + static_cast<size_t>(cols.candidates[c])];
   };
   std::vector<TargetData> data(T);
   r.eligible.resize(T);
@@ -137,28 +134,30 @@ SelectReport compute_selection(const SearchSpace& space, const std::vector<float
   for (size_t t = 0; t < T; ++t) {
     TargetData& d = data[t];
     const auto tc = static_cast<size_t>(cols.targets[t]);
-    d.candidate_ms.resize(C);
     for (uint64_t i = 0; i < rows; ++i) {
-      const float y = latency_ms[i * D + tc];
-      if (!usable[i] || !std::isfinite(y)) continue;
-      d.target_ms.push_back(y);
-      d.macs.push_back(macs[i]);
-      for (size_t c = 0; c < C; ++c) d.candidate_ms[c].push_back(latency_ms[i * D + static_cast<size_t>(cols.candidates[c])]);
+      if (usable[i] && std::isfinite(latency_ms[i * D + tc])) d.row.push_back(i);
     }
-    const auto m = static_cast<int64_t>(d.target_ms.size());
+    const auto m = static_cast<int64_t>(d.row.size());
     r.eligible[t] = m;
     if (m < stage.n.back()) {
       throw UserError(fmt::format("{}: n = {} samples need at least as many architectures as the {} measured on '{}'",
                                   stage.n_where.empty() ? "select.n" : stage.n_where, stage.n.back(), m, r.targets[t]));
     }
   }
+  auto target_ms = [&](size_t t) {
+    std::vector<float> y(data[t].row.size());
+    for (size_t j = 0; j < y.size(); ++j) y[j] = latency_ms[data[t].row[j] * D + static_cast<size_t>(cols.targets[t])];
+    return y;
+  };
   // Full-data SRCC of every (candidate, target) pair and the oracle per target.
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t task = 0; task < static_cast<int64_t>(C * T); ++task) {
     const size_t c = static_cast<size_t>(task) / T, t = static_cast<size_t>(task) % T;
     if (cols.candidates[c] == cols.targets[t]) continue;
-    std::vector<float> a, b;
-    r.srcc_full[c * T + t] = srcc_where_measured(data[t].candidate_ms[c], data[t].target_ms, a, b);
+    const std::vector<float> y = target_ms(t);
+    std::vector<float> x(y.size()), a, b;
+    for (size_t j = 0; j < x.size(); ++j) x[j] = candidate_at(c, data[t].row[j]);
+    r.srcc_full[c * T + t] = srcc_where_measured(x, y, a, b);
   }
   for (size_t t = 0; t < T; ++t) {
     Best best;
@@ -168,8 +167,9 @@ SelectReport compute_selection(const SearchSpace& space, const std::vector<float
     oracle_index[t] = best.index;
     r.oracle[t] = r.candidates[static_cast<size_t>(best.index)];
     r.oracle_srcc[t] = r.srcc_full[static_cast<size_t>(best.index) * T + t];
-    std::vector<float> a, b;
-    r.macs_srcc[t] = srcc_where_measured(data[t].macs, data[t].target_ms, a, b);
+    std::vector<float> x(data[t].row.size()), a, b;
+    for (size_t j = 0; j < x.size(); ++j) x[j] = macs[data[t].row[j]];
+    r.macs_srcc[t] = srcc_where_measured(x, target_ms(t), a, b);
   }
 
   // One task per (target, budget, repeat): its sample SRCC for every candidate and each
@@ -189,23 +189,28 @@ SelectReport compute_selection(const SearchSpace& space, const std::vector<float
       const auto rep = static_cast<int32_t>(static_cast<size_t>(task) % R);
       const TargetData& d = data[t];
       const int64_t n = stage.n[k];
-      std::vector<int64_t> pool(d.target_ms.size());
+      std::vector<int64_t> pool(d.row.size());
       std::iota(pool.begin(), pool.end(), int64_t{0});
       const uint64_t seed = draw_seed(stage.seed, t, n, rep);
       // Stratified by MACs, known for every architecture: no candidate is favoured and
       // no target latency enters the draw.
-      const std::vector<int64_t> drawn =
-          stage.sampling == "stratified"
-              ? draw_rows_stratified(seed, pool, std::vector<double>(d.macs.begin(), d.macs.end()), n)
-              : draw_rows(seed, pool, n);
+      std::vector<int64_t> drawn;
+      if (stage.sampling == "stratified") {
+        std::vector<double> key(d.row.size());
+        for (size_t j = 0; j < key.size(); ++j) key[j] = macs[d.row[j]];
+        drawn = draw_rows_stratified(seed, pool, key, n);
+      } else {
+        drawn = draw_rows(seed, pool, n);
+      }
+      const auto tc = static_cast<size_t>(cols.targets[t]);
       std::vector<float> y(drawn.size()), x(drawn.size()), a, b;
-      for (size_t j = 0; j < drawn.size(); ++j) y[j] = d.target_ms[static_cast<size_t>(drawn[j])];
+      for (size_t j = 0; j < drawn.size(); ++j) y[j] = latency_ms[d.row[static_cast<size_t>(drawn[j])] * D + tc];
       std::vector<int32_t> others;
       Best best;
       for (size_t c = 0; c < C; ++c) {
         if (cols.candidates[c] == cols.targets[t]) continue;
         others.push_back(static_cast<int32_t>(c));
-        for (size_t j = 0; j < drawn.size(); ++j) x[j] = d.candidate_ms[c][static_cast<size_t>(drawn[j])];
+        for (size_t j = 0; j < drawn.size(); ++j) x[j] = candidate_at(c, d.row[static_cast<size_t>(drawn[j])]);
         const double s = srcc_where_measured(x, y, a, b);
         sample_srcc[static_cast<size_t>(task) * C + c] = s;
         best.offer(static_cast<int32_t>(c), s, r.candidates);
@@ -317,89 +322,6 @@ SelectReport compute_selection(const SearchSpace& space, const std::vector<float
     }
   }
   return r;
-}
-
-void write_selection(H5Writer& h5, const SelectReport& r) {
-  h5.group("/select");
-  const std::vector<uint64_t> cube = {r.rules.size(), r.targets.size(), r.n.size()};
-  for (const auto& [name, values] :
-       {std::pair{"/select/srcc_mean", &r.srcc_mean}, std::pair{"/select/regret_mean", &r.regret_mean},
-        std::pair{"/select/oracle_fraction", &r.oracle_fraction}}) {
-    const std::vector<float> f(values->begin(), values->end());
-    h5.array_f32(name, cube, f.data(), {"rule", "target", "n"});
-  }
-  for (const auto& [name, values] : {std::pair{"/select/group_srcc_mean", &r.group_srcc_mean},
-                                     std::pair{"/select/group_regret_mean", &r.group_regret_mean}}) {
-    const std::vector<float> f(values->begin(), values->end());
-    h5.array_f32(name, {r.rules.size(), r.n.size()}, f.data(), {"rule", "n"});
-  }
-  {
-    const std::vector<float> f(r.srcc_full.begin(), r.srcc_full.end());
-    h5.array_f32("/select/srcc_full", {r.candidates.size(), r.targets.size()}, f.data(), {"candidate", "target"});
-  }
-  {
-    const std::vector<float> f(r.chosen.begin(), r.chosen.end());
-    h5.array_f32("/select/chosen", {r.rules.size(), r.targets.size(), r.n.size(), static_cast<uint64_t>(r.repeats)},
-                 f.data(), {"rule", "target", "n", "repeat"});
-    h5.attr("/select/chosen", "macs", int64_t{-1});
-  }
-  h5.strings("/select/rules", r.rules, "rule");
-  h5.strings("/select/targets", r.targets, "target");
-  h5.strings("/select/candidates", r.candidates, "candidate");
-  h5.strings("/select/oracle", r.oracle, "target");
-  for (const auto& [name, values] :
-       {std::pair{"/select/oracle_srcc", &r.oracle_srcc}, std::pair{"/select/macs_srcc", &r.macs_srcc}}) {
-    const std::vector<float> f(values->begin(), values->end());
-    H5Matrix m = h5.vector_f32(name, f.size(), "target");
-    m.write_rows(0, f.size(), f.data());
-  }
-  {
-    std::vector<uint64_t> n(r.n.begin(), r.n.end());
-    H5Matrix m = h5.vector_u64("/select/n", n.size(), "n");
-    m.write_rows(0, n.size(), n.data());
-    std::vector<uint64_t> eligible(r.eligible.begin(), r.eligible.end());
-    H5Matrix em = h5.vector_u64("/select/eligible", eligible.size(), "target");
-    em.write_rows(0, eligible.size(), eligible.data());
-  }
-  h5.attr("/select", "repeats", static_cast<int64_t>(r.repeats));
-  h5.attr("/select", "seed", static_cast<int64_t>(r.seed));
-  h5.attr("/select", "excluded_disconnected", static_cast<int64_t>(r.excluded_disconnected));
-}
-
-void print_selection_table(const SelectReport& r, std::ostream& out) {
-  size_t w = 17, ow = 6, rw = 8;
-  for (const auto& t : r.targets) w = std::max(w, t.size());
-  for (const auto& o : r.oracle) ow = std::max(ow, o.size());
-  for (const auto& s : r.rules) rw = std::max(rw, s.size());
-  const auto R = static_cast<size_t>(r.repeats);
-  // The candidate a rule chose most often over the repeats, with how often.
-  auto modal = [&](size_t s, size_t t, size_t k) {
-    std::map<int32_t, size_t> count;
-    for (size_t rep = 0; rep < R; ++rep) ++count[r.chosen[r.at(s, t, k) * R + rep]];
-    auto best = count.begin();
-    for (auto it = count.begin(); it != count.end(); ++it)
-      if (it->second > best->second) best = it;
-    const std::string name = best->first < 0 ? "MACs" : r.candidates[static_cast<size_t>(best->first)];
-    return fmt::format("{} {}/{}", name, best->second, R);
-  };
-  // One block per budget: every n asked for is shown.
-  for (size_t k = 0; k < r.n.size(); ++k) {
-    fmt::print(out, "\nProxy selection: mean regret (oracle SRCC - chosen SRCC) over {} repeats at n = {} target "
-               "samples, and the proxy each rule chose most often\n{:<{}} {:<{}} {:>7}",
-               r.repeats, r.n[k], "target", w, "oracle", ow, "SRCC");
-    for (const auto& s : r.rules) fmt::print(out, " {:>{}}", s, rw);
-    fmt::print(out, "   most often chosen\n");
-    for (size_t t = 0; t < r.targets.size(); ++t) {
-      fmt::print(out, "{:<{}} {:<{}} {:>7.3f}", r.targets[t], w, r.oracle[t], ow, r.oracle_srcc[t]);
-      for (size_t s = 0; s < r.rules.size(); ++s) fmt::print(out, " {:>{}.3f}", r.regret_mean[r.at(s, t, k)], rw);
-      std::string picks;
-      for (size_t s = 0; s < r.rules.size(); ++s) picks += (s ? "; " : "") + r.rules[s] + ": " + modal(s, t, k);
-      fmt::print(out, "   {}\n", picks);
-    }
-    fmt::print(out, "{:<{}} {:<{}} {:>7}", "one proxy for all", w, "", ow, "");
-    for (size_t s = 0; s < r.rules.size(); ++s) fmt::print(out, " {:>{}.3f}", r.group_regret_mean[r.group_at(s, k)], rw);
-    fmt::print(out, "\n");
-  }
 }
 
 }  // namespace proxysim

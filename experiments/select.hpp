@@ -17,11 +17,28 @@
 #include <string>
 #include <vector>
 
-#include "experiments/config.hpp"
+#include "kernels/engine.hpp"
 #include "io/h5.hpp"
 #include "sim/space.hpp"
 
 namespace proxysim {
+
+// Proxy selection over the run's latency matrix: for each target, each budget n and
+// each repeat, n architectures measured on the target are drawn and every rule picks a
+// proxy among the candidates from the target's latencies on them alone.
+struct SelectSettings {
+  std::vector<std::string> candidates;  // empty = every column
+  std::vector<std::string> targets;     // empty = every column
+  std::vector<std::string> rules = {"max_mean_srcc", "max_min_srcc", "flops", "random"};
+  std::vector<int64_t> n = {5, 10, 20, 50};  // target samples per selection
+  std::string sampling = "random";           // random | stratified (by MACs)
+  int32_t repeats = 20;
+  uint64_t seed = 0;
+  bool include_disconnected = false;  // NB201's 341 disconnected architectures
+  // Where the device names and budgets were given ("file:line: 'key path'"), for errors
+  // the driver raises once it knows the run's device columns.
+  std::string candidates_where, targets_where, n_where;
+};
 
 // The rules the stage knows, in the order the paper discusses them.
 const std::vector<std::string>& select_rule_names();
@@ -32,7 +49,7 @@ const std::vector<std::string>& select_rule_names();
 struct SelectDevices {
   std::vector<int32_t> candidates, targets;
 };
-SelectDevices resolve_select_devices(const SelectStage& stage, const std::vector<std::string>& names);
+SelectDevices resolve_select_devices(const SelectSettings& stage, const std::vector<std::string>& names);
 
 struct SelectReport {
   std::vector<std::string> rules, targets, candidates;
@@ -65,7 +82,7 @@ struct SelectReport {
 // `latency_ms` is rows x devices (NaN = not measured), `codes` rows x space.decisions().
 SelectReport compute_selection(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
                                const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
-                               const SelectStage& stage);
+                               const SelectSettings& stage);
 // /select in the result file: [rule, target, n] cubes, [rule, n] group results, the
 // oracle per target and the full-data SRCC of every candidate, with names per axis.
 void write_selection(H5Writer& h5, const SelectReport& r);

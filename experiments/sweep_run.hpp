@@ -12,14 +12,12 @@
 #pragma once
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <ostream>
 #include <string>
 
 #include "experiments/driver.hpp"
 #include "experiments/mpi_world.hpp"
 #include "experiments/sweep.hpp"
-#include "io/measured_csv.hpp"
 
 namespace proxysim {
 
@@ -46,31 +44,5 @@ struct SweepOutcome {
 };
 
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options, const World& world, std::ostream& log);
-
-// Rough needs of one cell, from its config alone (nothing evaluated).
-struct CellEstimate {
-  uint64_t archs = 0;
-  int devices = 0;       // simulated and measured columns
-  double bytes = 0.0;    // peak memory of the cell's own data
-  double seconds = 0.0;  // on this machine's cores
-};
-// Measured tables already read, by space and path: the cells of one sweep name the
-// same files, which are then read once (a 27-cell sweep over HELP's FBNet table read it
-// 27 times before its run began).
-using MeasuredCache = std::map<std::string, MeasuredTable>;
-// Validates the cell as the run would before computing (space, devices, measured
-// files, architectures, stage device names, backend) and estimates its needs.
-CellEstimate estimate_cell(const ExperimentConfig& config, const std::string& backend_override,
-                           MeasuredCache* cache = nullptr);
-// Bytes this process may still use: MemAvailable from /proc/meminfo, or the cgroup's
-// memory limit less its usage when lower; 0 when neither can be read.
-double available_memory_bytes();
-// "512M", "8G", "1.5T", "1073741824": binary suffixes K, M, G, T; UserError otherwise.
-double parse_memory_size(const std::string& text, const std::string& what);
-// Refuses (UserError, before any work) a plan whose largest cell is estimated to need
-// more than the limit, naming the cell, the estimate and the limit.
-void check_memory(const SweepPlan& plan, const SweepOptions& options, const World& world);
-// `proxysim run --dry-run`: every cell with its axis values and estimate, and totals.
-void print_dry_run(const SweepPlan& plan, const SweepOptions& options, const World& world, std::ostream& out);
 
 }  // namespace proxysim

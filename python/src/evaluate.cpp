@@ -11,7 +11,7 @@ namespace proxysim::py {
 
 namespace {
 
-// Compiled chains: the CLI's default chunk (experiments/config.hpp EvalStage), the
+// Compiled chains: the CLI's default chunk (experiments/config.hpp EvalSettings), the
 // same engine calls, so the same speed; at ~2.5e8 arch-device pairs/s a chunk of 43
 // devices takes ~45 ms, which bounds how long Ctrl-C waits. The walk is ~600x slower
 // per pair, so its chunks are 64x smaller (~0.4 s on 43 devices).

@@ -50,11 +50,11 @@ pb::dict result_dict(RunResult&& r) {
       m["top_k"] = to_numpy(std::move(mo.top_k), {D, D});
       m["k"] = mo.k;
     }
-    m["seconds"] = r.monotonicity_seconds;
+    m["seconds"] = r.stage_seconds["monotonicity"];
     d["monotonicity"] = m;
   }
-  if (!r.adapt.targets.empty()) d["adapt_seconds"] = r.adapt_seconds;
-  if (!r.select.targets.empty()) d["select_seconds"] = r.select_seconds;
+  if (!r.adapt.targets.empty()) d["adapt_seconds"] = r.stage_seconds["adapt"];
+  if (!r.select.targets.empty()) d["select_seconds"] = r.stage_seconds["select"];
   return d;
 }
 

@@ -138,7 +138,7 @@ void bind_search(pb::module_& m) {
          const std::vector<std::string>& schemes, const std::vector<int64_t>& n, int64_t validation, int32_t repeats,
          uint64_t seed, const std::string& sampling, const std::vector<std::string>& candidates, int32_t k,
          bool include_disconnected) {
-        AdaptStage st;
+        AdaptSettings st;
         st.proxy = proxy;
         st.targets = targets;
         st.schemes = schemes;
@@ -194,7 +194,7 @@ void bind_search(pb::module_& m) {
          const std::vector<std::string>& devices, const std::vector<std::string>& candidates,
          const std::vector<std::string>& targets, const std::vector<std::string>& rules, const std::vector<int64_t>& n,
          int32_t repeats, uint64_t seed, const std::string& sampling, bool include_disconnected) {
-        SelectStage st;
+        SelectSettings st;
         st.candidates = candidates;
         st.targets = targets;
         st.rules = rules;

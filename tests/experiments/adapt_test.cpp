@@ -319,7 +319,7 @@ TEST(AdaptCli, MultiProxyAndStratifiedSamplingRunAndReproduce) {
     const proxysim::ArchCode code = space.from_string(w.arch[i]);
     codes.insert(codes.end(), code.begin(), code.end());
   }
-  proxysim::AdaptStage stage;
+  proxysim::AdaptSettings stage;
   stage.proxy = "proxy";
   stage.targets = {"target"};
   stage.schemes = {"none", "multi_proxy"};
@@ -387,7 +387,7 @@ double column_srcc(const Matrix& m, int a, int b, const std::vector<uint8_t>& sk
 
 TEST(AdaptStage, StratifiedDrawIsTheProxysAlone) {
   const Matrix m = random_matrix();
-  proxysim::AdaptStage stage;
+  proxysim::AdaptSettings stage;
   stage.proxy = "proxy";
   stage.targets = {"mix", "noise"};
   stage.schemes = {"none"};
@@ -421,7 +421,7 @@ TEST(AdaptStage, StratifiedDrawIsTheProxysAlone) {
 
 TEST(AdaptStage, MultiProxyMixesCandidatesButNeverTheTarget) {
   const Matrix m = random_matrix();
-  proxysim::AdaptStage stage;
+  proxysim::AdaptSettings stage;
   stage.proxy = "proxy";
   stage.targets = {"mix", "noise"};
   stage.schemes = {"none", "multi_proxy"};
@@ -545,7 +545,7 @@ TEST(AdaptStage, TwinSchemeRecalibratesTheNamedTwinTowardASimulatedTarget) {
     m.latency_ms[i * m.devices.size() + 0] = static_cast<float>(p[i]);
     m.latency_ms[i * m.devices.size() + 4] = static_cast<float>(t[i]);
   }
-  proxysim::AdaptStage stage;
+  proxysim::AdaptSettings stage;
   stage.proxy = "proxy";
   stage.targets = {"mix"};
   stage.schemes = {"none", "twin"};

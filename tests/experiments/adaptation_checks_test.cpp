@@ -76,7 +76,7 @@ void check_table(const Size& size) {
   std::vector<PairMeans> by_n;
   size_t proxies = 0;
   for (size_t c = 0; c < plan.cells.size(); c += static_cast<size_t>(size.stride)) {
-    proxysim::AdaptStage stage = plan.cells[c].config.adapt_stage;
+    proxysim::AdaptSettings stage = *plan.cells[c].config.find<proxysim::AdaptSettings>();
     if (size.max_targets > 0) {
       stage.targets.clear();
       for (const std::string& d : t.devices) {

@@ -43,17 +43,17 @@ TEST(Sweep, AxesMakeACartesianProductWithTheLastAxisFastest) {
   for (size_t i = 0; i < 6; ++i) {
     const auto& c = plan.cells[i];
     EXPECT_EQ(c.index, i);
-    EXPECT_EQ(c.config.adapt_stage.n, n[i]) << i;
+    EXPECT_EQ(c.config.find<proxysim::AdaptSettings>()->n, n[i]) << i;
     EXPECT_EQ(c.config.archs.count, sample[i]) << i;
     EXPECT_EQ(c.config.archs.seed, 3u);            // untouched settings stay
-    EXPECT_EQ(c.config.adapt_stage.repeats, 2);
-    EXPECT_TRUE(c.config.monotonicity);
+    EXPECT_EQ(c.config.find<proxysim::AdaptSettings>()->repeats, 2);
+    EXPECT_TRUE(c.config.has("monotonicity"));
   }
   EXPECT_EQ(describe_axes(plan.cells[4]), "adapt.n=[10, 20], archs.sample=200");
   // The explicit position of the stage reaches the same setting.
   const SweepPlan same = expand_sweep(kBase + "sweep:\n  stages[1].adapt.n: [[10], [10, 20]]\n", "t.yaml");
   ASSERT_EQ(same.cells.size(), 2u);
-  EXPECT_EQ(same.cells[1].config.adapt_stage.n, (std::vector<int64_t>{10, 20}));
+  EXPECT_EQ(same.cells[1].config.find<proxysim::AdaptSettings>()->n, (std::vector<int64_t>{10, 20}));
 }
 
 TEST(Sweep, ZippedListsAdvanceTogetherAndMultiplyWithOtherAxes) {
@@ -68,8 +68,8 @@ TEST(Sweep, ZippedListsAdvanceTogetherAndMultiplyWithOtherAxes) {
   const std::vector<std::vector<std::string>> targets = {{"raspi4"}, {"raspi4"}, {"edgetpu", "pixel3_cpu"}, {"edgetpu", "pixel3_cpu"}};
   const std::vector<uint64_t> noise = {0, 5, 0, 5};
   for (size_t i = 0; i < 4; ++i) {
-    EXPECT_EQ(plan.cells[i].config.adapt_stage.proxy, proxy[i]) << i;
-    EXPECT_EQ(plan.cells[i].config.adapt_stage.targets, targets[i]) << i;
+    EXPECT_EQ(plan.cells[i].config.find<proxysim::AdaptSettings>()->proxy, proxy[i]) << i;
+    EXPECT_EQ(plan.cells[i].config.find<proxysim::AdaptSettings>()->targets, targets[i]) << i;
     EXPECT_EQ(plan.cells[i].config.noise_seed, noise[i]) << i;
   }
   // Devices (a list-valued setting) swept whole, and one entry by index.
@@ -85,7 +85,7 @@ TEST(Sweep, SeedsOffsetEverySeedOrTheNamedOnes) {
     const auto& c = plan.cells[s].config;
     EXPECT_EQ(c.archs.seed, 3 + s);  // base 3 plus the replicate
     EXPECT_EQ(c.noise_seed, s);      // absent: 0 plus the replicate
-    EXPECT_EQ(c.adapt_stage.seed, s);
+    EXPECT_EQ(c.find<proxysim::AdaptSettings>()->seed, s);
     EXPECT_EQ(plan.cells[s].axes, (std::vector<std::pair<std::string, std::string>>{{"seed", std::to_string(s)}}));
   }
   const SweepPlan named = expand_sweep(kBase + "sweep:\n  adapt.repeats: [1, 2]\n  seeds: {values: [7, 9], keys: [adapt.seed]}\n", "t.yaml");
@@ -93,8 +93,8 @@ TEST(Sweep, SeedsOffsetEverySeedOrTheNamedOnes) {
   const std::vector<uint64_t> seed = {7, 9, 7, 9};
   const std::vector<int32_t> repeats = {1, 1, 2, 2};
   for (size_t i = 0; i < 4; ++i) {
-    EXPECT_EQ(named.cells[i].config.adapt_stage.seed, seed[i]) << i;
-    EXPECT_EQ(named.cells[i].config.adapt_stage.repeats, repeats[i]) << i;
+    EXPECT_EQ(named.cells[i].config.find<proxysim::AdaptSettings>()->seed, seed[i]) << i;
+    EXPECT_EQ(named.cells[i].config.find<proxysim::AdaptSettings>()->repeats, repeats[i]) << i;
     EXPECT_EQ(named.cells[i].config.archs.seed, 3u) << i;
     EXPECT_EQ(named.cells[i].config.noise_seed, 0u) << i;
   }
@@ -107,10 +107,10 @@ TEST(Sweep, SetOverridesTheBaseOfEveryCell) {
   ASSERT_EQ(plan.cells.size(), 2u);
   for (const auto& cell : plan.cells) {
     const auto& c = cell.config;
-    EXPECT_EQ(c.adapt_stage.repeats, 5);
-    EXPECT_EQ(c.adapt_stage.validation, 4);
+    EXPECT_EQ(c.find<proxysim::AdaptSettings>()->repeats, 5);
+    EXPECT_EQ(c.find<proxysim::AdaptSettings>()->validation, 4);
     EXPECT_EQ(c.devices, (std::vector<std::string>{"pixel3_cpu", "eyeriss"}));
-    EXPECT_EQ(c.monotonicity_stage.top_k, 7);  // a stage given by name alone takes settings
+    EXPECT_EQ(c.find<proxysim::MonotonicitySettings>()->top_k, 7);  // a stage given by name alone takes settings
     EXPECT_EQ(c.noise_seed, 11u);
   }
   EXPECT_EQ(plan.cells[1].config.archs.count, 200u);

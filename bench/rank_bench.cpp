@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 
 using namespace proxysim;
 

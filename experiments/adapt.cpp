@@ -16,12 +16,12 @@
 
 #include "experiments/device_columns.hpp"
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 #include "search/adaptation.hpp"
 #include "io/atomic_file.hpp"
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "search/features.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/nb201.hpp"
 
 namespace proxysim {

@@ -7,7 +7,7 @@
 #include "experiments/config_reader.hpp"
 #include "experiments/stage.hpp"
 #include "search/adaptation.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

@@ -13,12 +13,12 @@
 #include <map>
 #include <set>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "io/measured_csv.hpp"
 #include "kernels/rank_stats.hpp"
 #include "search/adaptation.hpp"
 #include "search/features.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

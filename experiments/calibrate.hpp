@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/calibration.hpp"
+#include "search/calibration.hpp"
 #include "sim/device_spec.hpp"
 
 namespace proxysim {

@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/population.hpp"
 
 namespace proxysim {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

@@ -8,11 +8,11 @@
 #include <cmath>
 #include <map>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 #include "search/proxy_cover.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/nb201.hpp"
 
 namespace proxysim {

@@ -13,11 +13,11 @@
 #include "experiments/device_columns.hpp"
 #include "io/atomic_file.hpp"
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 #include "search/accuracy.hpp"
 #include "search/adaptation.hpp"
 #include "search/features.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/nb201.hpp"
 
 namespace proxysim {

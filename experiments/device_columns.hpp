@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

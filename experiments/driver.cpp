@@ -13,12 +13,12 @@
 #include "experiments/cover.hpp"
 #include "experiments/eval.hpp"
 #include "experiments/resolve.hpp"
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "io/measured_csv.hpp"
 #include "io/h5.hpp"
 #include "io/run_info.hpp"
 #include "kernels/engine.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 
@@ -107,7 +107,8 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
     engine = make_engine(backend, space, devices, eo);
   }
 
-  const RunInfo info = collect_run_info(backend_name(backend));
+  const RunInfo info =
+      collect_run_info(backend_name(backend), backend == Backend::kCuda ? cuda_device_name() : std::string());
   if (!options.quiet) {
     fmt::print(log, "proxysim: {} archs x {} devices ({} simulated, {} measured) on {} ({}){}\n", n, D, Ds, D - Ds,
                info.backend, info.device_name,

@@ -11,7 +11,7 @@
 #include "experiments/memory_limit.hpp"
 #include "experiments/progress.hpp"
 #include "search/features.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

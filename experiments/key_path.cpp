@@ -4,7 +4,7 @@
 #include <limits>
 #include <sstream>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

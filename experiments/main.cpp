@@ -21,9 +21,9 @@
 #include "experiments/eval.hpp"
 #include "experiments/memory_limit.hpp"
 #include "experiments/sweep_run.hpp"
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "io/measured_csv.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/space.hpp"
 
 using namespace proxysim;

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "kernels/top_k_matrix.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

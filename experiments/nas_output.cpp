@@ -9,12 +9,12 @@
 #include <limits>
 #include "experiments/device_columns.hpp"
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 #include "search/accuracy.hpp"
 #include "search/adaptation.hpp"
 #include "search/features.hpp"
 #include "search/nas.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/nb201.hpp"
 
 namespace proxysim {

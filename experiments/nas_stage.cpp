@@ -11,7 +11,7 @@
 #include "search/adaptation.hpp"
 #include "search/nas.hpp"
 #include "search/strategy.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

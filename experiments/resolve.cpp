@@ -4,8 +4,8 @@
 #include <filesystem>
 
 #include "experiments/cover.hpp"
-#include "io/device_yaml.hpp"
-#include "sim/error.hpp"
+#include "sim/device_yaml.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "experiments/stage.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/nb201.hpp"
 
 #define PROXYSIM_STAGES(X) X(eval) X(monotonicity) X(adapt) X(select) X(cover) X(nas) X(deploy)

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "experiments/key_path.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

@@ -16,7 +16,7 @@
 #include "io/h5.hpp"
 #include "io/h5_merge.hpp"
 #include "io/run_info.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

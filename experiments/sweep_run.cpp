@@ -14,7 +14,7 @@
 #include "io/atomic_file.hpp"
 #include "io/h5.hpp"
 #include "io/h5_merge.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

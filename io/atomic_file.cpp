@@ -4,7 +4,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

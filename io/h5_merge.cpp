@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "io/h5.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

@@ -8,8 +8,8 @@
 #include <map>
 #include <set>
 
-#include "sim/error.hpp"
-#include "sim/text.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 
 namespace proxysim {
 

@@ -7,7 +7,6 @@
 #include <fstream>
 
 #include "git_info.hpp"
-#include "kernels/engine.hpp"
 
 namespace proxysim {
 
@@ -38,12 +37,12 @@ std::string format_time(const char* fmt) {
 
 std::string utc_timestamp_compact() { return format_time("%Y%m%dT%H%M%SZ"); }
 
-RunInfo collect_run_info(const std::string& backend) {
+RunInfo collect_run_info(const std::string& backend, const std::string& gpu_name) {
   RunInfo info;
   info.version = PROXYSIM_VERSION;
   info.git_commit = PROXYSIM_GIT_COMMIT;  // recorded at build time (cmake/git_info.cmake)
   info.backend = backend;
-  info.device_name = backend == "cuda" ? cuda_device_name()
+  info.device_name = backend == "cuda" ? gpu_name
                                        : cpu_model() + " (" + std::to_string(omp_get_max_threads()) + " threads)";
   info.created_utc = format_time("%Y-%m-%dT%H:%M:%SZ");
   char host[256] = {};

@@ -13,7 +13,9 @@ struct RunInfo {
   std::string hostname;
 };
 
-RunInfo collect_run_info(const std::string& backend);
+// `gpu_name`: the GPU's name when the backend is cuda (kernels/engine.hpp,
+// cuda_device_name(); io/ sits below the engine and does not ask it).
+RunInfo collect_run_info(const std::string& backend, const std::string& gpu_name = "");
 std::string utc_timestamp_compact();  // 20261127T235959Z, for run folders
 
 }  // namespace proxysim

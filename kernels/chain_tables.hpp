@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/hd.hpp"
+#include "base/hd.hpp"
 #include "sim/device.hpp"
 #include "sim/space_kernels.hpp"
 

@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "kernels/engine.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

@@ -1,7 +1,7 @@
 #include "kernels/engine.hpp"
 
-#include "kernels/rng.hpp"
-#include "sim/error.hpp"
+#include "base/rng.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

@@ -5,7 +5,7 @@
 
 #include "kernels/engine.hpp"
 #include "kernels/engine_impl.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

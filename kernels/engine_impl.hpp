@@ -8,7 +8,7 @@
 #include <thrust/iterator/counting_iterator.h>
 
 #include "kernels/chain_tables.hpp"
-#include "kernels/hd.hpp"
+#include "base/hd.hpp"
 #include "sim/device.hpp"
 #include "sim/latency_model.hpp"
 #include "sim/space_kernels.hpp"

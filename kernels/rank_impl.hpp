@@ -29,9 +29,9 @@
 #include <thrust/transform.h>
 #include <thrust/transform_reduce.h>
 
-#include "kernels/hd.hpp"
+#include "base/hd.hpp"
 #include "kernels/rank_stats.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim::detail {
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "kernels/engine.hpp"
-#include "kernels/hd.hpp"
-#include "kernels/rng.hpp"
+#include "base/hd.hpp"
+#include "base/rng.hpp"
 
 namespace proxysim {
 

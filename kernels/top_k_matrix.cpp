@@ -5,7 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 namespace {

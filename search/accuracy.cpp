@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "kernels/rng.hpp"
-#include "sim/error.hpp"
+#include "base/rng.hpp"
+#include "base/error.hpp"
 #include "sim/nb201.hpp"
 #include "sim/ofa_mbv3.hpp"
-#include "sim/text.hpp"
+#include "base/text.hpp"
 
 namespace proxysim {
 

@@ -7,10 +7,10 @@
 #include <set>
 
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 #include "search/nnls.hpp"
 #include "search/python_random.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 
@@ -497,7 +497,7 @@ class MultiProxyScheme final : public AdaptationScheme {
 };
 
 // twin: the proxy's calibrated simulated twin, recalibrated toward the target on the
-// training samples (sim/calibration.hpp, recalibrate_device) with the prior weight mu
+// training samples (search/calibration.hpp, recalibrate_device) with the prior weight mu
 // chosen on validation SRCC; mu = +infinity, the unchanged twin, comes first and keeps
 // ties. Where the linear schemes can only reweight one-hot operators, the twin moves
 // physical parameters (op-class efficiencies, bandwidths, dispatch cost) that act

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/calibration.hpp"
+#include "search/calibration.hpp"
 #include "sim/device_spec.hpp"
 #include "sim/space.hpp"
 

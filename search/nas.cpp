@@ -8,7 +8,7 @@
 #include <numeric>
 #include <string>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

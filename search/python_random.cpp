@@ -5,7 +5,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

@@ -6,8 +6,8 @@
 #include <deque>
 #include <numeric>
 
-#include "kernels/rng.hpp"
-#include "sim/error.hpp"
+#include "base/rng.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

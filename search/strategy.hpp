@@ -5,7 +5,7 @@
 // consulted before the expensive accuracy evaluation in hardware-aware NAS; only
 // accuracy evaluations count against the budget.
 //
-// Every random draw is counter based (kernels/rng.hpp): draw j of a search with seed
+// Every random draw is counter based (base/rng.hpp): draw j of a search with seed
 // s is a pure function of (s, j), so a search gives the same trajectory whichever
 // thread runs it and whatever other searches run beside it.
 #pragma once

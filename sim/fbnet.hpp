@@ -7,7 +7,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/hd.hpp"
+#include "base/hd.hpp"
 #include "sim/lowering.hpp"
 
 namespace proxysim::fbnet {

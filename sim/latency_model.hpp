@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "kernels/hd.hpp"
-#include "kernels/rng.hpp"
+#include "base/hd.hpp"
+#include "base/rng.hpp"
 #include "sim/device.hpp"
 #include "sim/op.hpp"
 

@@ -3,7 +3,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/hd.hpp"
+#include "base/hd.hpp"
 #include "sim/op.hpp"
 
 namespace proxysim {

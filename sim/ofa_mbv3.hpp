@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/hd.hpp"
+#include "base/hd.hpp"
 #include "sim/lowering.hpp"
 
 namespace proxysim::ofa {

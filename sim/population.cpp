@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <numbers>
 
-#include "kernels/rng.hpp"
-#include "sim/error.hpp"
+#include "base/rng.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

@@ -3,7 +3,7 @@
 // device whose SRCC to a proxy is a requested value, for controlled ablations.
 //
 // A population device is a pure function of (seed, index, centers): a counter-based
-// stream (kernels/rng.hpp) picks its center and its perturbations, so device i is the
+// stream (base/rng.hpp) picks its center and its perturbations, so device i is the
 // same whichever other devices are drawn, on any thread.
 #pragma once
 #include <cstdint>

@@ -1,6 +1,6 @@
 #include "sim/space.hpp"
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 #include <array>
 #include <sstream>

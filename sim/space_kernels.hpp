@@ -3,8 +3,8 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/hd.hpp"
-#include "kernels/rng.hpp"
+#include "base/hd.hpp"
+#include "base/rng.hpp"
 #include "sim/device.hpp"
 #include "sim/fbnet.hpp"
 #include "sim/lowering.hpp"

@@ -16,7 +16,7 @@
 #include "kernels/cuda/gpu_memory.hpp"
 #include "kernels/engine.hpp"
 #include "kernels/engine_impl.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

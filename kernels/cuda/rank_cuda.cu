@@ -11,7 +11,7 @@
 
 #include "kernels/cuda/gpu_memory.hpp"
 #include "kernels/rank_impl.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim::detail {
 

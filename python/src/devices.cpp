@@ -4,9 +4,9 @@
 #include "common.hpp"
 #include "experiments/config.hpp"
 #include "experiments/cover.hpp"
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "io/measured_csv.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/population.hpp"
 
 namespace proxysim::py {

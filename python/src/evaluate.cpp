@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "common.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim::py {
 

@@ -2,7 +2,7 @@
 // package `proxysim` wraps it; this file holds the module, its errors and backends.
 #include "common.hpp"
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim::py {
 

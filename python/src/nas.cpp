@@ -13,7 +13,7 @@
 #include "search/accuracy.hpp"
 #include "search/nas.hpp"
 #include "search/strategy.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim::py {
 

@@ -12,7 +12,7 @@
 #include "experiments/mpi_world.hpp"
 #include "experiments/sweep.hpp"
 #include "experiments/sweep_run.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim::py {
 

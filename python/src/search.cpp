@@ -9,7 +9,7 @@
 #include "experiments/select.hpp"
 #include "search/adaptation.hpp"
 #include "search/features.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim::py {
 

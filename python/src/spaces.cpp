@@ -2,7 +2,7 @@
 #include <stdexcept>
 
 #include "common.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/nb201.hpp"
 
 namespace proxysim::py {

@@ -5,7 +5,7 @@
 #include "common.hpp"
 #include "kernels/rank_stats.hpp"
 #include "search/proxy_cover.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim::py {
 

@@ -76,7 +76,7 @@ def test_callback_trajectory_equals_native_loop(nb201, strategy):
 
 
 def _counter_hash(seed, a, b):
-    def mix64(x):  # SplitMix64's finaliser, written out here as kernels/rng.hpp cites it
+    def mix64(x):  # SplitMix64's finaliser, written out here as base/rng.hpp cites it
         x = (x + 0x9E3779B97F4A7C15) & M64
         x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
         x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64

@@ -25,11 +25,11 @@
 #include <vector>
 
 #include "experiments/adapt.hpp"
-#include "io/device_yaml.hpp"
-#include "sim/calibration.hpp"
-#include "sim/error.hpp"
+#include "sim/device_yaml.hpp"
+#include "search/calibration.hpp"
+#include "base/error.hpp"
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 #include "search/adaptation.hpp"
 #include "sim/space.hpp"
 #include "tests/support/h5_read.hpp"

@@ -14,8 +14,8 @@
 #include <string>
 
 #include "experiments/calibrate.hpp"
-#include "io/device_yaml.hpp"
-#include "sim/error.hpp"
+#include "sim/device_yaml.hpp"
+#include "base/error.hpp"
 #include "tests/support/device_params.hpp"
 #include "tests/support/run_config.hpp"
 

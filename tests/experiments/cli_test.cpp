@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "kernels/engine.hpp"
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 #include "sim/latency_model.hpp"
 #include "sim/space.hpp"
 #include "tests/support/spawn.hpp"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "experiments/sweep.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace fs = std::filesystem;
 using namespace proxysim;

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "experiments/sweep.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 using namespace proxysim;
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/space.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "experiments/config.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

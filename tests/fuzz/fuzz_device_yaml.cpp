@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "io/device_yaml.hpp"
-#include "sim/error.hpp"
+#include "sim/device_yaml.hpp"
+#include "base/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "io/measured_csv.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "tests/fuzz/scratch_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "kernels/engine.hpp"
 #include "sim/space.hpp"
 

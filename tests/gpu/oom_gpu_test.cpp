@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "kernels/engine.hpp"
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
-#include "sim/error.hpp"
+#include "base/rng.hpp"
+#include "base/error.hpp"
 #include "sim/space.hpp"
 
 #if PROXYSIM_HAVE_CUDA

@@ -9,7 +9,7 @@
 
 #include "kernels/engine.hpp"
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 
 using namespace proxysim;
 

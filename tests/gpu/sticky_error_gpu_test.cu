@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "kernels/cuda/gpu_memory.hpp"
 #include "kernels/engine.hpp"
 #include "kernels/rank_stats.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/space.hpp"
 
 using namespace proxysim;

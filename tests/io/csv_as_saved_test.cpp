@@ -17,7 +17,7 @@
 
 #include "io/measured_csv.hpp"
 #include "search/accuracy.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "tests/support/refusals.hpp"
 
 using namespace proxysim;

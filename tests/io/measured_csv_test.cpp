@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "io/measured_csv.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/space.hpp"
 #include "tests/support/refusals.hpp"
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "kernels/chain_tables.hpp"
 #include "kernels/engine.hpp"
 #include "kernels/engine_impl.hpp"

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "kernels/engine.hpp"
-#include "kernels/rng.hpp"
-#include "sim/error.hpp"
+#include "base/rng.hpp"
+#include "base/error.hpp"
 #include "sim/latency_model.hpp"
 #include "sim/space.hpp"
 #include "sim/space_kernels.hpp"

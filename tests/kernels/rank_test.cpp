@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "kernels/rank_stats.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "tests/support/published_srcc.hpp"
 
 using namespace proxysim;

@@ -15,7 +15,7 @@
 
 #include "kernels/rank_impl.hpp"
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 
 using namespace proxysim;
 

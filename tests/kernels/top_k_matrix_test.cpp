@@ -9,7 +9,7 @@
 
 #include "kernels/rank_stats.hpp"
 #include "kernels/top_k_matrix.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 namespace {

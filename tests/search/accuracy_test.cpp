@@ -23,7 +23,7 @@
 #include "kernels/rank_stats.hpp"
 #include "search/accuracy.hpp"
 #include "sim/ofa_mbv3.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "tests/support/refusals.hpp"
 
 using namespace proxysim;

@@ -25,13 +25,13 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "io/measured_csv.hpp"
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 #include "search/adaptation.hpp"
 #include "search/features.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/space.hpp"
 
 using namespace proxysim;

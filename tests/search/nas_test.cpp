@@ -16,7 +16,7 @@
 #include "io/measured_csv.hpp"
 #include "search/accuracy.hpp"
 #include "search/nas.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 using namespace proxysim;
 

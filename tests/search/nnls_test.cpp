@@ -9,9 +9,9 @@
 #include <fstream>
 #include <string>
 
-#include "kernels/rng.hpp"
+#include "base/rng.hpp"
 #include "search/nnls.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 using namespace proxysim;
 using Eigen::MatrixXd;

@@ -13,7 +13,7 @@
 
 #include "search/adaptation.hpp"
 #include "search/python_random.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 using namespace proxysim;
 

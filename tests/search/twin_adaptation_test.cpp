@@ -1,6 +1,6 @@
 // Checks the `twin` adaptation scheme and the recalibration behind it against things
 // computed here independently: a simulated target made by perturbing the twin's
-// parameters by known factors (latencies from the reference walk of sim/calibration,
+// parameters by known factors (latencies from the reference walk of search/calibration,
 // model_latency_ms, not from the scheme's lowered cache), the unchanged twin's own
 // latencies (mu = infinity must return them times the geometric-mean ratio to the
 // training samples, to 1e-12 relative: only the order of the sums may differ), and a
@@ -16,12 +16,12 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "kernels/rank_stats.hpp"
 #include "search/adaptation.hpp"
 #include "search/features.hpp"
-#include "sim/calibration.hpp"
-#include "sim/error.hpp"
+#include "search/calibration.hpp"
+#include "base/error.hpp"
 #include "sim/space.hpp"
 
 using namespace proxysim;

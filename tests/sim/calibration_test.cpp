@@ -1,4 +1,4 @@
-// Checks calibration (sim/calibration.hpp) against a known answer: a device is made by
+// Checks calibration (search/calibration.hpp) against a known answer: a device is made by
 // moving a built-in device's parameters by known factors, its latencies get the
 // measurement model's own 2% log-normal noise, and the fit, started from the unmoved
 // device, must recover the factors of the parameters the data pins down. Tolerances:
@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
-#include "sim/calibration.hpp"
-#include "sim/error.hpp"
+#include "base/rng.hpp"
+#include "search/calibration.hpp"
+#include "base/error.hpp"
 #include "sim/latency_model.hpp"
 #include "sim/space.hpp"
 #include "tests/support/device_params.hpp"

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
-#include "sim/error.hpp"
+#include "sim/device_yaml.hpp"
+#include "base/error.hpp"
 #include "tests/support/device_params.hpp"
 
 using namespace proxysim;

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "kernels/rng.hpp"
-#include "sim/error.hpp"
+#include "base/rng.hpp"
+#include "base/error.hpp"
 #include "sim/fbnet.hpp"
 #include "sim/space.hpp"
 #include "tests/support/ops.hpp"

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <initializer_list>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "sim/device.hpp"
 #include "sim/latency_model.hpp"
 #include "sim/op.hpp"

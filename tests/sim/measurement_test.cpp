@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "kernels/engine.hpp"
-#include "sim/calibration.hpp"
-#include "sim/error.hpp"
+#include "search/calibration.hpp"
+#include "base/error.hpp"
 #include "sim/latency_model.hpp"
 #include "sim/space.hpp"
 

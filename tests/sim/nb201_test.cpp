@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/nb201.hpp"
 #include "sim/space.hpp"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/ofa_mbv3.hpp"
 #include "sim/space.hpp"
 #include "tests/support/ops.hpp"

@@ -1,7 +1,7 @@
 // Checks device populations and the requested-SRCC device: device i of seed s is the
 // same however it is drawn and differs with the seed; every sampled device, even at
 // four times the default spread, passes the real YAML validator (written by
-// io/device_yaml.cpp's device_yaml, parsed back) and reads back to exactly the same
+// sim/device_yaml.cpp's device_yaml, parsed back) and reads back to exactly the same
 // values; discrete values are among the centers';
 // the log-normal draws have the documented median and sigma (2000 draws: 0.04 on the
 // mean log ratio and 0.03 on its standard deviation are over four standard errors);
@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 #include "kernels/engine.hpp"
 #include "kernels/rank_stats.hpp"
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/nb201.hpp"
 #include "sim/population.hpp"
 #include "tests/support/device_params.hpp"

@@ -9,7 +9,7 @@
 #include <initializer_list>
 #include <string>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim::test {
 

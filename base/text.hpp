@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 
 namespace proxysim {
 

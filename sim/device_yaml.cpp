@@ -1,4 +1,4 @@
-#include "io/device_yaml.hpp"
+#include "sim/device_yaml.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "sim/error.hpp"
+#include "base/error.hpp"
 #include "sim/latency_model.hpp"
 
 namespace proxysim {

@@ -1,4 +1,4 @@
-#include "sim/calibration.hpp"
+#include "search/calibration.hpp"
 
 #include <fmt/format.h>
 
@@ -13,8 +13,8 @@
 #include <tuple>
 
 #include "kernels/rank_stats.hpp"
-#include "kernels/rng.hpp"
-#include "sim/error.hpp"
+#include "base/rng.hpp"
+#include "base/error.hpp"
 #include "sim/latency_model.hpp"
 
 namespace proxysim {

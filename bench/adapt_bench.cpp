@@ -105,10 +105,19 @@ void one_thread() {
 // One fit per iteration, cycling over kSplits fixed random splits.
 // `cached`: w_P computed once before the loop and handed to every fit, as the adapt
 // stage does for all fits of one (proxy, target).
+// `features` > 0: only the table's first that many feature columns (the scaling curve's
+// feature axis); 0: all of them.
 void fit(benchmark::State& state, const std::string& space, const std::string& scheme_name, const std::string& proxy,
-         const std::string& target, int64_t n, bool cached) {
+         const std::string& target, int64_t n, bool cached, int64_t features) {
   one_thread();
-  const Table& t = table(space);
+  const Table& whole = table(space);
+  Table cut;
+  if (features > 0) {
+    cut.features = whole.features.leftCols(static_cast<Eigen::Index>(features));
+    cut.column = whole.column;
+    cut.candidates = whole.candidates;
+  }
+  const Table& t = features > 0 ? cut : whole;
   const Eigen::VectorXd& proxy_ms = column(t, proxy);
   const Eigen::VectorXd& target_ms = column(t, target);
   std::vector<std::string> cands;
@@ -192,14 +201,35 @@ int register_all() {
       for (int64_t n : kN) {
         const std::string name = std::string("BM_Fit/") + scheme + "/" + c.space + "/" + c.proxy + "/n:" + std::to_string(n);
         benchmark::RegisterBenchmark(name.c_str(), fit, std::string(c.space), std::string(scheme), std::string(c.proxy),
-                                     std::string(c.target), n, false)
+                                     std::string(c.target), n, false, int64_t{0})
             ->Unit(benchmark::kMillisecond);
         if (std::string(scheme) == "multi_proxy") continue;  // mixes its own weights; the cache is w_P's
         benchmark::RegisterBenchmark((name + "/cached_weights").c_str(), fit, std::string(c.space), std::string(scheme),
-                                     std::string(c.proxy), std::string(c.target), n, true)
+                                     std::string(c.proxy), std::string(c.target), n, true, int64_t{0})
             ->Unit(benchmark::kMillisecond);
       }
     }
+  }
+  // Scaling curve (bench/scaling.py): adaproxy with w_P cached, as in a sweep, against
+  // n and the number of features (FBNet's first F one-hot columns; NB201's 31); the
+  // uncached fit at n = 100 against F adds the proxy weights' QR.
+  for (int64_t n : {10, 30, 100, 300, 1000, 3000}) {
+    benchmark::RegisterBenchmark(("BM_FitScaling/nb201/features:31/n:" + std::to_string(n) + "/cached_weights").c_str(), fit,
+                                 std::string("nb201"), std::string("adaproxy"), std::string("pixel3"),
+                                 std::string("gold_6226"), n, true, int64_t{0})
+        ->Unit(benchmark::kMillisecond);
+    for (int64_t f : {25, 50, 100, 199}) {
+      benchmark::RegisterBenchmark(
+          ("BM_FitScaling/fbnet/features:" + std::to_string(f) + "/n:" + std::to_string(n) + "/cached_weights").c_str(), fit,
+          std::string("fbnet"), std::string("adaproxy"), std::string("samsung_a50"), std::string("gold_6226"), n, true, f)
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  for (int64_t f : {25, 50, 100, 199}) {
+    benchmark::RegisterBenchmark(("BM_FitScaling/fbnet/features:" + std::to_string(f) + "/n:100").c_str(), fit,
+                                 std::string("fbnet"), std::string("adaproxy"), std::string("samsung_a50"),
+                                 std::string("gold_6226"), int64_t{100}, false, f)
+        ->Unit(benchmark::kMillisecond);
   }
   return 0;
 }

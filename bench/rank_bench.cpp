@@ -2,6 +2,10 @@
 // 1,000,000 x 32 latency matrix and Kendall tau-b of one 1,000,000-row pair, on every
 // backend the build has, beside scipy.stats (bench/peer_scipy_rank.py) timed in the same
 // run on the same data shape.
+//
+// --scaling_rows=N registers bm_spearman_rows/N alone (the CPU SRCC matrix of N x 32),
+// one size per process so that the process's peak memory is that size's
+// (bench/scaling.py runs it under /usr/bin/time -v for each N).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -57,6 +61,19 @@ void bm_spearman_large(benchmark::State& state, Backend backend) {
   state.counters["devices"] = kDevices;
 }
 
+// SRCC matrix of rows x 32 on the CPU, the matrix made once before timing.
+void bm_spearman_rows(benchmark::State& state, int64_t rows) {
+  const std::vector<float> m = make_matrix(rows);
+  for (auto _ : state) {
+    PairMatrix r = spearman_matrix(Backend::kCpu, LatencyMatrix{m.data(), rows, kDevices});
+    benchmark::DoNotOptimize(r.value.data());
+  }
+  state.SetItemsProcessed(state.iterations() * rows * kDevices);
+  state.counters["rows"] = static_cast<double>(rows);
+  state.counters["devices"] = kDevices;
+  state.counters["matrix_bytes"] = static_cast<double>(m.size() * sizeof(float));
+}
+
 void bm_spearman_matrix(benchmark::State& state, Backend backend) {
   const auto& m = matrix();
   for (auto _ : state) {
@@ -97,13 +114,17 @@ void bm_scipy_peer(benchmark::State& state, const char* stat) {
 
 }  // namespace
 
+namespace {
+bool scaling_only = false;  // --scaling_rows given: no other benchmark
+}  // namespace
+
 BENCHMARK_CAPTURE(bm_spearman_matrix, cpu, Backend::kCpu)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 BENCHMARK_CAPTURE(bm_kendall_pair, cpu, Backend::kCpu)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 BENCHMARK_CAPTURE(bm_scipy_peer, spearman, "spearman")->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(bm_scipy_peer, kendall, "kendall")->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 
 static void register_cuda() {
-  if (cuda_device_count() == 0) return;
+  if (scaling_only || cuda_device_count() == 0) return;
   benchmark::RegisterBenchmark("bm_spearman_matrix/cuda", bm_spearman_matrix, Backend::kCuda)->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("bm_kendall_pair/cuda", bm_kendall_pair, Backend::kCuda)->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("bm_spearman_large/cuda", bm_spearman_large, Backend::kCuda)
@@ -113,6 +134,22 @@ static void register_cuda() {
 }
 
 int main(int argc, char** argv) {
+  // --scaling_rows=N: only the SRCC matrix of N rows (Google Benchmark's own flags pass on).
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--scaling_rows=", 0) == 0) {
+      const int64_t rows = std::stoll(arg.substr(15));
+      scaling_only = true;
+      benchmark::ClearRegisteredBenchmarks();
+      benchmark::RegisterBenchmark(("bm_spearman_rows/" + std::to_string(rows)).c_str(), bm_spearman_rows, rows)
+          ->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  argc = static_cast<int>(rest.size());
+  argv = rest.data();
   register_cuda();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -526,18 +526,20 @@ PROXYSIM_HD inline int bit_width64(uint64_t x) {
   return b;
 }
 
-// LSD radix sort of a[0, n) on bits [lo, hi) with 11-bit digits, using tmp; digits every
-// item shares are skipped. Returns the buffer holding the result (a or tmp).
+// LSD radix sort of a[0, n) on bits [lo, hi) with kDigit-bit digits, using tmp; digits
+// every item shares are skipped. Returns the buffer holding the result (a or tmp).
+template <int kDigit = 11>
 PROXYSIM_HD inline uint64_t* radix_sort_bits(uint64_t* a, uint64_t* tmp, int64_t n, int lo, int hi) {
-  constexpr int kDigit = 11;
-  constexpr int kMaxDigits = 6;
+  constexpr int kMaxDigits = (64 + kDigit - 1) / kDigit;
   uint32_t count[kMaxDigits][1 << kDigit];
   const int digits = (hi - lo + kDigit - 1) / kDigit;
   for (int d = 0; d < digits; ++d)
     for (int v = 0; v < (1 << kDigit); ++v) count[d][v] = 0;
+  // Bits at or above hi (a bucket's own, shared by all) stay out of the last digit.
+  const uint64_t in_range = hi - lo >= 64 ? ~uint64_t{0} : (uint64_t{1} << (hi - lo)) - 1;
   for (int64_t i = 0; i < n; ++i) {
-    const uint64_t k = a[i];
-    for (int d = 0; d < digits; ++d) ++count[d][(k >> (lo + d * kDigit)) & ((1u << kDigit) - 1)];
+    const uint64_t k = (a[i] >> lo) & in_range;
+    for (int d = 0; d < digits; ++d) ++count[d][(k >> (d * kDigit)) & ((1u << kDigit) - 1)];
   }
   uint64_t* src = a;
   uint64_t* dst = tmp;
@@ -562,6 +564,26 @@ PROXYSIM_HD inline uint64_t* radix_sort_bits(uint64_t* a, uint64_t* tmp, int64_t
   return src;
 }
 
+// Sorts a[0, n) on bits [lo, hi) with tmp (n items) beside it: insertion sort for a few
+// items, 8-bit digits for a cache-sized bucket, 11-bit digits for a large one.
+PROXYSIM_HD inline uint64_t* sort_bucket(uint64_t* a, uint64_t* tmp, int64_t n, int lo, int hi) {
+  if (n <= 24) {
+    const uint64_t mask = hi - lo >= 64 ? ~uint64_t{0} : ((uint64_t{1} << (hi - lo)) - 1) << lo;
+    for (int64_t i = 1; i < n; ++i) {
+      const uint64_t x = a[i];
+      int64_t j = i;
+      while (j > 0 && (a[j - 1] & mask) > (x & mask)) {
+        a[j] = a[j - 1];
+        --j;
+      }
+      a[j] = x;
+    }
+    return a;
+  }
+  if (n <= 65536) return radix_sort_bits<8>(a, tmp, n, lo, hi);
+  return radix_sort_bits<11>(a, tmp, n, lo, hi);
+}
+
 // Tie-averaged ranks of whole columns as v = first + last sorted position of the row's
 // tie run (2 * rank - 1 with 1-based ranks; 2c = v + 1 - n), bit-packed `per_word` to a
 // 64-bit word, `bits` each: 21 bits at n = 10^6 make the D columns 2/3 of the matrix.
@@ -573,44 +595,149 @@ struct PackedRanks {
 };
 
 // Worker w ranks clean columns until none are left; a column with a NaN is flagged
-// instead (its pairs are ranked pairwise). scratch holds 2n keys per worker.
+// instead (its pairs are ranked pairwise).
+//
+// A worker takes kGroup adjacent columns at a time and gathers their order keys in one
+// pass over the rows (the matrix is row-major: one cache line serves the group, where
+// a column alone would use 4 bytes of each 64 read). Then, column by column, the keys
+// are spread into 2^hb buckets by their top hb bits (the one scattered pass over
+// memory; ties share a bucket), and each bucket, about 1,000 rows, is sorted in cache on
+// the bits left and its tie runs written to v by row. A column whose largest bucket
+// would not fit the scratch (over half the rows: one value dominates) is left to
+// rank_whole, flagged in `deferred`.
 struct RankColumnsSerial {
   const float* lat;
   int64_t n;
   int32_t d;
-  uint64_t* scratch;
+  uint64_t* scratch;  // scratch_words(n) per worker
   PackedRanks out;
   uint8_t* dirty;
+  uint8_t* deferred;
   unsigned long long* counter;
+  int64_t group;  // columns gathered together, 1 to kGroup
+  static constexpr int kMaxBucketBits = 12;
+  static constexpr int kGroup = 4;
+
+  // Columns a worker gathers at once: kGroup, or fewer where the workers would
+  // otherwise lack columns to share.
+  static int64_t group_for(int64_t columns, int64_t workers) {
+    return std::clamp<int64_t>((columns + workers - 1) / workers, 1, kGroup);
+  }
+  // Per worker: bucketed items (n words), a bucket's sort buffer (n / 2 words) and the
+  // group's keys (group x n 32-bit; a column's ranks v replace its keys).
+  PROXYSIM_HD static int64_t tmp_items(int64_t rows) { return (rows + 1) / 2; }
+  PROXYSIM_HD static int64_t scratch_words(int64_t rows, int64_t group) {
+    return rows + tmp_items(rows) + (group * rows + 1) / 2;
+  }
+
+  // Buckets' top bits: about 1,000 rows a bucket, at most 2^12 buckets (each a stream
+  // of scattered writes) and no more bits than the keys span.
+  PROXYSIM_HD static int bucket_bits(int64_t rows, int key_bits) {
+    int hb = bit_width64(static_cast<uint64_t>(rows)) - 10;
+    hb = hb < 0 ? 0 : (hb > kMaxBucketBits ? kMaxBucketBits : hb);
+    return hb < key_bits ? hb : key_bits;
+  }
+
+  // v[row] = first + last sorted position of the row's tie run, for sorted items
+  // (key << 32 | row) at global positions first, first + 1, ...
+  PROXYSIM_HD static void store_runs(const uint64_t* s, int64_t m, int64_t first, uint32_t* v) {
+    for (int64_t p = 0; p < m;) {
+      const uint64_t key = s[p] >> 32;
+      int64_t q = p + 1;
+      while (q < m && (s[q] >> 32) == key) ++q;
+      const uint32_t run = static_cast<uint32_t>(2 * first + p + q - 1);
+      for (int64_t t = p; t < q; ++t) v[s[t] & 0xffffffffu] = run;
+      p = q;
+    }
+  }
+
+  PROXYSIM_HD void pack(int64_t j, const uint32_t* v) const {
+    uint64_t* col = out.words + j * out.words_per_column;
+    for (int64_t qw = 0; qw < out.words_per_column; ++qw) {
+      uint64_t word = 0;
+      const int64_t i0 = qw * out.per_word;
+      const int64_t cnt = n - i0 < out.per_word ? n - i0 : out.per_word;
+      for (int64_t r = 0; r < cnt; ++r) word |= static_cast<uint64_t>(v[i0 + r]) << (r * out.bits);
+      col[qw] = word;
+    }
+  }
+
+  // A deferred column in one sort of (key << 32 | row), with a (2n words) to itself.
+  PROXYSIM_HD void rank_whole(int64_t j, uint64_t* a) const {
+    for (int64_t i = 0; i < n; ++i)
+      a[i] = (static_cast<uint64_t>(order_key(lat[i * d + j])) << 32) | static_cast<uint64_t>(i);
+    const uint64_t* s = radix_sort_bits(a, a + n, n, 32, 64);
+    uint32_t* v = reinterpret_cast<uint32_t*>(s == a ? a + n : a);
+    store_runs(s, n, 0, v);
+    pack(j, v);
+  }
+
+  // Bucketed ranking of keys k into v; false (nothing written) when the largest bucket
+  // would not fit tmp. k and v may be the same memory.
+  PROXYSIM_HD bool rank_buckets(const uint32_t* k, uint32_t lo_key, uint32_t hi_key, uint64_t* buf, uint64_t* tmp,
+                                uint32_t* v) const {
+    const int bits = bit_width64(hi_key - lo_key);
+    const int hb = bucket_bits(n, bits);
+    const int shift = bits - hb;
+    uint32_t start[(1 << kMaxBucketBits) + 1];
+    const int buckets = 1 << hb;
+    for (int b = 0; b <= buckets; ++b) start[b] = 0;
+    for (int64_t i = 0; i < n; ++i) ++start[(static_cast<uint64_t>(k[i] - lo_key) >> shift) + 1];
+    uint32_t largest = 0;
+    for (int b = 1; b <= buckets; ++b) {
+      largest = start[b] > largest ? start[b] : largest;
+      start[b] += start[b - 1];
+    }
+    if (largest > tmp_items(n) && largest > 24) return false;  // up to 24: insertion sort, no tmp
+    uint32_t next[1 << kMaxBucketBits];
+    for (int b = 0; b < buckets; ++b) next[b] = start[b];
+    const uint32_t low = shift >= 32 ? 0xffffffffu : (1u << shift) - 1;
+    for (int64_t i = 0; i < n; ++i) {
+      const uint32_t key = k[i] - lo_key;
+      buf[next[static_cast<uint64_t>(key) >> shift]++] = (static_cast<uint64_t>(key & low) << 32) | static_cast<uint64_t>(i);
+    }
+    for (int b = 0; b < buckets; ++b) {
+      const int64_t first = start[b], m = static_cast<int64_t>(start[b + 1]) - first;
+      if (m == 0) continue;
+      const uint64_t* s = sort_bucket(buf + first, tmp, m, 32, 32 + shift);
+      store_runs(s, m, first, v);
+    }
+    return true;
+  }
+
   PROXYSIM_HD void operator()(int64_t w) const {
-    uint64_t* a = scratch + w * 2 * n;
-    for (int64_t j = next_item(counter); j < d; j = next_item(counter)) {
-      bool nan = false;
+    uint64_t* a = scratch + w * scratch_words(n, group);
+    uint64_t* buf = a;
+    uint64_t* tmp = a + n;
+    uint32_t* keys = reinterpret_cast<uint32_t*>(a + n + tmp_items(n));
+    const int64_t groups = (d + group - 1) / group;
+    for (int64_t t = next_item(counter); t < groups; t = next_item(counter)) {
+      const int64_t j0 = t * group, g = d - j0 < group ? d - j0 : group;
+      bool nan[kGroup] = {};
+      uint32_t lo_key[kGroup], hi_key[kGroup];
+      for (int c = 0; c < kGroup; ++c) lo_key[c] = 0xffffffffu, hi_key[c] = 0;
       for (int64_t i = 0; i < n; ++i) {
-        const float x = lat[i * d + j];
-        nan |= is_nan(x);
-        a[i] = (static_cast<uint64_t>(order_key(x)) << 32) | static_cast<uint64_t>(i);
+        const float* row = lat + i * d + j0;
+        for (int64_t c = 0; c < g; ++c) {
+          const float x = row[c];
+          nan[c] |= is_nan(x);
+          const uint32_t key = order_key(x);
+          keys[c * n + i] = key;
+          lo_key[c] = key < lo_key[c] ? key : lo_key[c];
+          hi_key[c] = key > hi_key[c] ? key : hi_key[c];
+        }
       }
-      dirty[j] = nan;
-      if (nan) continue;
-      const uint64_t* s = radix_sort_bits(a, a + n, n, 32, 64);
-      // v by row in the half of the scratch the sort left free, then packed in order.
-      uint32_t* v = reinterpret_cast<uint32_t*>(s == a ? a + n : a);
-      for (int64_t p = 0; p < n;) {
-        const uint64_t key = s[p] >> 32;
-        int64_t q = p + 1;
-        while (q < n && (s[q] >> 32) == key) ++q;
-        const uint32_t run = static_cast<uint32_t>(p + q - 1);
-        for (int64_t t = p; t < q; ++t) v[s[t] & 0xffffffffu] = run;
-        p = q;
-      }
-      uint64_t* col = out.words + j * out.words_per_column;
-      for (int64_t qw = 0; qw < out.words_per_column; ++qw) {
-        uint64_t word = 0;
-        const int64_t i0 = qw * out.per_word;
-        const int64_t cnt = n - i0 < out.per_word ? n - i0 : out.per_word;
-        for (int64_t r = 0; r < cnt; ++r) word |= static_cast<uint64_t>(v[i0 + r]) << (r * out.bits);
-        col[qw] = word;
+      for (int64_t c = 0; c < g; ++c) {
+        const int64_t j = j0 + c;
+        dirty[j] = nan[c];
+        deferred[j] = 0;
+        if (nan[c]) continue;
+        uint32_t* k = keys + c * n;
+        if (!rank_buckets(k, lo_key[c], hi_key[c], buf, tmp, k)) {
+          deferred[j] = 1;
+          continue;
+        }
+        pack(j, k);
       }
     }
   }
@@ -922,11 +1049,24 @@ class RankLoops {
     auto pol = System::policy();
     thrust::counting_iterator<int64_t> zero(0);
     if constexpr (System::kSerialWorkers) {
-      const int64_t workers = std::min<int64_t>(System::workers(), d_);
-      Buffer<uint64_t> scratch(workers * 2 * n_);
+      const int64_t group = RankColumnsSerial::group_for(d_, System::workers());
+      const int64_t workers = std::min<int64_t>(System::workers(), (d_ + group - 1) / group);
+      Vec<uint8_t> deferred(d_);
       Vec<unsigned long long> counter(1, 0ull);
-      thrust::for_each(pol, zero, zero + workers,
-                       RankColumnsSerial{lat_, n_, d_, scratch.get(), r, raw(dirty), raw(counter)});
+      const RankColumnsSerial rank{lat_, n_, d_, nullptr, r, raw(dirty), raw(deferred), raw(counter), group};
+      {
+        Buffer<uint64_t> scratch(workers * RankColumnsSerial::scratch_words(n_, group));
+        RankColumnsSerial each = rank;
+        each.scratch = scratch.get();
+        thrust::for_each(pol, zero, zero + workers, each);
+      }
+      // Columns dominated by one value, one at a time (rare).
+      Buffer<uint64_t> whole;
+      for (int32_t j = 0; j < d_; ++j) {
+        if (!deferred[j]) continue;
+        if (!whole.get()) whole.allocate(2 * n_);
+        rank.rank_whole(j, whole.get());
+      }
     } else {
       // One sorter for every column: its buffers and temporary storage are sized once.
       Buffer<uint32_t> keys(n_), perm(n_), v(n_);

@@ -118,6 +118,95 @@ std::vector<float> rounded_uniform(std::mt19937_64& g, size_t n, float scale, fl
   return v;
 }
 
+// Spearman's rho from average ranks found by sorting row indices (std::stable_sort),
+// summed in long double: an independent reference for the bucketed column ranking.
+std::vector<long double> average_ranks(const std::vector<float>& v) {
+  const size_t n = v.size();
+  std::vector<size_t> idx(n);
+  for (size_t i = 0; i < n; ++i) idx[i] = i;
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t x, size_t y) { return v[x] < v[y]; });
+  std::vector<long double> r(n);
+  for (size_t p = 0; p < n;) {
+    size_t q = p + 1;
+    while (q < n && v[idx[q]] == v[idx[p]]) ++q;
+    for (size_t t = p; t < q; ++t) r[idx[t]] = (static_cast<long double>(p) + static_cast<long double>(q - 1)) / 2 + 1;
+    p = q;
+  }
+  return r;
+}
+
+double reference_rho(const std::vector<float>& a, const std::vector<float>& b) {
+  const auto ra = average_ranks(a), rb = average_ranks(b);
+  const long double mean = (static_cast<long double>(a.size()) + 1) / 2;
+  long double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    sab += (ra[i] - mean) * (rb[i] - mean);
+    saa += (ra[i] - mean) * (ra[i] - mean);
+    sbb += (rb[i] - mean) * (rb[i] - mean);
+  }
+  return static_cast<double>(sab / std::sqrt(saa * sbb));
+}
+
+// Tau-b by a Fenwick tree over the dense ranks of b, rows taken in groups of equal a
+// (each group queried before it is inserted): O(n log n), independent of merge sorting.
+double fenwick_tau_b(const std::vector<float>& a, const std::vector<float>& b) {
+  const size_t n = a.size();
+  std::vector<float> bs(b);
+  std::sort(bs.begin(), bs.end());
+  bs.erase(std::unique(bs.begin(), bs.end()), bs.end());
+  std::vector<size_t> idx(n);
+  for (size_t i = 0; i < n; ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) { return a[x] < a[y] || (a[x] == a[y] && b[x] < b[y]); });
+  std::vector<int64_t> tree(bs.size() + 1, 0);
+  auto rank_of = [&](float y) { return static_cast<size_t>(std::lower_bound(bs.begin(), bs.end(), y) - bs.begin()) + 1; };
+  auto prefix = [&](size_t r) { int64_t s = 0; for (; r > 0; r -= r & (~r + 1)) s += tree[r]; return s; };
+  long double con = 0, dis = 0, xtie = 0, ytie = 0;
+  int64_t seen = 0;
+  for (size_t p = 0; p < n;) {
+    size_t q = p + 1;
+    while (q < n && a[idx[q]] == a[idx[p]]) ++q;
+    for (size_t t = p; t < q; ++t) {
+      const size_t r = rank_of(b[idx[t]]);
+      con += static_cast<long double>(prefix(r - 1));
+      dis += static_cast<long double>(seen - prefix(r));
+    }
+    for (size_t t = p; t < q; ++t)
+      for (size_t r = rank_of(b[idx[t]]); r < tree.size(); r += r & (~r + 1)) ++tree[r];
+    seen += static_cast<int64_t>(q - p);
+    xtie += static_cast<long double>(q - p) * static_cast<long double>(q - p - 1) / 2;
+    p = q;
+  }
+  std::vector<float> sb(b);
+  std::sort(sb.begin(), sb.end());
+  for (size_t p = 0; p < n;) {
+    size_t q = p + 1;
+    while (q < n && sb[q] == sb[p]) ++q;
+    ytie += static_cast<long double>(q - p) * static_cast<long double>(q - p - 1) / 2;
+    p = q;
+  }
+  const long double tot = static_cast<long double>(n) * static_cast<long double>(n - 1) / 2;
+  return static_cast<double>((con - dis) / std::sqrt((tot - xtie) * (tot - ytie)));
+}
+
+// Columns that take each path of the column ranking: spread values with signed zeros
+// (many buckets), few distinct values (few large buckets), one value on 70% of the rows
+// (a bucket too large: the whole-column sort), a skewed and a narrow distribution.
+std::vector<std::vector<float>> ranking_columns(size_t n, uint64_t seed) {
+  std::mt19937_64 g(seed);
+  std::uniform_real_distribution<float> u(0, 1);
+  std::exponential_distribution<float> e(1.0f);
+  std::vector<std::vector<float>> c(5, std::vector<float>(n));
+  for (size_t i = 0; i < n; ++i) {
+    const float x = std::round((u(g) - 0.3f) * 2e5f) / 100;
+    c[0][i] = x == 0 ? (u(g) < 0.5f ? -0.0f : 0.0f) : x;
+    c[1][i] = std::floor(u(g) * 10);
+    c[2][i] = u(g) < 0.7f ? 3.5f : u(g) * 100;
+    c[3][i] = std::round(e(g) * 1e4f) / 1e3f;
+    c[4][i] = 1000.0f + std::round(u(g) * 300) / 1024;
+  }
+  return c;
+}
+
 }  // namespace
 
 TEST(RankScipyFixture, SpearmanMatchesScipyOmit) {
@@ -204,6 +293,38 @@ TEST(RankKendall, SameOnAnyNumberOfThreads) {
   const double five = kendall_tau_b(Backend::kCpu, a.data(), b.data(), n);
   omp_set_num_threads(threads);
   EXPECT_EQ(one, five);  // exact pair counts: the same double
+}
+
+// Large pairs (past the serial path's 65,536-row segments) of every kind of column
+// against an O(n log n) reference: exact counts on both sides, so 1e-12.
+TEST(RankKendall, LargePairsMatchFenwickReference) {
+  for (size_t n : {1000u, 200000u}) {
+    const auto c = ranking_columns(n, 11 + n);
+    for (size_t x = 0; x < c.size(); ++x)
+      for (size_t y = x + 1; y < c.size(); ++y) {
+        expect_same(fenwick_tau_b(c[x], c[y]), kendall_tau_b(Backend::kCpu, c[x].data(), c[y].data(), static_cast<int64_t>(n)),
+                    1e-12, "n " + std::to_string(n) + " columns " + std::to_string(x) + ", " + std::to_string(y));
+      }
+  }
+}
+
+// The SRCC matrix's column ranking (bucketed, or whole for a dominant value) against
+// ranks found by sorting indices, on every pair of columns of each kind.
+TEST(RankSpearman, MatrixMatchesSortingReference) {
+  for (size_t n : {600u, 5000u, 300000u}) {
+    const auto c = ranking_columns(n, 3 + n);
+    const int32_t d = static_cast<int32_t>(c.size());
+    std::vector<float> m(n * d);
+    for (size_t i = 0; i < n; ++i)
+      for (int32_t j = 0; j < d; ++j) m[i * d + j] = c[j][i];
+    const PairMatrix got = spearman_matrix(Backend::kCpu, LatencyMatrix{m.data(), static_cast<int64_t>(n), d});
+    for (int32_t a = 0; a < d; ++a)
+      for (int32_t b = 0; b < d; ++b) {
+        expect_same(reference_rho(c[a], c[b]), got.at(a, b), 1e-12,
+                    "n " + std::to_string(n) + " columns " + std::to_string(a) + ", " + std::to_string(b));
+        EXPECT_EQ(static_cast<int64_t>(n), got.pairs[static_cast<size_t>(a) * d + b]);
+      }
+  }
 }
 
 TEST(RankTopK, HandWorkedWithIndexTieBreak) {

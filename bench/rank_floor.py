@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""SRCC 10^6 x 32 and Kendall tau-b at 10^6 against their memory floors (bench/NOTES.md,
+stages 2 and 3), for one or more builds of proxysim_rank_bench measured back to back.
+
+Each round runs every binary once, in turn (so a change in the machine's load falls on
+all of them alike): `bm_spearman_matrix/cpu` and `bm_kendall_pair/cpu` (Google
+Benchmark's mean over its iterations), then `--scaling_rows=1000000` under
+/usr/bin/time -v for the SRCC process's peak resident memory (the 128 MB matrix
+included). A binary's figure is its best round; every round is kept in the JSON.
+
+    /usr/bin/python3 bench/rank_floor.py --rounds 3 before=/tmp/rank_bench_old after=build/bench/proxysim_rank_bench --json out.json
+    /usr/bin/python3 bench/rank_floor.py --print-only out.json
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+SRCC_FLOOR_MS = 81.0     # 2.6 GB at 32 GB/s (NOTES.md, stage 2)
+KENDALL_FLOOR_MS = 7.8   # 250 MB at 32 GB/s (NOTES.md, stage 3)
+TARGET = 2.5             # issue 20, item 4
+ROWS, DEVICES = 1000000, 32
+
+
+def load():
+    return round(os.getloadavg()[0], 2)
+
+
+def bench(binary):
+    cmd = [binary, "--benchmark_filter=^bm_(spearman_matrix|kendall_pair)/cpu", "--benchmark_format=json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"rank_floor: {' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    out = {}
+    for b in json.loads(proc.stdout)["benchmarks"]:
+        key = "srcc_ms" if b["name"].startswith("bm_spearman_matrix") else "kendall_ms"
+        out[key] = b["real_time"]
+    return out
+
+
+def peak_rss(binary):
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        proc = subprocess.run(["/usr/bin/time", "-v", "-o", tf.name, binary, f"--scaling_rows={ROWS}",
+                               "--benchmark_format=json"], capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"rank_floor: {binary} --scaling_rows failed:\n{proc.stderr[-2000:]}")
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tf.read())
+    return int(m.group(1)) / 1024
+
+
+def report(result):
+    print(f"SRCC {ROWS:,} x {DEVICES} and Kendall tau-b at {ROWS:,}, CPU, {result['rounds']} rounds back to back, "
+          f"started {result['started']} UTC; best round per build; load average per round "
+          f"{', '.join(str(r) for r in result['loads'])}\n")
+    print("| build | SRCC (ms) | / floor 81 ms | Kendall (ms) | / floor 7.8 ms | SRCC process peak RSS (MiB) | "
+          "SRCC rounds (ms) | Kendall rounds (ms) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in result["builds"].items():
+        s, k = min(r["srcc_ms"]), min(r["kendall_ms"])
+        print(f"| {name} | {s:.1f} | {s / SRCC_FLOOR_MS:.2f} | {k:.1f} | {k / KENDALL_FLOOR_MS:.2f} | "
+              f"{min(r['peak_rss_mib']):.0f} | {', '.join(f'{x:.0f}' for x in r['srcc_ms'])} | "
+              f"{', '.join(f'{x:.1f}' for x in r['kendall_ms'])} |")
+    names = list(result["builds"])
+    if len(names) >= 2:
+        a, b = result["builds"][names[0]], result["builds"][names[-1]]
+        print(f"\n{names[-1]} / {names[0]}: SRCC {min(b['srcc_ms']) / min(a['srcc_ms']):.2f}, "
+              f"Kendall {min(b['kendall_ms']) / min(a['kendall_ms']):.2f} (time; below 1 is faster)")
+    last = result["builds"][names[-1]]
+    for stat, floor, key in (("SRCC", SRCC_FLOOR_MS, "srcc_ms"), ("Kendall", KENDALL_FLOOR_MS, "kendall_ms")):
+        ratio = min(last[key]) / floor
+        print(f"Target, {stat} within {TARGET}x of its floor: {ratio:.2f}x ({'met' if ratio <= TARGET else 'NOT met'})")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("builds", nargs="*", help="NAME=path/to/proxysim_rank_bench, measured in this order each round")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", help="result file to write")
+    ap.add_argument("--print-only", metavar="JSON", help="print the table of an earlier result file")
+    args = ap.parse_args()
+    if args.print_only:
+        with open(args.print_only) as f:
+            report(json.load(f))
+        return
+    builds = dict(b.split("=", 1) for b in args.builds)
+    result = {"started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+              "rounds": args.rounds, "loads": [], "builds": {}}
+    for name in builds:
+        result["builds"][name] = {"srcc_ms": [], "kendall_ms": [], "peak_rss_mib": []}
+    for _ in range(args.rounds):
+        result["loads"].append(load())
+        for name, binary in builds.items():
+            r = bench(binary)
+            result["builds"][name]["srcc_ms"].append(r["srcc_ms"])
+            result["builds"][name]["kendall_ms"].append(r["kendall_ms"])
+            result["builds"][name]["peak_rss_mib"].append(peak_rss(binary))
+    result["loads"].append(load())
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    report(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,9 @@
 // Rank statistics throughput in architectures per second: the SRCC matrix of a
 // 1,000,000 x 32 latency matrix and Kendall tau-b of one 1,000,000-row pair, on every
 // backend the build has, beside scipy.stats (bench/peer_scipy_rank.py) timed in the same
-// run on the same data shape.
+// run on the same data shape. bm_top_k_matrix/cpu is the monotonicity stage's top-k
+// agreement (k = 100) for every pair of the same matrix, run right after the SRCC matrix
+// so that what top-k adds to it is measured back to back (bench/rank_floor.py).
 //
 // --scaling_rows=N registers bm_spearman_rows/N alone (the CPU SRCC matrix of N x 32),
 // one size per process so that the process's peak memory is that size's
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "kernels/rank_stats.hpp"
+#include "kernels/top_k_matrix.hpp"
 #include "base/rng.hpp"
 
 using namespace proxysim;
@@ -85,6 +88,19 @@ void bm_spearman_matrix(benchmark::State& state, Backend backend) {
   state.counters["devices"] = kDevices;
 }
 
+// The monotonicity stage's default k.
+constexpr int64_t kTopK = 100;
+
+void bm_top_k_matrix(benchmark::State& state, Backend backend) {
+  const auto& m = matrix();
+  for (auto _ : state) {
+    std::vector<double> r = top_k_matrix(backend, LatencyMatrix{m.data(), kRows, kDevices}, kTopK);
+    benchmark::DoNotOptimize(r.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kRows * kDevices);
+  state.counters["k"] = kTopK;
+}
+
 void bm_kendall_pair(benchmark::State& state, Backend backend) {
   const auto& m = matrix();
   std::vector<float> a(kRows), b(kRows);
@@ -119,6 +135,7 @@ bool scaling_only = false;  // --scaling_rows given: no other benchmark
 }  // namespace
 
 BENCHMARK_CAPTURE(bm_spearman_matrix, cpu, Backend::kCpu)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+BENCHMARK_CAPTURE(bm_top_k_matrix, cpu, Backend::kCpu)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 BENCHMARK_CAPTURE(bm_kendall_pair, cpu, Backend::kCpu)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
 BENCHMARK_CAPTURE(bm_scipy_peer, spearman, "spearman")->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(bm_scipy_peer, kendall, "kendall")->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);

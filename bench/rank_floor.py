@@ -3,8 +3,10 @@
 stages 2 and 3), for one or more builds of proxysim_rank_bench measured back to back.
 
 Each round runs every binary once, in turn (so a change in the machine's load falls on
-all of them alike): `bm_spearman_matrix/cpu` and `bm_kendall_pair/cpu` (Google
-Benchmark's mean over its iterations), then `--scaling_rows=1000000` under
+all of them alike): `bm_spearman_matrix/cpu`, `bm_top_k_matrix/cpu` where the binary has
+it (top-k agreement, k = 100, for every pair of the same matrix, right after the SRCC
+matrix in the same process) and `bm_kendall_pair/cpu` (Google Benchmark's mean over its
+iterations), then `--scaling_rows=1000000` under
 /usr/bin/time -v for the SRCC process's peak resident memory (the 128 MB matrix
 included). A binary's figure is its best round; every round is kept in the JSON.
 
@@ -24,6 +26,8 @@ import tempfile
 SRCC_FLOOR_MS = 81.0     # 2.6 GB at 32 GB/s (NOTES.md, stage 2)
 KENDALL_FLOOR_MS = 7.8   # 250 MB at 32 GB/s (NOTES.md, stage 3)
 TARGET = 2.5             # issue 20, item 4
+TOPK_TARGET = 2.0        # issue 20, item 4: top-k on costs at most 2x the SRCC matrix alone
+TOP_K = 100              # bm_top_k_matrix's k, the monotonicity stage's default
 ROWS, DEVICES = 1000000, 32
 
 
@@ -32,13 +36,14 @@ def load():
 
 
 def bench(binary):
-    cmd = [binary, "--benchmark_filter=^bm_(spearman_matrix|kendall_pair)/cpu", "--benchmark_format=json"]
+    cmd = [binary, "--benchmark_filter=^bm_(spearman_matrix|top_k_matrix|kendall_pair)/cpu", "--benchmark_format=json"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"rank_floor: {' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
     out = {}
     for b in json.loads(proc.stdout)["benchmarks"]:
-        key = "srcc_ms" if b["name"].startswith("bm_spearman_matrix") else "kendall_ms"
+        name = b["name"]
+        key = "srcc_ms" if name.startswith("bm_spearman_matrix") else "topk_ms" if name.startswith("bm_top_k") else "kendall_ms"
         out[key] = b["real_time"]
     return out
 
@@ -74,6 +79,15 @@ def report(result):
     for stat, floor, key in (("SRCC", SRCC_FLOOR_MS, "srcc_ms"), ("Kendall", KENDALL_FLOOR_MS, "kendall_ms")):
         ratio = min(last[key]) / floor
         print(f"Target, {stat} within {TARGET}x of its floor: {ratio:.2f}x ({'met' if ratio <= TARGET else 'NOT met'})")
+    for name, r in result["builds"].items():
+        if not r.get("topk_ms"):
+            continue
+        per_round = [(s + t) / s for s, t in zip(r["srcc_ms"], r["topk_ms"])]
+        print(f"\n{name}: top-k agreement (k = {TOP_K}) for every pair of the same matrix, timed right after the SRCC "
+              f"matrix in each round: rounds {', '.join(f'{x:.1f}' for x in r['topk_ms'])} ms, best {min(r['topk_ms']):.1f}")
+        worst = max(per_round)
+        print(f"Target, SRCC + top-k within {TOPK_TARGET}x of the SRCC matrix alone: per round "
+              f"{', '.join(f'{x:.2f}' for x in per_round)}x ({'met' if worst <= TOPK_TARGET else 'NOT met'})")
 
 
 def main():
@@ -91,13 +105,15 @@ def main():
     result = {"started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
               "rounds": args.rounds, "loads": [], "builds": {}}
     for name in builds:
-        result["builds"][name] = {"srcc_ms": [], "kendall_ms": [], "peak_rss_mib": []}
+        result["builds"][name] = {"srcc_ms": [], "topk_ms": [], "kendall_ms": [], "peak_rss_mib": []}
     for _ in range(args.rounds):
         result["loads"].append(load())
         for name, binary in builds.items():
             r = bench(binary)
             result["builds"][name]["srcc_ms"].append(r["srcc_ms"])
             result["builds"][name]["kendall_ms"].append(r["kendall_ms"])
+            if "topk_ms" in r:
+                result["builds"][name]["topk_ms"].append(r["topk_ms"])
             result["builds"][name]["peak_rss_mib"].append(peak_rss(binary))
     result["loads"].append(load())
     if args.json:

@@ -235,7 +235,7 @@ def plot(rows, path):
         a.loglog([float(r["n"]) for r in sr], [float(r["wall_s"]) for r in sr], "o-", label="time (s)")
         a.loglog([float(r["n"]) for r in sr],
                  [float(r["n"]) * SRCC_DEVICES * SRCC_BYTES_PER_ELEMENT / MEMORY_BANDWIDTH for r in sr], ":",
-                 label="memory floor (s)")
+                 color="C0", label="memory floor (s)")
         b = a.twinx()
         b.loglog([float(r["n"]) for r in sr], [float(r["peak_rss_mib"]) for r in sr], "s--", color="C1",
                  label="peak RSS (MiB)")

@@ -135,7 +135,7 @@ ExperimentConfig parse_config_node(const YAML::Node& root, const std::string& fi
       ctx.fail(m, "measured", "expected a CSV path or a non-empty list of them");
     }
   }
-  if (!root["space"]) ctx.fail(root, "space", "missing (nb201, fbnet or ofa_mbv3)");
+  if (!root["space"]) ctx.fail(root, "space", "missing (nb201, fbnet, ofa_mbv3 or mbv2)");
   const YAML::Node sp = root["space"];
   if (sp.IsScalar()) {
     c.space = sp.Scalar();

@@ -142,7 +142,7 @@ int run_main(int argc, char** argv, const World& world) {
   std::string ev_archs = "all", ev_devices = "all", ev_mode = "auto";
   RunOptions ev_opts;
   auto* eval = app.add_subcommand("eval", "evaluate the latency matrix of one space on devices");
-  eval->add_option("--space", ev.space, "nb201|fbnet|ofa_mbv3")->required();
+  eval->add_option("--space", ev.space, "nb201|fbnet|ofa_mbv3|mbv2")->required();
   eval->add_option("--dataset", ev.dataset, "dataset variant of the space");
   eval->add_option("--devices", ev_devices, "all, or comma-separated names and .yaml files");
   eval->add_option("--archs", ev_archs, "all (enumerable spaces) or a number to sample");
@@ -162,7 +162,7 @@ int run_main(int argc, char** argv, const World& world) {
   bool mo_no_kendall = false;
   auto* mono = app.add_subcommand("monotonicity", "SRCC, Kendall tau-b and top-k agreement between devices");
   mono->add_option("--measured", mo.measured, "measured latency CSV (repeatable)");
-  mono->add_option("--space", mo.space, "nb201|fbnet|ofa_mbv3 (inferred from --measured when absent)");
+  mono->add_option("--space", mo.space, "nb201|fbnet|ofa_mbv3|mbv2 (inferred from --measured when absent)");
   mono->add_option("--dataset", mo.dataset, "dataset variant of the space");
   mono->add_option("--devices", mo_devices, "simulated devices: all, or comma-separated names and .yaml files");
   mono->add_option("--archs", mo_archs, "all, measured, or a number to sample (default: measured if --measured, else all)");

@@ -69,9 +69,12 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
       space = "fbnet";
     } else if (col.count("resolution") && col.count("depths")) {
       space = "ofa_mbv3";
+    } else if (col.count("depths")) {
+      space = "mbv2";  // MBv2's input is fixed at 224: no resolution column
     } else {
       throw UserError(path + ":1: cannot tell the search space: expected an arch_str or arch_index column (nb201), "
-                      "L0..L21 (fbnet) or resolution,depths,kernel_sizes,expand_ratios (ofa_mbv3)");
+                      "L0..L21 (fbnet), resolution,depths,kernel_sizes,expand_ratios (ofa_mbv3) or "
+                      "depths,kernel_sizes,expand_ratios (mbv2)");
     }
   }
   const SearchSpace s = make_space(space);
@@ -152,6 +155,9 @@ MeasuredTable read_measured_csv(const std::string& path, const std::string& spac
           if (v < 0 || v > 8) throw UserError(csv_where(path, lineno, c) + ": FBNet op must be 0..8, found " + f[col[c]]);
           code[l] = static_cast<uint8_t>(v);
         }
+      } else if (s.id() == SpaceId::kMbv2) {
+        code = s.from_string("d" + f[require("depths")] + ":k" + f[require("kernel_sizes")] + ":e" +
+                             f[require("expand_ratios")]);
       } else {
         std::string str = "r" + f[require("resolution")] + ":d" + f[require("depths")] + ":k" +
                           f[require("kernel_sizes")] + ":e" + f[require("expand_ratios")];

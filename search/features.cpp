@@ -10,6 +10,7 @@ int feature_count(SpaceId space) {
   switch (space) {
     case SpaceId::kNb201: return nb201::kEdges * nb201::kOps + 1;
     case SpaceId::kFbnet: return fbnet::kLayers * fbnet::kChoices + 1;
+    case SpaceId::kMbv2: return mbv2::kSlots * 6 + mbv2::kStages * 3 + 1;
     default: return ofa::kSlots * 6 + ofa::kStages * 3 + ofa::kResolutions + 1;
   }
 }
@@ -48,6 +49,13 @@ Eigen::MatrixXd one_hot_features(SpaceId space, const std::vector<ArchCode>& cod
       }
       for (int t = 0; t < ofa::kStages; ++t) x(r, kOfaDepthColumn + 3 * t + c[ofa::kDepthOffset + t]) = 1.0;
       x(r, kOfaResolutionColumn + c[0]) = 1.0;
+    } else if (space == SpaceId::kMbv2) {
+      for (int s = 0; s < mbv2::kSlots; ++s) {
+        if (mbv2::slot_choice(c.data(), s) == mbv2::kUnusedSlot) continue;
+        x(r, 6 * s + c[mbv2::kKernelOffset + s]) = 1.0;
+        x(r, 6 * s + 3 + c[mbv2::kExpandOffset + s]) = 1.0;
+      }
+      for (int t = 0; t < mbv2::kStages; ++t) x(r, kMbv2DepthColumn + 3 * t + c[mbv2::kDepthOffset + t]) = 1.0;
     } else {
       const int choices = decision_choices(space, 0);
       for (int k = 0; k < space_decisions(space); ++k) x(r, k * choices + c[k]) = 1.0;

@@ -12,7 +12,8 @@ namespace proxysim {
 
 // NB201: 6 edges x 5 ops + 1 = 31. FBNet: 22 layers x 9 choices + 1 = 199.
 // OFA MobileNetV3: 20 slots x (3 kernel + 3 expand) + 5 stages x 3 depths
-// + 25 resolutions + 1 = 161.
+// + 25 resolutions + 1 = 161. MBv2: 21 slots x (3 kernel + 3 expand) + 5 stages x 3
+// depths + 1 = 142.
 int feature_count(SpaceId space);
 
 // Column of the constant feature (always the last one).
@@ -25,6 +26,9 @@ inline int constant_feature(SpaceId space) { return feature_count(space) - 1; }
 // depth index d -> 120 + 3t + d; resolution index r -> 135 + r; constant -> 160.
 inline constexpr int kOfaDepthColumn = 120;
 inline constexpr int kOfaResolutionColumn = 135;
+// MBv2: slot s as OFA's (the last slot, 20, is always used); stage t depth index d
+// -> 126 + 3t + d; constant -> 141.
+inline constexpr int kMbv2DepthColumn = 126;
 
 // Rows = architectures in the order given. Throws UserError if a code does not
 // belong to the space (wrong length or a decision out of range).

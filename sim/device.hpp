@@ -55,7 +55,7 @@ PROXYSIM_HD inline OpClass op_class(const Op& op) {
 // space, indexed by SpaceId (sim/space_kernels.hpp), since one device's tables may
 // have been made either way.
 enum class Measurement : uint8_t { kEndToEnd = 0, kBlockSum = 1 };
-inline constexpr int kNumSpaces = 3;
+inline constexpr int kNumSpaces = 4;
 
 // The physical range of each continuous parameter: the device YAML validator
 // accepts exactly these, and populations and calibration never leave them.

@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, kNumDeviceClasses> kClassNames = {
 constexpr std::array<std::string_view, kNumOpClasses> kOpClassNames = {
     "pointwise", "dense3", "dense5", "depthwise3", "depthwise5", "grouped", "pool", "elementwise", "fully_connected"};
 // DeviceParams::measurement's index order, SpaceId's (sim/space_kernels.hpp).
-constexpr std::array<std::string_view, kNumSpaces> kSpaceNames = {"nb201", "fbnet", "ofa_mbv3"};
+constexpr std::array<std::string_view, kNumSpaces> kSpaceNames = {"nb201", "fbnet", "ofa_mbv3", "mbv2"};
 constexpr std::array<std::string_view, 2> kMeasurementNames = {"end_to_end", "block_sum"};
 
 class Reader {
@@ -220,7 +220,7 @@ DeviceSpec parse_device_node(const YAML::Node& root, const std::string& file) {
         for (int i = 0; i < kNumSpaces; ++i) {
           if (kSpaceNames[i] == key) found = i;
         }
-        if (found < 0) r.fail("measurement." + key, "unknown search space (expected nb201, fbnet, ofa_mbv3)");
+        if (found < 0) r.fail("measurement." + key, "unknown search space (expected nb201, fbnet, ofa_mbv3, mbv2)");
         p.measurement[found] = method(kv.second, "measurement." + key);
       }
     } else {

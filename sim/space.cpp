@@ -49,6 +49,29 @@ int index_of(const std::array<const char*, N>& names, const std::string& s) {
   return -1;
 }
 
+// A '-' separated list of `count` values, each one of allowed[0..2], into code bytes.
+void fill_choices(const std::string& space, const std::string& whole, const std::string& list, uint8_t* out, int count,
+                  const int* allowed, const char* what) {
+  const auto items = split(list, '-');
+  if (static_cast<int>(items.size()) != count) {
+    throw UserError(space + " architecture '" + whole + "': expected " + std::to_string(count) + " " + what +
+                    ", found " + std::to_string(items.size()));
+  }
+  for (int i = 0; i < count; ++i) {
+    const int v = parse_int(items[i], whole, what);
+    int idx = -1;
+    for (int c = 0; c < 3; ++c) {
+      if (allowed[c] == v) idx = c;
+    }
+    if (idx < 0) {
+      throw UserError(space + " architecture '" + whole + "': " + what + " " + std::to_string(i) + " must be " +
+                      std::to_string(allowed[0]) + ", " + std::to_string(allowed[1]) + " or " +
+                      std::to_string(allowed[2]) + ", found " + items[i]);
+    }
+    out[i] = static_cast<uint8_t>(idx);
+  }
+}
+
 template <size_t N>
 std::string joined(const std::array<const char*, N>& names) {
   std::string out;
@@ -136,6 +159,15 @@ std::string SearchSpace::to_string(const ArchCode& code) const {
       for (int s = 0; s < ofa::kSlots; ++s) os << (s ? "-" : "") << ofa::kExpandChoices[code[ofa::kExpandOffset + s]];
       break;
     }
+    case SpaceId::kMbv2: {
+      os << 'd';
+      for (int s = 0; s < mbv2::kStages; ++s) os << (s ? "-" : "") << mbv2::kDepthChoices[code[mbv2::kDepthOffset + s]];
+      os << ":k";
+      for (int s = 0; s < mbv2::kSlots; ++s) os << (s ? "-" : "") << mbv2::kKernelChoices[code[mbv2::kKernelOffset + s]];
+      os << ":e";
+      for (int s = 0; s < mbv2::kSlots; ++s) os << (s ? "-" : "") << mbv2::kExpandChoices[code[mbv2::kExpandOffset + s]];
+      break;
+    }
   }
   return os.str();
 }
@@ -209,30 +241,28 @@ ArchCode SearchSpace::from_string(std::string_view text) const {
                         std::to_string(res));
       }
       code[0] = static_cast<uint8_t>((res - 128) / 4);
-      auto fill = [&](const std::string& list, int offset, int count, const int* allowed, const char* what) {
-        const auto items = split(list, '-');
-        if (static_cast<int>(items.size()) != count) {
-          throw UserError("ofa_mbv3 architecture '" + whole + "': expected " + std::to_string(count) + " " + what +
-                          ", found " + std::to_string(items.size()));
-        }
-        for (int i = 0; i < count; ++i) {
-          const int v = parse_int(items[i], text, what);
-          int idx = -1;
-          for (int c = 0; c < 3; ++c) {
-            if (allowed[c] == v) idx = c;
-          }
-          if (idx < 0) {
-            throw UserError("ofa_mbv3 architecture '" + whole + "': " + what + " " + std::to_string(i) + " must be " +
-                            std::to_string(allowed[0]) + ", " + std::to_string(allowed[1]) + " or " +
-                            std::to_string(allowed[2]) + ", found " + items[i]);
-          }
-          code[offset + i] = static_cast<uint8_t>(idx);
-        }
-      };
       static constexpr int kDepths[3] = {2, 3, 4};
-      fill(parts[1].substr(1), ofa::kDepthOffset, ofa::kStages, kDepths, "depths");
-      fill(parts[2].substr(1), ofa::kKernelOffset, ofa::kSlots, ofa::kKernelChoices, "kernel sizes");
-      fill(parts[3].substr(1), ofa::kExpandOffset, ofa::kSlots, ofa::kExpandChoices, "expand ratios");
+      fill_choices("ofa_mbv3", whole, parts[1].substr(1), &code[ofa::kDepthOffset], ofa::kStages, kDepths, "depths");
+      fill_choices("ofa_mbv3", whole, parts[2].substr(1), &code[ofa::kKernelOffset], ofa::kSlots, ofa::kKernelChoices,
+                   "kernel sizes");
+      fill_choices("ofa_mbv3", whole, parts[3].substr(1), &code[ofa::kExpandOffset], ofa::kSlots, ofa::kExpandChoices,
+                   "expand ratios");
+      break;
+    }
+    case SpaceId::kMbv2: {
+      // d<5 depths>:k<21 kernels>:e<21 expansions>
+      const auto parts = split(text, ':');
+      if (parts.size() != 3 || parts[0].empty() || parts[0][0] != 'd' || parts[1].empty() || parts[1][0] != 'k' ||
+          parts[2].empty() || parts[2][0] != 'e') {
+        throw UserError("mbv2 architecture '" + whole +
+                        "': expected d<5 depths>:k<21 kernels>:e<21 expansions>, '-' separated");
+      }
+      fill_choices("mbv2", whole, parts[0].substr(1), &code[mbv2::kDepthOffset], mbv2::kStages, mbv2::kDepthChoices,
+                   "depths");
+      fill_choices("mbv2", whole, parts[1].substr(1), &code[mbv2::kKernelOffset], mbv2::kSlots, mbv2::kKernelChoices,
+                   "kernel sizes");
+      fill_choices("mbv2", whole, parts[2].substr(1), &code[mbv2::kExpandOffset], mbv2::kSlots, mbv2::kExpandChoices,
+                   "expand ratios");
       break;
     }
   }
@@ -261,6 +291,9 @@ std::string SearchSpace::describe() const {
              std::to_string(params_.input_hw) + "x" + std::to_string(params_.input_hw);
     case SpaceId::kFbnet:
       return "FBNet (HW-NAS-Bench): 22 layers x 9 blocks, 9^22 archs, " + dataset_ + " 32x32";
+    case SpaceId::kMbv2:
+      return "MobileNetV2-based: 5 stages of depth 2-4 and one of 1, kernel 3/5/7, expand 3/4/6, " + dataset_ +
+             " 224x224";
     default:
       return "OFA MobileNetV3 w1.0: 5 stages, depth 2-4, kernel 3/5/7, expand 3/4/6, resolution 128-224, " + dataset_;
   }
@@ -286,9 +319,14 @@ SearchSpace make_space(std::string_view name, std::string_view dataset) {
     if (ds != "imagenet") throw UserError("space ofa_mbv3: unknown dataset '" + ds + "' (expected imagenet)");
     return SearchSpace(SpaceId::kOfaMbv3, n, ds, SpaceParams{224, 1000});
   }
-  throw UserError("unknown search space '" + n + "' (expected one of nb201, fbnet, ofa_mbv3)");
+  if (n == "mbv2") {
+    if (ds.empty()) ds = "imagenet";
+    if (ds != "imagenet") throw UserError("space mbv2: unknown dataset '" + ds + "' (expected imagenet)");
+    return SearchSpace(SpaceId::kMbv2, n, ds, SpaceParams{mbv2::kInput, 1000});
+  }
+  throw UserError("unknown search space '" + n + "' (expected one of nb201, fbnet, ofa_mbv3, mbv2)");
 }
 
-std::vector<std::string> space_names() { return {"nb201", "fbnet", "ofa_mbv3"}; }
+std::vector<std::string> space_names() { return {"nb201", "fbnet", "ofa_mbv3", "mbv2"}; }
 
 }  // namespace proxysim

@@ -49,7 +49,7 @@ class SearchSpace {
 };
 
 // "nb201" (datasets cifar10, cifar100, imagenet16-120), "fbnet" (cifar100),
-// "ofa_mbv3" (imagenet). An empty dataset picks the space's default.
+// "ofa_mbv3" (imagenet), "mbv2" (imagenet). An empty dataset picks the space's default.
 SearchSpace make_space(std::string_view name, std::string_view dataset = {});
 std::vector<std::string> space_names();
 

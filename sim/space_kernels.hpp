@@ -8,14 +8,15 @@
 #include "sim/device.hpp"
 #include "sim/fbnet.hpp"
 #include "sim/lowering.hpp"
+#include "sim/mbv2.hpp"
 #include "sim/nb201.hpp"
 #include "sim/ofa_mbv3.hpp"
 
 namespace proxysim {
 
-enum class SpaceId : uint8_t { kNb201 = 0, kFbnet = 1, kOfaMbv3 = 2 };
-inline constexpr int kMaxDecisions = ofa::kDecisions;
-static_assert(static_cast<int>(SpaceId::kOfaMbv3) + 1 == kNumSpaces, "DeviceParams::measurement has one entry per space");
+enum class SpaceId : uint8_t { kNb201 = 0, kFbnet = 1, kOfaMbv3 = 2, kMbv2 = 3 };
+inline constexpr int kMaxDecisions = ofa::kDecisions > mbv2::kDecisions ? ofa::kDecisions : mbv2::kDecisions;
+static_assert(static_cast<int>(SpaceId::kMbv2) + 1 == kNumSpaces, "DeviceParams::measurement has one entry per space");
 
 // Whether a device's latencies in space `s` are sums of blocks timed alone: the
 // LatencyWalk to evaluate them with isolates blocks.
@@ -27,6 +28,7 @@ PROXYSIM_HD inline int space_decisions(SpaceId s) {
   switch (s) {
     case SpaceId::kNb201: return nb201::kEdges;
     case SpaceId::kFbnet: return fbnet::kLayers;
+    case SpaceId::kMbv2: return mbv2::kDecisions;
     default: return ofa::kDecisions;
   }
 }
@@ -35,6 +37,7 @@ PROXYSIM_HD inline int decision_choices(SpaceId s, int k) {
   switch (s) {
     case SpaceId::kNb201: return nb201::kOps;
     case SpaceId::kFbnet: return fbnet::kChoices;
+    case SpaceId::kMbv2: return 3;
     default: return k == 0 ? ofa::kResolutions : 3;
   }
 }
@@ -63,11 +66,12 @@ PROXYSIM_HD void lower_code(SpaceId s, const uint8_t* code, const SpaceParams& p
   switch (s) {
     case SpaceId::kNb201: nb201::lower(code, p, sink); break;
     case SpaceId::kFbnet: fbnet::lower(code, p, sink); break;
+    case SpaceId::kMbv2: mbv2::lower(code, p, sink); break;
     default: ofa::lower(code, p, sink); break;
   }
 }
 
-// A hash of the network an architecture code describes (OFA's unused slots do not
+// A hash of the network an architecture code describes (OFA's and MBv2's unused slots do not
 // count): the key of its measurement noise, the same however it was produced. Bytes
 // are packed eight to a word so a 22-byte FBNet code costs three mixes.
 PROXYSIM_HD inline uint64_t network_hash(SpaceId s, const uint8_t* code) {
@@ -80,6 +84,9 @@ PROXYSIM_HD inline uint64_t network_hash(SpaceId s, const uint8_t* code) {
     if (s == SpaceId::kOfaMbv3 && k >= ofa::kKernelOffset) {
       const int slot = (k - ofa::kKernelOffset) % ofa::kSlots;
       if (ofa::slot_choice(code, slot) == ofa::kUnusedSlot) byte = 0xff;
+    } else if (s == SpaceId::kMbv2 && k >= mbv2::kKernelOffset) {
+      const int slot = (k - mbv2::kKernelOffset) % mbv2::kSlots;
+      if (mbv2::slot_choice(code, slot) == mbv2::kUnusedSlot) byte = 0xff;
     }
     word |= byte << (8 * filled);
     if (++filled == 8 || k == n - 1) {
@@ -92,35 +99,63 @@ PROXYSIM_HD inline uint64_t network_hash(SpaceId s, const uint8_t* code) {
 }
 
 // Chain view of the spaces that are a sequence of positions with one choice each
-// (FBNet's layers, OFA's block slots under one resolution): what the compiled
-// evaluation tables are built from. NB201's cell is shared by all 15 cells, so it
-// is walked whole instead.
+// (FBNet's layers, OFA's block slots under one resolution, MBv2's block slots): what
+// the compiled evaluation tables are built from. NB201's cell is shared by all 15
+// cells, so it is walked whole instead.
 PROXYSIM_HD inline bool is_chain_space(SpaceId s) { return s != SpaceId::kNb201; }
 
-PROXYSIM_HD inline int chain_positions(SpaceId s) { return s == SpaceId::kFbnet ? fbnet::kLayers : ofa::kSlots; }
-PROXYSIM_HD inline int chain_choices(SpaceId s) { return s == SpaceId::kFbnet ? fbnet::kChoices : ofa::kSlotChoices; }
-PROXYSIM_HD inline int chain_groups(SpaceId s) { return s == SpaceId::kFbnet ? 1 : ofa::kResolutions; }
-PROXYSIM_HD inline int chain_group(SpaceId s, const uint8_t* code) { return s == SpaceId::kFbnet ? 0 : code[0]; }
+PROXYSIM_HD inline int chain_positions(SpaceId s) {
+  switch (s) {
+    case SpaceId::kFbnet: return fbnet::kLayers;
+    case SpaceId::kMbv2: return mbv2::kSlots;
+    default: return ofa::kSlots;
+  }
+}
+PROXYSIM_HD inline int chain_choices(SpaceId s) {
+  switch (s) {
+    case SpaceId::kFbnet: return fbnet::kChoices;
+    case SpaceId::kMbv2: return mbv2::kSlotChoices;
+    default: return ofa::kSlotChoices;
+  }
+}
+PROXYSIM_HD inline int chain_groups(SpaceId s) { return s == SpaceId::kOfaMbv3 ? ofa::kResolutions : 1; }
+PROXYSIM_HD inline int chain_group(SpaceId s, const uint8_t* code) { return s == SpaceId::kOfaMbv3 ? code[0] : 0; }
 PROXYSIM_HD inline int chain_choice(SpaceId s, const uint8_t* code, int pos) {
-  return s == SpaceId::kFbnet ? code[pos] : ofa::slot_choice(code, pos);
+  switch (s) {
+    case SpaceId::kFbnet: return code[pos];
+    case SpaceId::kMbv2: return mbv2::slot_choice(code, pos);
+    default: return ofa::slot_choice(code, pos);
+  }
 }
 PROXYSIM_HD inline bool chain_identity(SpaceId s, int pos, int choice) {
-  return s == SpaceId::kFbnet ? fbnet::is_identity(pos, choice) : ofa::is_identity(pos, choice);
+  switch (s) {
+    case SpaceId::kFbnet: return fbnet::is_identity(pos, choice);
+    case SpaceId::kMbv2: return mbv2::is_identity(pos, choice);
+    default: return ofa::is_identity(pos, choice);
+  }
 }
 template <class Sink>
 PROXYSIM_HD Tensor chain_prefix(SpaceId s, int group, const SpaceParams& p, Emitter<Sink>& em) {
-  return s == SpaceId::kFbnet ? fbnet::lower_prefix(p, em) : ofa::lower_prefix(group, em);
+  switch (s) {
+    case SpaceId::kFbnet: return fbnet::lower_prefix(p, em);
+    case SpaceId::kMbv2: return mbv2::lower_prefix(p, em);
+    default: return ofa::lower_prefix(group, em);
+  }
 }
 template <class Sink>
 PROXYSIM_HD Tensor chain_position(SpaceId s, int pos, int choice, Emitter<Sink>& em, Tensor x) {
-  return s == SpaceId::kFbnet ? fbnet::lower_layer(pos, choice, em, x) : ofa::lower_slot(pos, choice, em, x);
+  switch (s) {
+    case SpaceId::kFbnet: return fbnet::lower_layer(pos, choice, em, x);
+    case SpaceId::kMbv2: return mbv2::lower_slot(pos, choice, em, x);
+    default: return ofa::lower_slot(pos, choice, em, x);
+  }
 }
 template <class Sink>
 PROXYSIM_HD void chain_suffix(SpaceId s, const SpaceParams& p, Emitter<Sink>& em, Tensor x) {
-  if (s == SpaceId::kFbnet) {
-    fbnet::lower_suffix(p, em, x);
-  } else {
-    ofa::lower_suffix(p, em, x);
+  switch (s) {
+    case SpaceId::kFbnet: fbnet::lower_suffix(p, em, x); break;
+    case SpaceId::kMbv2: mbv2::lower_suffix(p, em, x); break;
+    default: ofa::lower_suffix(p, em, x); break;
   }
 }
 

@@ -26,7 +26,8 @@ from .core import devices as _devices
 
 _SPACE_ALIASES = {
     "nasbench201": "nb201", "nas-bench-201": "nb201", "nb201": "nb201", "tss": "nb201", "topology": "nb201",
-    "nats-tss": "nb201", "fbnet": "fbnet", "ofa": "ofa_mbv3", "ofa_mbv3": "ofa_mbv3",
+    "nats-tss": "nb201", "fbnet": "fbnet", "ofa": "ofa_mbv3", "ofa_mbv3": "ofa_mbv3", "mbv2": "mbv2",
+    "mobilenetv2": "mbv2",
 }
 # NATS-Bench / HW-NAS-Bench dataset names -> proxysim's.
 _DATASET_ALIASES = {"imagenet16-120": "imagenet16-120", "ImageNet16-120": "imagenet16-120",

@@ -39,7 +39,7 @@ pb::dict params_dict(const DeviceParams& p) {
   d["noise_sigma"] = p.noise_sigma;
   d["resolution_ms"] = p.resolution_ms;
   pb::dict meas;
-  const char* spaces[kNumSpaces] = {"nb201", "fbnet", "ofa_mbv3"};  // SpaceId order
+  const char* spaces[kNumSpaces] = {"nb201", "fbnet", "ofa_mbv3", "mbv2"};  // SpaceId order
   for (int i = 0; i < kNumSpaces; ++i) {
     meas[spaces[i]] = p.measurement[i] == Measurement::kBlockSum ? "block_sum" : "end_to_end";
   }

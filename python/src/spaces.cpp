@@ -56,13 +56,13 @@ ArchCode code_from(const SearchSpace& space, const pb::handle& code) {
 }
 
 void bind_spaces(pb::module_& m) {
-  m.def("space_names", &space_names, "the search spaces: nb201, fbnet, ofa_mbv3");
+  m.def("space_names", &space_names, "the search spaces: nb201, fbnet, ofa_mbv3, mbv2");
   m.attr("op_kind_names") = std::vector<std::string>(std::begin(kOpKindNames), std::end(kOpKindNames));
 
   pb::class_<SearchSpace>(m, "Space", "A search space: architectures as one byte per decision")
       .def(pb::init([](const std::string& name, const std::string& dataset) { return make_space(name, dataset); }),
            pb::arg("name"), pb::arg("dataset") = "",
-           "nb201 (cifar10, cifar100, imagenet16-120), fbnet (cifar100), ofa_mbv3 (imagenet); '' = default")
+           "nb201 (cifar10, cifar100, imagenet16-120), fbnet (cifar100), ofa_mbv3 (imagenet), mbv2 (imagenet); '' = default")
       .def_property_readonly("name", &SearchSpace::name)
       .def_property_readonly("dataset", &SearchSpace::dataset)
       .def_property_readonly("decisions", &SearchSpace::decisions)

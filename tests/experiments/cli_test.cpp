@@ -320,7 +320,7 @@ TEST_F(Cli, RunConfigErrorsNameTheKeyOrFile) {
 TEST_F(Cli, SpacesAndDevicesAreListed) {
   const CliResult s = run("spaces");
   EXPECT_EQ(s.code, 0) << s.err;
-  for (const char* name : {"nb201", "fbnet", "ofa_mbv3"}) EXPECT_NE(s.out.find(name), std::string::npos) << name;
+  for (const char* name : {"nb201", "fbnet", "ofa_mbv3", "mbv2"}) EXPECT_NE(s.out.find(name), std::string::npos) << name;
   EXPECT_NE(s.out.find("15625"), std::string::npos);
   const CliResult d = run("devices");
   EXPECT_EQ(d.code, 0) << d.err;

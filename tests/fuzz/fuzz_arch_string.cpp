@@ -11,9 +11,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const proxysim::SearchSpace kSpaces[] = {proxysim::make_space("nb201"), proxysim::make_space("fbnet"),
-                                                  proxysim::make_space("ofa_mbv3")};
+                                                  proxysim::make_space("ofa_mbv3"), proxysim::make_space("mbv2")};
   if (size == 0) return 0;
-  const proxysim::SearchSpace& space = kSpaces[data[0] % 3];
+  const proxysim::SearchSpace& space = kSpaces[data[0] % 4];
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   try {
     const proxysim::ArchCode code = space.from_string(text);

@@ -131,6 +131,16 @@ TEST(GpuEngine, OfaCompiled) {
   compare_backends("ofa_mbv3", EvalMode::kCompiled, ArchBatch::Kind::kSample, 10000, 4096);
 }
 
+TEST(GpuEngine, Mbv2Walk) {
+  if (proxysim::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device: CPU-vs-CUDA comparison skipped";
+  compare_backends("mbv2", EvalMode::kWalk, ArchBatch::Kind::kSample, 10000, 4096);
+}
+
+TEST(GpuEngine, Mbv2Compiled) {
+  if (proxysim::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device: CPU-vs-CUDA comparison skipped";
+  compare_backends("mbv2", EvalMode::kCompiled, ArchBatch::Kind::kSample, 10000, 4096);
+}
+
 TEST(GpuEngine, ReportsTheDevice) {
   if (proxysim::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device: CPU-vs-CUDA comparison skipped";
   EXPECT_FALSE(cuda_device_name().empty());

@@ -146,7 +146,7 @@ TEST(Engine, HasBuiltinDevices) {
 // Architecture i of seed s is a pure function of (s, i): the same in any chunking and
 // equal to sample_code called directly.
 TEST(Engine, SamplingIsDeterministicAndChunkFree) {
-  for (const char* name : {"nb201", "fbnet", "ofa_mbv3"}) {
+  for (const char* name : {"nb201", "fbnet", "ofa_mbv3", "mbv2"}) {
     const SearchSpace space = make_space(name);
     const int K = space.decisions();
     // Which architectures are drawn does not depend on the devices: one keeps it quick.
@@ -281,7 +281,7 @@ TEST_P(ChainSpace, ListsAndChunksDoNotChangeResults) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Spaces, ChainSpace, ::testing::Values("fbnet", "ofa_mbv3"));
+INSTANTIATE_TEST_SUITE_P(Spaces, ChainSpace, ::testing::Values("fbnet", "ofa_mbv3", "mbv2"));
 
 TEST(Engine, Nb201ChunkSizeDoesNotChangeResults) {
   const SearchSpace space = make_space("nb201");

@@ -140,7 +140,7 @@ TEST(Nb201Accuracy, MalformedFilesAreRefusedWithTheirLine) {
 }
 
 TEST(SyntheticAccuracy, SeededBoundedAndRisingWithCapacity) {
-  for (const char* name : {"nb201", "fbnet", "ofa_mbv3"}) {
+  for (const char* name : {"nb201", "fbnet", "ofa_mbv3", "mbv2"}) {
     const SearchSpace space = make_space(name);
     std::vector<float> acc, macs;
     bool seed_matters = false;
@@ -208,7 +208,7 @@ TEST(SyntheticAccuracy, SeededBoundedAndRisingWithCapacity) {
 // deviation); noise in [-0.3, 0.3]. So accuracy - capacity lies within
 // +-((K - 1) w + 0.3) for every architecture, and over many architectures its spread
 // is about sqrt(0.5^2 + 0.3^2 / 3) = 0.53 points. K is the decisions the surrogate sees
-// (OFA: resolution, 5 depths and one choice per slot, 26).
+// (OFA: resolution, 5 depths and one choice per slot, 26; MBv2: 5 depths and 21 slots, 26).
 struct SyntheticDesign {
   const char* space;
   double a_min, a_max, c0, macs_min, params_min;
@@ -218,6 +218,7 @@ constexpr SyntheticDesign kDesigns[] = {
     {"nb201", 85.0, 94.5, 1.5, 7.8e6, 7.3e4, 6},
     {"fbnet", 60.0, 77.0, 2.0, 1.0e7, 2.0e5, 22},
     {"ofa_mbv3", 70.0, 81.0, 2.0, 1.0e8, 2.0e6, ofa::kKernelOffset + ofa::kSlots},
+    {"mbv2", 65.0, 80.0, 3.0, 1.0e8, 2.0e6, mbv2::kKernelOffset + mbv2::kSlots},
 };
 
 TEST(SyntheticAccuracy, WithinItsDesignRanges) {

@@ -286,7 +286,7 @@ NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latenc
 
   const size_t total = tasks.size(), C = stage.checkpoints.size();
   for (auto* v : {&r.found_accuracy, &r.regret, &r.failed, &r.violation, &r.evaluations, &r.target_measurements,
-                  &r.hypervolume_ratio, &r.found_row, &r.pick_row}) {
+                  &r.hypervolume_ratio, &r.found_row, &r.pick_row, &r.rejected}) {
     v->assign(total, 0.0f);
   }
   r.best_accuracy.assign(total * C, 0.0f);
@@ -304,6 +304,7 @@ NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latenc
     r.hypervolume_ratio[i] = static_cast<float>(o.hypervolume_ratio);
     r.found_row[i] = static_cast<float>(o.found_row);  // exact below 2^24 rows, far above a table's
     r.pick_row[i] = static_cast<float>(o.pick_row);
+    r.rejected[i] = static_cast<float>(o.rejected);  // float32: exact up to 2^24
     std::copy(o.best_accuracy.begin(), o.best_accuracy.end(), r.best_accuracy.begin() + static_cast<int64_t>(i * C));
   }
   r.points_accuracy.assign(rows, std::nanf(""));

@@ -77,6 +77,7 @@ struct NasReport {
   // [strategy][source][target][constraint][seed]
   std::vector<float> found_accuracy, regret, failed, violation, evaluations, target_measurements, hypervolume_ratio;
   std::vector<float> found_row, pick_row;  // rows of the run's table; -1 = none
+  std::vector<float> rejected;             // proposals the source refused before any evaluation
   // [row] accuracy of every row (NaN where not usable); [target][row] target latency
   // (NaN where not measured): what the Pareto figures draw the found rows against.
   std::vector<float> points_accuracy, points_target_ms;

@@ -42,6 +42,7 @@ void write_nas(H5Writer& h5, const NasReport& r) {
   h5.array_f32("/nas/hypervolume_ratio", shape5, r.hypervolume_ratio.data(), dims5);
   h5.array_f32("/nas/found_row", shape5, r.found_row.data(), dims5);
   h5.array_f32("/nas/pick_row", shape5, r.pick_row.data(), dims5);
+  h5.array_f32("/nas/rejected", shape5, r.rejected.data(), dims5);
   h5.array_f32("/nas/points_accuracy", {r.points_accuracy.size()}, r.points_accuracy.data(), {"row"});
   h5.array_f32("/nas/points_target_ms", {r.targets.size(), r.points_accuracy.size()}, r.points_target_ms.data(),
                {"target", "row"});
@@ -104,7 +105,7 @@ void print_nas_table(const NasReport& r, std::ostream& out) {
     }
     // A search that can draw no new feasible architecture stops before its budget
     // (exhaustive and ofa_evolution end by design: the space, the generations).
-    if (r.budget > 0 && (r.strategies[s] == "random" || r.strategies[s] == "regularized_evolution")) {
+    if (r.budget > 0 && r.strategies[s] != "exhaustive" && r.strategies[s] != "ofa_evolution") {
       size_t early = 0, total = 0;
       float fewest = std::numeric_limits<float>::infinity();
       for (size_t j = 0; j < J; ++j)

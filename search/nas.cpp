@@ -58,7 +58,7 @@ TabularSpace::TabularSpace(const SearchSpace& space, const std::vector<uint8_t>&
   }
 }
 
-std::vector<int32_t> run_search(const NasProblem& problem, const SearchSpec& spec) {
+std::vector<int32_t> run_search(const NasProblem& problem, const SearchSpec& spec, int64_t* rejected) {
   const SourceFeasibility feasible(problem, spec);
   auto strategy = make_strategy(spec.strategy, problem.space->shape(), feasible, spec.seed, spec.options);
   std::vector<int32_t> rows;
@@ -70,6 +70,7 @@ std::vector<int32_t> run_search(const NasProblem& problem, const SearchSpec& spe
     rows.push_back(r);
     strategy->report(problem.accuracy[r]);
   }
+  if (rejected != nullptr) *rejected = strategy->rejected();
   return rows;
 }
 
@@ -175,7 +176,10 @@ std::vector<SearchOutcome> run_search_batch(const std::vector<NasProblem>& probl
     try {
       const BatchTask& t = tasks[static_cast<size_t>(i)];
       const NasProblem& p = problems[t.problem];
-      out[static_cast<size_t>(i)] = judge_search(p, t.spec, run_search(p, t.spec), judges[t.judge], checkpoints);
+      int64_t rejected = 0;
+      const std::vector<int32_t> rows = run_search(p, t.spec, &rejected);
+      out[static_cast<size_t>(i)] = judge_search(p, t.spec, rows, judges[t.judge], checkpoints);
+      out[static_cast<size_t>(i)].rejected = rejected;
     } catch (...) {
       errors[static_cast<size_t>(i)] = std::current_exception();
     }

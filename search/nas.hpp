@@ -59,7 +59,8 @@ struct SearchSpec {
 };
 
 // The rows a search evaluated, in order (repeats kept: each is one evaluation).
-std::vector<int32_t> run_search(const NasProblem& problem, const SearchSpec& spec);
+// `rejected`, when given, receives how many proposals the source refused.
+std::vector<int32_t> run_search(const NasProblem& problem, const SearchSpec& spec, int64_t* rejected = nullptr);
 
 // How a search's outcome fares on the target.
 struct TargetJudge {
@@ -84,6 +85,7 @@ struct SearchOutcome {
   int64_t evaluations = 0;          // accuracy evaluations (with repeats)
   int64_t target_measurements = 0;  // distinct architectures measured on the target
   int64_t front_size = 0;           // the source-side Pareto front
+  int64_t rejected = 0;             // proposals the source refused before any evaluation (run_search_batch)
   double hypervolume_ratio = 0;     // of the measured front within the constraint, vs the target's true front
   std::vector<float> best_accuracy; // per checkpoint: best accuracy among the first c evaluations (NaN before any)
 };

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <deque>
 #include <numeric>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "base/rng.hpp"
 #include "base/error.hpp"
@@ -45,7 +47,8 @@ uint64_t SpaceShape::size() const {
 }
 
 const std::vector<std::string>& strategy_names() {
-  static const std::vector<std::string> names = {"exhaustive", "random", "regularized_evolution", "ofa_evolution"};
+  static const std::vector<std::string> names = {"exhaustive",    "random",       "regularized_evolution",
+                                                 "ofa_evolution", "local_search", "latency_aware_random"};
   return names;
 }
 
@@ -54,7 +57,8 @@ StrategyKind strategy_from_name(std::string_view name) {
   const auto it = std::find(names.begin(), names.end(), name);
   if (it == names.end()) {
     throw UserError("unknown search strategy '" + std::string(name) +
-                    "' (expected exhaustive, random, regularized_evolution or ofa_evolution)");
+                    "' (expected exhaustive, random, regularized_evolution, ofa_evolution, local_search or "
+                    "latency_aware_random)");
   }
   return static_cast<StrategyKind>(it - names.begin());
 }
@@ -66,7 +70,7 @@ namespace {
 class Base : public SearchStrategy {
  public:
   Base(const SpaceShape& shape, const Feasibility& f, uint64_t seed, const StrategyOptions& o)
-      : shape_(shape), feasible_(f), seed_(seed), options_(o) {}
+      : shape_(shape), feasible_(f), seed_(seed), options_(o), keyed_(shape.size() != UINT64_MAX) {}
 
   bool next(Arch& out) final {
     assert(!outstanding_ && "next() called twice without report()");
@@ -84,6 +88,8 @@ class Base : public SearchStrategy {
     receive(last_, accuracy);
   }
 
+  int64_t rejected() const final { return rejected_; }
+
  protected:
   virtual bool propose(Arch& out) = 0;
   virtual void receive(const Arch& a, double accuracy) = 0;
@@ -98,24 +104,43 @@ class Base : public SearchStrategy {
     return a;
   }
 
+  // The latency source's verdict, each refusal counted.
+  bool admits(const Arch& a) {
+    if (feasible_.feasible(a)) return true;
+    ++rejected_;
+    return false;
+  }
+
   // Draws from `make` until the result is feasible; false after max_tries draws.
   template <class Make>
   bool feasible_draw(Arch& out, Make&& make) {
     for (int32_t t = 0; t < options_.max_tries; ++t) {
       out = make();
-      if (feasible_.feasible(out)) return true;
+      if (admits(out)) return true;
     }
     return false;
+  }
+
+  // An architecture's identity: its mixed-radix key where that fits 64 bits (NB201,
+  // exact), else a hash of its bytes (FBNet, OFA, MBv2; a collision among a search's
+  // few thousand architectures has odds of about 1e-12).
+  uint64_t identity(const Arch& a) const {
+    if (keyed_) return shape_.key(a);
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (int k = 0; k < shape_.decisions; ++k) h = mix64(h ^ (uint64_t{a[static_cast<size_t>(k)]} + (uint64_t(k) << 8)));
+    return h;
   }
 
   const SpaceShape shape_;
   const Feasibility& feasible_;
   const uint64_t seed_;
   const StrategyOptions options_;
+  const bool keyed_;  // the space's keys fit 64 bits
 
  private:
   uint64_t draw_ = 0;
   int64_t evaluations_ = 0;
+  int64_t rejected_ = 0;
   bool outstanding_ = false;
   Arch last_{};
 };
@@ -131,7 +156,7 @@ class Exhaustive final : public Base {
     if (size == UINT64_MAX) throw UserError("exhaustive search needs an enumerable space");
     while (key_ < size) {
       out = shape_.from_key(key_++);
-      if (feasible_.feasible(out)) return true;
+      if (admits(out)) return true;
     }
     return false;
   }
@@ -292,6 +317,129 @@ class OfaEvolution final : public Base {
   size_t next_child_ = 0;
 };
 
+// First-improvement local search with random restarts: from a random feasible start,
+// the single-decision neighbours (every other choice of every decision) are tried in
+// a random order; the first feasible neighbour more accurate than the current
+// architecture becomes current and its own neighbourhood is tried afresh. A whole
+// neighbourhood without an improvement is a local optimum, and the search restarts
+// from a new random feasible architecture. Accuracies already evaluated are
+// remembered, so no architecture costs two evaluations: a neighbour seen before is
+// compared without one. It ends at the budget, or when max_tries draws and neighbours
+// in a row bring no new evaluation (the feasible space used up).
+class LocalSearch final : public Base {
+ public:
+  LocalSearch(const SpaceShape& shape, const Feasibility& f, uint64_t seed, const StrategyOptions& o)
+      : Base(shape, f, seed, o) {
+    for (int k = 0; k < shape_.decisions; ++k) {
+      first_neighbour_.push_back(neighbours_);
+      neighbours_ += shape_.choices[static_cast<size_t>(k)] - 1u;
+    }
+    order_.resize(neighbours_);
+  }
+
+ protected:
+  bool propose(Arch& out) override {
+    while (idle_ < options_.max_tries) {
+      ++idle_;
+      if (!have_current_) {
+        const Arch a = random_arch();
+        if (!admits(a)) continue;
+        const auto seen = known_.find(identity(a));
+        if (seen != known_.end()) {
+          move_to(a, seen->second);  // a start evaluated before: climb on from it
+          continue;
+        }
+        out = a;
+        start_ = true;
+        idle_ = 0;
+        return true;
+      }
+      if (next_ == neighbours_) {  // a local optimum
+        have_current_ = false;
+        continue;
+      }
+      const Arch n = neighbour(order_[next_++]);
+      if (!admits(n)) continue;
+      const auto seen = known_.find(identity(n));
+      if (seen != known_.end()) {
+        if (seen->second > current_accuracy_) move_to(n, seen->second);
+        continue;
+      }
+      out = n;
+      start_ = false;
+      idle_ = 0;
+      return true;
+    }
+    return false;
+  }
+
+  void receive(const Arch& a, double accuracy) override {
+    known_.emplace(identity(a), accuracy);
+    if (start_ || accuracy > current_accuracy_) move_to(a, accuracy);
+  }
+
+ private:
+  // Neighbour i: decision k with the j-th of its other choices, i = first_neighbour_[k] + j.
+  Arch neighbour(uint32_t i) const {
+    const auto k = static_cast<size_t>(std::upper_bound(first_neighbour_.begin(), first_neighbour_.end(), i) -
+                                       first_neighbour_.begin() - 1);
+    const auto j = static_cast<uint8_t>(i - first_neighbour_[k]);
+    Arch n = current_;
+    n[k] = static_cast<uint8_t>(j >= current_[k] ? j + 1 : j);
+    return n;
+  }
+
+  // Makes `a` current, with a fresh random order of its neighbours (Fisher-Yates).
+  void move_to(const Arch& a, double accuracy) {
+    current_ = a;
+    current_accuracy_ = accuracy;
+    have_current_ = true;
+    std::iota(order_.begin(), order_.end(), 0u);
+    for (uint32_t i = neighbours_; i > 1; --i) std::swap(order_[i - 1], order_[uniform(i)]);
+    next_ = 0;
+  }
+
+  std::vector<uint32_t> first_neighbour_;
+  uint32_t neighbours_ = 0;
+  std::vector<uint32_t> order_;
+  uint32_t next_ = 0;
+  Arch current_{};
+  double current_accuracy_ = 0;
+  bool have_current_ = false;
+  bool start_ = false;  // the outstanding proposal is a (re)start, not a neighbour
+  int32_t idle_ = 0;
+  std::unordered_map<uint64_t, double> known_;
+};
+
+// Random search that spends accuracy evaluations only where the latency source says
+// the architecture is feasible, and never twice on one architecture: each uniform
+// draw is first checked against the architectures already evaluated (a repeat is
+// redrawn, uncounted), then against the source (a refusal is redrawn and counted in
+// rejected()). Unlike `random`, which repeats architectures as NAS-benchmark random
+// search usually does, its evaluations are all distinct. It ends at the budget, or
+// when max_tries draws in a row bring no new feasible architecture.
+class LatencyAwareRandom final : public Base {
+ public:
+  using Base::Base;
+
+ protected:
+  bool propose(Arch& out) override {
+    for (int32_t t = 0; t < options_.max_tries; ++t) {
+      out = random_arch();
+      const uint64_t id = identity(out);
+      if (evaluated_.count(id) != 0) continue;
+      if (!admits(out)) continue;
+      evaluated_.insert(id);
+      return true;
+    }
+    return false;
+  }
+  void receive(const Arch&, double) override {}
+
+ private:
+  std::unordered_set<uint64_t> evaluated_;
+};
+
 }  // namespace
 
 std::unique_ptr<SearchStrategy> make_strategy(StrategyKind kind, const SpaceShape& shape,
@@ -303,6 +451,9 @@ std::unique_ptr<SearchStrategy> make_strategy(StrategyKind kind, const SpaceShap
     case StrategyKind::kRegularizedEvolution:
       return std::make_unique<RegularizedEvolution>(shape, feasibility, seed, options);
     case StrategyKind::kOfaEvolution: return std::make_unique<OfaEvolution>(shape, feasibility, seed, options);
+    case StrategyKind::kLocalSearch: return std::make_unique<LocalSearch>(shape, feasibility, seed, options);
+    case StrategyKind::kLatencyAwareRandom:
+      return std::make_unique<LatencyAwareRandom>(shape, feasibility, seed, options);
   }
   throw std::logic_error("unknown strategy kind");
 }

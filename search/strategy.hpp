@@ -43,8 +43,9 @@ class Feasibility {
   virtual bool feasible(const Arch& a) const = 0;
 };
 
-enum class StrategyKind { kExhaustive, kRandom, kRegularizedEvolution, kOfaEvolution };
-const std::vector<std::string>& strategy_names();  // exhaustive, random, regularized_evolution, ofa_evolution
+enum class StrategyKind { kExhaustive, kRandom, kRegularizedEvolution, kOfaEvolution, kLocalSearch, kLatencyAwareRandom };
+// exhaustive, random, regularized_evolution, ofa_evolution, local_search, latency_aware_random
+const std::vector<std::string>& strategy_names();
 StrategyKind strategy_from_name(std::string_view name);  // throws UserError otherwise
 
 struct StrategyOptions {
@@ -61,7 +62,9 @@ struct StrategyOptions {
   double ofa_parent_ratio = 0.25;
   double ofa_mutation_ratio = 0.5;
   // Draws tried for one feasible architecture before the search gives up (next()
-  // returns false): a constraint nothing meets would otherwise loop forever.
+  // returns false): a constraint nothing meets would otherwise loop forever. Local
+  // search and latency-aware random count every draw or neighbour that brought no
+  // new evaluation, so they also end when the feasible space is used up.
   int32_t max_tries = 100000;
 };
 
@@ -74,6 +77,9 @@ class SearchStrategy {
   // The accuracy of the architecture the last next() returned. Calling next() twice
   // without a report() in between is a broken invariant (asserted).
   virtual void report(double accuracy) = 0;
+  // Architectures the latency source refused so far: each one a feasibility test
+  // that said no, before any accuracy evaluation was spent on it.
+  virtual int64_t rejected() const = 0;
 };
 
 // `feasibility` must outlive the strategy.

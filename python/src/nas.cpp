@@ -272,7 +272,8 @@ pb::dict run_loop(PyStrategy& st, const pb::object& accuracy) {
 }  // namespace
 
 void bind_nas(pb::module_& m) {
-  m.def("strategy_names", &strategy_names, "the NAS search strategies: exhaustive, random, regularized_evolution, ofa_evolution");
+  m.def("strategy_names", &strategy_names, "the NAS search strategies: exhaustive, random, regularized_evolution, ofa_evolution, local_search, "
+        "latency_aware_random");
 
   pb::class_<StrategyOptions>(m, "StrategyOptions", "a search's budget and the strategies' settings (search/strategy.hpp)")
       .def(pb::init([](int64_t budget, int32_t population, int32_t sample, int32_t ofa_population,
@@ -326,6 +327,8 @@ void bind_nas(pb::module_& m) {
                              "official index of the architecture last asked (tabulated spaces), else None")
       .def_property_readonly("evaluations", [](const PyStrategy& s) { return s.evaluations_; })
       .def_property_readonly("done", [](const PyStrategy& s) { return s.done_; })
+      .def_property_readonly("rejected", [](const PyStrategy& s) { return s.strategy_->rejected(); },
+                             "architectures the latency constraint refused before any evaluation")
       .def_property_readonly("name", [](const PyStrategy& s) { return strategy_names()[static_cast<size_t>(s.kind_)]; });
 
   m.def(

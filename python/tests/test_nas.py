@@ -40,7 +40,8 @@ def _problem(nb201, device, q):
     return acc, lat[device], eligible, constraint
 
 
-@pytest.mark.parametrize("strategy", ["regularized_evolution", "random", "ofa_evolution"])
+@pytest.mark.parametrize("strategy", ["regularized_evolution", "random", "ofa_evolution", "local_search",
+                                      "latency_aware_random"])
 def test_callback_trajectory_equals_native_loop(nb201, strategy):
     acc, lat, eligible, constraint = _problem(nb201, "edgegpu", 0.3)
     calls = []
@@ -195,7 +196,8 @@ def test_callback_exception_propagates(nb201):
 
 @pytest.mark.parametrize("call, message", [
     (lambda lat: proxysim.search("annealing", "nb201", accuracy=lambda c: 1.0),
-     "unknown search strategy 'annealing' (expected exhaustive, random, regularized_evolution or ofa_evolution)"),
+     "unknown search strategy 'annealing' (expected exhaustive, random, regularized_evolution, ofa_evolution, "
+     "local_search or latency_aware_random)"),
     (lambda lat: proxysim.search("random", "nb201", accuracy=lambda c: 1.0, latency_ms=lat),
      "latency_ms given without constraint_ms"),
     (lambda lat: proxysim.search("random", "nb201", accuracy=lambda c: 1.0, latency_ms=lat[:100], constraint_ms=1),

@@ -75,6 +75,44 @@ TEST(NasCli, CubesHaveTheConfiguredAxesAndTargetExhaustiveHasZeroRegret) {
   H5Fclose(f2);
 }
 
+// Local search and latency-aware random from a config: the same cubes on 1 thread and
+// on the default threads, every search spends its budget, and the refusals are written.
+TEST(NasCli, LocalSearchAndLatencyAwareRandomFromAConfig) {
+  const std::string nas = "{accuracy_file: " + shared("nb201_accuracy.csv") +
+                          ", proxy: pixel3, targets: [eyeriss], sources: [target, proxy], "
+                          "strategies: [local_search, latency_aware_random], constraints: [0.1], seeds: 2, budget: 200, "
+                          "checkpoints: [50, 200]}";
+  const auto out1 = tmp("nas_stage_ls_1.h5"), out2 = tmp("nas_stage_ls_2.h5");
+  RunOutcome r = run_config("nas_stage_ls_1", config(nas), out1);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  r = run_config("nas_stage_ls_2", config(nas), out2, "OMP_NUM_THREADS=1 ");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const hid_t f1 = H5Fopen(out1.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), f2 = H5Fopen(out2.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(f1, 0);
+  ASSERT_GE(f2, 0);
+  EXPECT_EQ(read_strings(f1, "/cells/0/nas/strategies"), (std::vector<std::string>{"local_search", "latency_aware_random"}));
+  for (const char* name : {"/cells/0/nas/regret", "/cells/0/nas/evaluations", "/cells/0/nas/rejected", "/cells/0/nas/best_accuracy"}) {
+    std::vector<hsize_t> d1, d2;
+    const auto a = read_all<float>(f1, name, H5T_NATIVE_FLOAT, &d1);
+    const auto b = read_all<float>(f2, name, H5T_NATIVE_FLOAT, &d2);
+    EXPECT_EQ(d1, d2) << name;
+    ASSERT_EQ(a.size(), b.size()) << name;
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_TRUE(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))) << name << " [" << i << "]";
+    }
+  }
+  std::vector<hsize_t> d;
+  const auto evals = read_all<float>(f1, "/cells/0/nas/evaluations", H5T_NATIVE_FLOAT, &d);
+  EXPECT_EQ(d, (std::vector<hsize_t>{2, 2, 1, 1, 2}));
+  for (float e : evals) EXPECT_EQ(e, 200.0f);
+  // The constraint admits a tenth of the eligible architectures: uniform draws are
+  // refused about nine times in ten, so every search has refusals.
+  const auto rejected = read_all<float>(f1, "/cells/0/nas/rejected", H5T_NATIVE_FLOAT, &d);
+  for (float x : rejected) EXPECT_GT(x, 0.0f);
+  H5Fclose(f1);
+  H5Fclose(f2);
+}
+
 TEST(NasCli, BadSettingsExitTwoNamingTheKey) {
   const auto out = tmp("nas_stage_bad.h5");
   struct Case {

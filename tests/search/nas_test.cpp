@@ -6,6 +6,7 @@
 // Accuracies and latencies are table values compared exactly (the same floats flow
 // through both sides), hand calculations to 1e-12.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -223,7 +224,7 @@ TEST(Nas, BatchedEqualsOneByOne) {
   const std::vector<int64_t> checkpoints = {10, 100, 500};
   std::vector<BatchTask> tasks;
   for (StrategyKind kind : {StrategyKind::kRandom, StrategyKind::kRegularizedEvolution, StrategyKind::kOfaEvolution,
-                            StrategyKind::kExhaustive}) {
+                            StrategyKind::kExhaustive, StrategyKind::kLocalSearch, StrategyKind::kLatencyAwareRandom}) {
     for (size_t pj = 0; pj < 2; ++pj) {
       for (uint64_t seed = 0; seed < 6; ++seed) {
         BatchTask t;
@@ -243,10 +244,12 @@ TEST(Nas, BatchedEqualsOneByOne) {
   std::set<float> distinct_found;
   for (size_t i = tasks.size(); i-- > 0;) {  // in reverse, to differ from the batch's order
     const auto& t = tasks[i];
-    const SearchOutcome o =
-        judge_search(problems[t.problem], t.spec, run_search(problems[t.problem], t.spec), judges[t.judge], checkpoints);
+    int64_t rejected = -1;
+    const SearchOutcome o = judge_search(problems[t.problem], t.spec, run_search(problems[t.problem], t.spec, &rejected),
+                                         judges[t.judge], checkpoints);
     const SearchOutcome& q = batched[i];
     EXPECT_EQ(o.evaluations, q.evaluations) << i;
+    EXPECT_EQ(rejected, q.rejected) << i;
     EXPECT_TRUE(o.found_accuracy == q.found_accuracy || (std::isnan(o.found_accuracy) && std::isnan(q.found_accuracy))) << i;
     EXPECT_EQ(o.failed, q.failed);
     EXPECT_EQ(o.violation, q.violation);
@@ -259,6 +262,50 @@ TEST(Nas, BatchedEqualsOneByOne) {
   }
   // Seeds do matter: the searches are not all one trajectory.
   EXPECT_GT(distinct_found.size(), 3u);
+}
+
+// The batch on 1 and on 2 OpenMP threads: every outcome equal, local search and
+// latency-aware random included (each search owns its stream and its slot).
+TEST(Nas, NewStrategiesEqualOnOneAndTwoThreads) {
+  const Bench& b = bench();
+  const auto target = b.column("pixel3"), proxy = b.column("raspi4");
+  const auto e = b.eligible(target);
+  std::vector<uint8_t> both(e.size());
+  for (size_t i = 0; i < e.size(); ++i) both[i] = e[i] && std::isfinite(proxy[i]);
+  const std::vector<NasProblem> problems = {{b.table.get(), both.data(), b.acc.data()}};
+  const std::vector<TargetJudge> judges = {judge_for(target, both, b.acc, kth(target, both, 2000))};
+  const std::vector<int64_t> checkpoints = {10, 100, 400};
+  std::vector<BatchTask> tasks;
+  for (StrategyKind kind : {StrategyKind::kLocalSearch, StrategyKind::kLatencyAwareRandom}) {
+    for (uint64_t seed = 0; seed < 16; ++seed) {
+      BatchTask t;
+      t.spec.strategy = kind;
+      t.spec.seed = seed;
+      t.spec.source = proxy.data();
+      t.spec.source_limit = kth(proxy, both, 2000);
+      t.spec.options.budget = 400;
+      tasks.push_back(t);
+    }
+  }
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const auto one = run_search_batch(problems, judges, tasks, checkpoints);
+  omp_set_num_threads(2);
+  const auto two = run_search_batch(problems, judges, tasks, checkpoints);
+  omp_set_num_threads(threads);
+  ASSERT_EQ(one.size(), two.size());
+  int64_t rejected = 0;
+  for (size_t i = 0; i < one.size(); ++i) {
+    EXPECT_EQ(one[i].evaluations, two[i].evaluations) << i;
+    EXPECT_EQ(one[i].rejected, two[i].rejected) << i;
+    EXPECT_EQ(one[i].found_row, two[i].found_row) << i;
+    EXPECT_EQ(one[i].pick_row, two[i].pick_row) << i;
+    EXPECT_EQ(one[i].best_accuracy, two[i].best_accuracy) << i;
+    EXPECT_EQ(one[i].hypervolume_ratio, two[i].hypervolume_ratio) << i;
+    rejected += one[i].rejected;
+  }
+  // The proxy's constraint admits 2000 of about 15,000 rows: most draws are refused.
+  EXPECT_GT(rejected, 0);
 }
 
 TEST(Nas, HypervolumeAndParetoFrontByHand) {
@@ -304,7 +351,7 @@ TEST(Nas, OfaEvolutionGenerationsAndBudgets) {
   s.source_limit = -1;
   s.options.max_tries = 1000;
   for (StrategyKind k : {StrategyKind::kRandom, StrategyKind::kRegularizedEvolution, StrategyKind::kOfaEvolution,
-                         StrategyKind::kExhaustive}) {
+                         StrategyKind::kExhaustive, StrategyKind::kLocalSearch, StrategyKind::kLatencyAwareRandom}) {
     s.strategy = k;
     EXPECT_TRUE(run_search(p, s).empty());
   }

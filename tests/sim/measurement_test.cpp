@@ -1,7 +1,7 @@
 // Checks the block_sum measurement (DeviceParams::measurement): a device whose tables
 // are sums of blocks timed alone evaluates every block afresh, so its latency is the
 // sum of its blocks walked one at a time, on every evaluation path (the reference walk,
-// the compiled FBNet chain tables, the CPU engine), and the device YAML carries it.
+// the compiled FBNet and MBv2 chain tables, the CPU engine), and the device YAML carries it.
 //
 // The hand case uses a device whose memory terms are exact binary fractions: 1 GB/s
 // off chip, 2^20 GB/s on chip, compute far below either (peak 1e6 GFLOP/s at
@@ -86,7 +86,88 @@ double sum_of_blocks_ms(const SearchSpace& space, const ArchCode& code, const De
   return total * 1e3;
 }
 
+// The same for an MBv2 architecture: the stem with its fixed block, each executed
+// slot, the head.
+double mbv2_sum_of_blocks_ms(const SearchSpace& space, const ArchCode& code, const DeviceParams& dev) {
+  double total = 0;
+  auto alone = [&](auto&& lower_block) {
+    LatencyWalk w(dev);
+    Emitter<LatencyWalk> em(w);
+    lower_block(em);
+    total += w.total_s;
+  };
+  std::vector<Tensor> inputs;
+  {
+    struct Null {
+      void operator()(const Op&) {}
+    } null;
+    Emitter<Null> em(null);
+    Tensor x = mbv2::lower_prefix(space.params(), em);
+    for (int s = 0; s < mbv2::kSlots; ++s) {
+      inputs.push_back(x);
+      x = mbv2::lower_slot(s, mbv2::slot_choice(code.data(), s), em, x);
+    }
+    inputs.push_back(x);
+  }
+  alone([&](auto& em) { mbv2::lower_prefix(space.params(), em); });
+  for (int s = 0; s < mbv2::kSlots; ++s) {
+    const int choice = mbv2::slot_choice(code.data(), s);
+    if (choice == mbv2::kUnusedSlot) continue;
+    alone([&](auto& em) {
+      const Tensor in = em.input(inputs[s].h, inputs[s].w, inputs[s].c);
+      mbv2::lower_slot(s, choice, em, in);
+    });
+  }
+  alone([&](auto& em) {
+    const Tensor in = em.input(inputs.back().h, inputs.back().w, inputs.back().c);
+    mbv2::lower_suffix(space.params(), em, in);
+  });
+  return total * 1e3;
+}
+
 }  // namespace
+
+TEST(Measurement, Mbv2BlockSumIsTheSumOfBlocksOnEveryPath) {
+  const SearchSpace space = make_space("mbv2");
+  DeviceParams gpu = builtin_device("rtx2080ti_b1").params;  // as in the FBNet test below
+  gpu.launch_us = 8.0f;
+  gpu.fuse_elementwise = true;
+  gpu.dram_gbps = 25.0f;
+  gpu.noise_sigma = 0.0f;
+  const DeviceParams blocks = with_measurement(gpu, SpaceId::kMbv2, Measurement::kBlockSum);
+  std::vector<ArchCode> codes;
+  for (uint64_t i = 0; i < 30; ++i) codes.push_back(space.sample(4, i));
+  const std::vector<double> e2e = model_latency_ms(space, codes, gpu);
+  const std::vector<double> sum = model_latency_ms(space, codes, blocks);
+  double differs = 0;
+  for (size_t i = 0; i < codes.size(); ++i) {
+    const double want = mbv2_sum_of_blocks_ms(space, codes[i], gpu);
+    EXPECT_NEAR(sum[i], want, 1e-12 * want) << space.to_string(codes[i]);
+    differs = std::max(differs, std::abs(e2e[i] / sum[i] - 1));
+  }
+  EXPECT_GT(differs, 1e-3) << "the device must make blocks interact for the test to mean anything";
+  // Another space's block_sum leaves MBv2 end to end.
+  EXPECT_EQ(model_latency_ms(space, {codes[0]}, with_measurement(gpu, SpaceId::kOfaMbv3, Measurement::kBlockSum))[0],
+            e2e[0]);
+  std::vector<uint8_t> flat;
+  for (const ArchCode& c : codes) flat.insert(flat.end(), c.begin(), c.end());
+  for (EvalMode mode : {EvalMode::kCompiled, EvalMode::kWalk}) {
+    EngineOptions o;
+    o.mode = mode;
+    const auto engine = make_engine(Backend::kCpu, space, {EvalDevice{"blocks", blocks}}, o);
+    ArchBatch b;
+    b.kind = ArchBatch::Kind::kList;
+    b.count = codes.size();
+    b.codes = flat.data();
+    std::vector<uint8_t> out_codes(flat.size());
+    std::vector<float> ms(codes.size()), macs(codes.size()), params(codes.size());
+    engine->evaluate(b, out_codes.data(), ms.data(), macs.data(), params.data());
+    EXPECT_EQ(engine->compiled(), mode == EvalMode::kCompiled);
+    for (size_t i = 0; i < codes.size(); ++i) {
+      EXPECT_NEAR(ms[i], sum[i], 1e-6 * sum[i]) << (mode == EvalMode::kCompiled ? "compiled " : "walk ") << i;
+    }
+  }
+}
 
 TEST(Measurement, BlockSumOfTheAllSkipNetworkByHand) {
   const SearchSpace fbnet = make_space("fbnet");
@@ -182,8 +263,12 @@ TEST(Measurement, DeviceYamlReadsAndWritesIt) {
   EXPECT_EQ(mixed.params.measurement[static_cast<int>(SpaceId::kNb201)], Measurement::kEndToEnd);
   EXPECT_EQ(mixed.params.measurement[static_cast<int>(SpaceId::kFbnet)], Measurement::kBlockSum);
   const std::string written = device_yaml(mixed, "");
-  EXPECT_NE(written.find("measurement: {nb201: end_to_end, fbnet: block_sum, ofa_mbv3: end_to_end}"), std::string::npos)
+  EXPECT_NE(written.find("measurement: {nb201: end_to_end, fbnet: block_sum, ofa_mbv3: end_to_end, mbv2: end_to_end}"),
+            std::string::npos)
       << written;
+  const DeviceSpec mbv2 = parse_device_yaml(head + "measurement: {mbv2: block_sum}\n", "t.yaml");
+  EXPECT_EQ(mbv2.params.measurement[static_cast<int>(SpaceId::kMbv2)], Measurement::kBlockSum);
+  EXPECT_EQ(mbv2.params.measurement[static_cast<int>(SpaceId::kOfaMbv3)], Measurement::kEndToEnd);
   EXPECT_EQ(parse_device_yaml(written, "t.yaml").params.measurement[1], Measurement::kBlockSum);
   // A device file without the field is measured end to end (the built-in library).
   for (Measurement m : parse_device_yaml(head, "t.yaml").params.measurement) EXPECT_EQ(m, Measurement::kEndToEnd);

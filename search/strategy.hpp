@@ -77,8 +77,10 @@ class SearchStrategy {
   // The accuracy of the architecture the last next() returned. Calling next() twice
   // without a report() in between is a broken invariant (asserted).
   virtual void report(double accuracy) = 0;
-  // Architectures the latency source refused so far: each one a feasibility test
-  // that said no, before any accuracy evaluation was spent on it.
+  // Proposals refused so far: each one a feasibility test that said no (over the
+  // latency source's constraint, or not an architecture the search may evaluate)
+  // before any accuracy evaluation was spent on it. A refused architecture met again
+  // is counted again.
   virtual int64_t rejected() const = 0;
 };
 

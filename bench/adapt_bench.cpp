@@ -137,7 +137,7 @@ void fit(benchmark::State& state, const std::string& space, const std::string& s
   for (auto _ : state) {
     const SampleSplit& split = splits[i++ % kSplits];
     const AdaptationInput in{t.features, proxy_ms, gather_target_samples(split.train, target_f.data()),
-                             gather_target_samples(split.validation, target_f.data()), mixed, nullptr,
+                             gather_target_samples(split.validation, target_f.data()), mixed, nullptr, nullptr,
                              cached ? &weights : nullptr};
     const Eigen::VectorXd p = scheme->predict(in);
     benchmark::DoNotOptimize(p.data());

@@ -10,6 +10,7 @@
 #include <exception>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 #include <tuple>
 #include <stdexcept>
@@ -33,6 +34,7 @@ namespace {
 struct TargetData {
   Eigen::MatrixXd features, candidates_ms;
   ProxyTwin twin;  // the twin scheme's context: its arch_of_row are this target's rows
+  TargetTwinStarts starts;  // target_twin's: the target's class starts, its arch_of_row this target's rows
   Eigen::VectorXd proxy_ms, proxy_weights;  // w_P over this target's rows, once for all its fits
   std::vector<float> proxy_f, target_ms;
   std::vector<double> proxy_key;  // the stratified draw's key
@@ -115,6 +117,9 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
   // Every row lowered once for the twin; each target maps its rows into it.
   ProxyTwin all_twin;
   if (twin) all_twin = make_proxy_twin(stage.proxy, *twin, space, arch);
+  const bool target_starts = adapt_uses_target_starts(stage);
+  std::shared_ptr<const LoweredArchs> lowered;
+  if (target_starts) lowered = twin ? all_twin.archs : std::make_shared<const LoweredArchs>(lower_archs(space, arch));
 
   const size_t T = cols.targets.size(), S = stage.schemes.size(), N = stage.n.size();
   const auto R = static_cast<size_t>(stage.repeats);
@@ -157,6 +162,20 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       d.twin = all_twin;
       d.twin.arch_of_row = keep;
     }
+    if (target_starts) {
+      const TargetStarts ts = resolve_target_starts(r.targets[t], stage);
+      d.starts.target = r.targets[t];
+      std::string names;
+      for (const DeviceSpec* s : ts.starts) {
+        d.starts.names.push_back(s->name);
+        d.starts.params.push_back(s->params);
+        names += (names.empty() ? "" : ",") + s->name;
+      }
+      d.starts.archs = lowered;
+      d.starts.arch_of_row = keep;
+      r.target_starts.push_back(names);
+      r.target_class.emplace_back(device_class_name(ts.device_class));
+    }
     if (mixes) {
       // A candidate is the target's own column or lacks some of its architectures:
       // the first would leak the target, the second leave holes in the mix.
@@ -187,6 +206,12 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
     r.invalid.assign(S * T * N, 0);
   }
   std::vector<std::exception_ptr> errors(tasks);
+  const auto target_twin_at = std::find(stage.schemes.begin(), stage.schemes.end(), "target_twin");
+  const bool records_target_twin = target_twin_at != stage.schemes.end();
+  if (records_target_twin) {
+    r.target_twin_start.assign(tasks, "");
+    r.target_twin_mu.assign(tasks, 0.0);
+  }
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t task = 0; task < static_cast<int64_t>(tasks); ++task) {
     try {
@@ -203,7 +228,7 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       const SampleSplit split = draw_adaptation_samples(sampling, draw_seed, d.proxy_key, n, stage.validation);
       AdaptationInput in{d.features, d.proxy_ms, gather_target_samples(split.train, d.target_ms.data()),
                          gather_target_samples(split.validation, d.target_ms.data()), d.candidates_ms,
-                         twin ? &d.twin : nullptr, &d.proxy_weights};
+                         twin ? &d.twin : nullptr, target_starts ? &d.starts : nullptr, &d.proxy_weights};
       std::vector<uint8_t> sampled(static_cast<size_t>(m), 0);
       for (int64_t i : split.train) sampled[static_cast<size_t>(i)] = 1;
       for (int64_t i : split.validation) sampled[static_cast<size_t>(i)] = 1;
@@ -220,6 +245,10 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       for (size_t s = 0; s < S; ++s) {
         const auto scheme = make_adaptation_scheme(stage.schemes[s], options);
         const Eigen::VectorXd p = scheme->predict(in);
+        if (records_target_twin && stage.schemes[s] == "target_twin") {
+          r.target_twin_start[static_cast<size_t>(task)] = scheme->last_choice().start;
+          r.target_twin_mu[static_cast<size_t>(task)] = scheme->last_choice().lambda;
+        }
         for (int64_t i = 0; i < m; ++i) pred[static_cast<size_t>(i)] = static_cast<float>(p[i]);
         if (keep_predictions) {
           float* out = &r.predicted_ms[((s * T + t) * N + k) * rows];

@@ -3,7 +3,9 @@
 // spent (Lu et al. 2022, Sec. 5), over the run's in-memory latency matrix.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <ostream>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,10 @@ struct AdaptSettings {
   // The twin scheme's simulated twin of the proxy: a built-in or calibrated device
   // name; empty = twin_<proxy column>.
   std::string twin;
+  // target_twin / target_start: each target's class, as a device class name or a
+  // built-in or twin device (its class); a target absent here takes the class of its
+  // own calibrated twin (resolve_target_starts below).
+  std::map<std::string, std::string> target_class;
   // The adapted latencies themselves: every scheme's prediction for every architecture
   // measured on proxy and target, from the first repeat's draw (/adapt/predicted_ms),
   // and optionally the same as a CSV a script can read (export; "" = none).
@@ -49,7 +55,7 @@ struct AdaptSettings {
   std::string export_csv;
   // Where the device names were given ("file:line: 'key path'"), for errors the driver
   // raises once it knows the run's device columns.
-  std::string proxy_where, targets_where, n_where, candidates_where, twin_where;
+  std::string proxy_where, targets_where, n_where, candidates_where, twin_where, target_class_where;
 };
 
 // Column indices of the stage's proxy, targets and multi_proxy candidates among the
@@ -68,6 +74,51 @@ AdaptDevices resolve_adapt_devices(const AdaptSettings& stage, const std::vector
 // naming the proxy and the key when there is no such device.
 const DeviceSpec* resolve_adapt_twin(const AdaptSettings& stage);
 
+// ---- target_twin's starts and their provenance ----
+//
+// A measured column's device key: the column name without HW-NAS-Bench's `rice_`
+// prefix (the OneProxy release's name for HW-NAS-Bench's columns) or its `_latency`
+// suffix (hwnasbench_nb201_cifar10.csv) and without underscores, so that one device's
+// data under the three tables' names (help raspi4, hwnasbench raspi4_latency, oneproxy
+// rice_raspi4: the same values) have one key, and so has one device and batch across
+// spaces (HELP's OFA titan_xp_1 and NB201/FBNet titanxp_1).
+std::string measured_device_key(std::string_view column);
+// A built-in device's hardware: its name without a batch (`_b256`) or precision
+// (`_fp16`) suffix and without underscores, so titan_rtx_b1/_b32/_b256 are one
+// hardware (titanrtx), comparable with a measured_device_key.
+std::string builtin_hardware(std::string_view name);
+// A calibrated twin's provenance from its `source:` line (written by `proxysim
+// calibrate`): the measured columns it was fitted on ("FILE column NAME (...)") and the
+// built-in it was started from ("started from NAME"); ok = false when the line says
+// neither (such a twin is never a start).
+struct TwinProvenance {
+  std::vector<std::string> columns;
+  std::string started_from;
+  bool ok = false;
+};
+TwinProvenance twin_provenance(const DeviceSpec& twin);
+
+// The starts of target_twin for one target column. The target's own twins are the
+// twins fitted on a column with the target's device key; its hardware is what they
+// were started from (and a built-in with the target's key as its hardware). Excluded
+// from the starts: its own twins, every twin or built-in of the same hardware at any
+// batch or precision (so titan_rtx_256 excludes titan_rtx_b1/_b32/_b256 and
+// twin_titan_rtx_1/_32/_64/_256), and every twin whose provenance cannot be read. The
+// class is adapt.target_class's entry (a class name, or a built-in or twin device whose
+// class it takes), else the class of the target's own twin; UserError naming
+// adapt.target_class when there is neither, or when no start is left in the class.
+struct TargetStarts {
+  DeviceClass device_class = DeviceClass::kCpu;
+  std::string class_source;                // "adapt.target_class" or the own twin it came from
+  std::vector<const DeviceSpec*> starts;   // built-ins first, then twins, in library order
+  std::vector<std::string> excluded;       // "name (why)" for each device of the class left out
+  std::vector<std::string> own_twins;      // the twins fitted on the target's own data
+  std::vector<std::string> hardware;       // the target's hardware keys
+};
+TargetStarts resolve_target_starts(const std::string& target, const AdaptSettings& stage);
+// Whether the stage runs target_twin or target_start.
+bool adapt_uses_target_starts(const AdaptSettings& stage);
+
 struct AdaptReport {
   std::string proxy;
   std::vector<std::string> targets, schemes;
@@ -76,6 +127,12 @@ struct AdaptReport {
   std::vector<std::string> candidates;  // multi_proxy's, before each target drops itself
   int32_t k = 0;
   std::string twin;  // the twin scheme's twin of the proxy; empty when it did not run
+  // target_twin / target_start: each target's starts (comma-separated) and class, and
+  // per [target][n][repeat] the start target_twin chose and its mu (+infinity = the start
+  // unchanged); empty when neither ran.
+  std::vector<std::string> target_starts, target_class;
+  std::vector<std::string> target_twin_start;
+  std::vector<double> target_twin_mu;
   int64_t validation = 0;
   int32_t repeats = 0;
   uint64_t seed = 0;

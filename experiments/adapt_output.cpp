@@ -64,6 +64,17 @@ void write_adaptation(H5Writer& h5, const AdaptReport& r) {
   h5.attr("/adapt", "multi_proxy_candidates", candidates);
   h5.attr("/adapt", "multi_proxy_k", static_cast<int64_t>(r.k));
   h5.attr("/adapt", "twin", r.twin);
+  if (!r.target_starts.empty()) {
+    h5.strings("/adapt/target_starts", r.target_starts, "target");
+    h5.strings("/adapt/target_class", r.target_class, "target");
+  }
+  if (!r.target_twin_start.empty()) {
+    // [target][n][repeat], flattened: target_twin's chosen start and prior weight.
+    h5.strings("/adapt/target_twin_start", r.target_twin_start, "task");
+    const std::vector<float> mu(r.target_twin_mu.begin(), r.target_twin_mu.end());
+    H5Matrix m = h5.vector_f32("/adapt/target_twin_mu", mu.size(), "task");
+    m.write_rows(0, mu.size(), mu.data());
+  }
   if (!r.predicted_ms.empty()) {
     const uint64_t S = r.schemes.size(), T = r.targets.size(), N = r.n.size();
     h5.array_f32("/adapt/predicted_ms", {S, T, N, r.rows}, r.predicted_ms.data(), {"scheme", "target", "n", "row"});

@@ -21,7 +21,8 @@ class AdaptStage final : public StageWith<AdaptSettings> {
     auto& a = settings;
     if (!body || body.IsNull()) r.fail(entry, bp, "needs settings, at least {proxy: DEVICE}");
     r.only_keys(body, bp, {"proxy", "targets", "schemes", "n", "validation", "repeats", "seed", "include_disconnected",
-                           "candidates", "k", "sampling", "twin", "protocol", "adaproxy", "predict", "export"});
+                           "candidates", "k", "sampling", "twin", "target_class", "protocol", "adaproxy", "predict",
+                           "export"});
     if (!body["proxy"]) r.fail(body, bp + ".proxy", "missing (the proxy device's column name)");
     a.proxy = r.str(body["proxy"], bp + ".proxy");
     a.proxy_where = r.where(body["proxy"], bp + ".proxy");
@@ -62,6 +63,18 @@ class AdaptStage final : public StageWith<AdaptSettings> {
       a.twin = r.str(body["twin"], bp + ".twin");
       a.twin_where = r.where(body["twin"], bp + ".twin");
     }
+    if (body["target_class"]) {
+      const YAML::Node tc = body["target_class"];
+      const std::string tp = bp + ".target_class";
+      a.target_class_where = r.where(tc, tp);
+      if (!tc.IsMap()) r.fail(tc, tp, "expected a map {TARGET: CLASS or DEVICE}");
+      for (const auto& kv : tc) {
+        const std::string key = r.str(kv.first, tp);
+        if (!a.target_class.emplace(key, r.str(kv.second, tp + "." + key)).second) {
+          r.fail(kv.first, tp + "." + key, "given twice");
+        }
+      }
+    }
     if (body["predict"]) a.predict = r.flag(body["predict"], bp + ".predict");
     if (body["export"]) {
       a.export_csv = r.str(body["export"], bp + ".export");
@@ -83,14 +96,23 @@ class AdaptStage final : public StageWith<AdaptSettings> {
         << YAML::Flow << YAML::BeginMap << YAML::Key << "lambda_grid" << YAML::Value << a.adaproxy_grid << YAML::Key
         << "tie" << YAML::Value << a.adaproxy_tie << YAML::EndMap;
     out << YAML::Key << "k" << YAML::Value << a.k << YAML::Key << "twin" << YAML::Value
-        << (a.twin.empty() ? "twin_" + a.proxy : a.twin) << YAML::Key << "predict" << YAML::Value << a.predict;
+        << (a.twin.empty() ? "twin_" + a.proxy : a.twin);
+    if (!a.target_class.empty()) {
+      out << YAML::Key << "target_class" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      for (const auto& [t, c] : a.target_class) out << YAML::Key << t << YAML::Value << c;
+      out << YAML::EndMap;
+    }
+    out << YAML::Key << "predict" << YAML::Value << a.predict;
     if (!a.export_csv.empty()) out << YAML::Key << "export" << YAML::Value << a.export_csv;
     out << YAML::EndMap;
   }
 
   void check_devices(const std::vector<std::string>& names) const override {
-    resolve_adapt_devices(settings, names);
+    const AdaptDevices cols = resolve_adapt_devices(settings, names);
     resolve_adapt_twin(settings);
+    if (adapt_uses_target_starts(settings)) {
+      for (int32_t t : cols.targets) resolve_target_starts(names[static_cast<size_t>(t)], settings);
+    }
   }
 
   // Every (proxy, target) pair leaves at least one architecture unsampled at the

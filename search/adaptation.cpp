@@ -496,6 +496,44 @@ class MultiProxyScheme final : public AdaptationScheme {
   int k_;
 };
 
+// The recalibration of `start` toward the training samples with the prior weight mu
+// that ranks the validation samples best, over mu = +infinity (the start unchanged,
+// first, so it keeps ties) and `mu`.
+struct ValidatedRecalibration {
+  Recalibration fit;
+  double mu = kInf, validation_srcc = -kInf;
+};
+ValidatedRecalibration recalibrate_on_validation(const DeviceParams& start, const LoweredArchs& archs,
+                                                 const std::vector<int64_t>& train, const std::vector<double>& y,
+                                                 const std::vector<int64_t>& valid, const VectorXd& valid_ms,
+                                                 const std::vector<double>& mu, int max_evaluations) {
+  std::vector<double> grid = {kInf};
+  grid.insert(grid.end(), mu.begin(), mu.end());
+  ValidatedRecalibration best;
+  for (double m : grid) {
+    const Recalibration fit = recalibrate_device(start, archs, train, y, m, max_evaluations);
+    VectorXd pv(static_cast<Index>(valid.size()));
+    for (size_t i = 0; i < valid.size(); ++i)
+      pv[static_cast<Index>(i)] = lowered_latency_ms(archs, static_cast<size_t>(valid[i]), fit.params);
+    const double s = srcc(pv, valid_ms);
+    if (s > best.validation_srcc) {
+      best.fit = fit;
+      best.validation_srcc = s;
+      best.mu = m;
+    }
+  }
+  return best;
+}
+
+void require_positive(const TargetSamples& s, const std::string& scheme, const char* what) {
+  for (Index i = 0; i < s.latency_ms.size(); ++i) {
+    if (!(s.latency_ms[i] > 0)) {
+      throw UserError(scheme + ": a " + what + " latency is " + std::to_string(s.latency_ms[i]) +
+                      " ms; recalibration fits log latency and needs latencies > 0");
+    }
+  }
+}
+
 // twin: the proxy's calibrated simulated twin, recalibrated toward the target on the
 // training samples (search/calibration.hpp, recalibrate_device) with the prior weight mu
 // chosen on validation SRCC; mu = +infinity, the unchanged twin, comes first and keeps
@@ -531,44 +569,22 @@ class TwinScheme final : public AdaptationScheme {
       for (int64_t r : rows) a.push_back(arch(r));
       return a;
     };
-    auto positive = [&](const TargetSamples& s, const char* what) {
-      for (Index i = 0; i < s.latency_ms.size(); ++i) {
-        if (!(s.latency_ms[i] > 0)) {
-          throw UserError(std::string("twin: a ") + what + " latency is " + std::to_string(s.latency_ms[i]) +
-                          " ms; recalibration fits log latency and needs latencies > 0");
-        }
-      }
-    };
-    positive(in.train, "training");
-    positive(in.validation, "validation");
+    require_positive(in.train, "twin", "training");
+    require_positive(in.validation, "twin", "validation");
     const std::vector<int64_t> train = archs_of(in.train.rows), valid = archs_of(in.validation.rows);
     const std::vector<double> y(in.train.latency_ms.data(), in.train.latency_ms.data() + in.train.latency_ms.size());
 
-    std::vector<double> grid = {kInf};
-    grid.insert(grid.end(), mu_.begin(), mu_.end());
-    Recalibration best;
-    double best_srcc = -kInf, best_mu = kInf;
-    for (double mu : grid) {
-      const Recalibration fit = recalibrate_device(tw.params, *tw.archs, train, y, mu, max_evaluations_);
-      VectorXd pv(static_cast<Index>(valid.size()));
-      for (size_t i = 0; i < valid.size(); ++i)
-        pv[static_cast<Index>(i)] = lowered_latency_ms(*tw.archs, static_cast<size_t>(valid[i]), fit.params);
-      const double s = srcc(pv, in.validation.latency_ms);
-      if (s > best_srcc) {
-        best = fit;
-        best_srcc = s;
-        best_mu = mu;
-      }
-    }
+    const ValidatedRecalibration best =
+        recalibrate_on_validation(tw.params, *tw.archs, train, y, valid, in.validation.latency_ms, mu_, max_evaluations_);
     choice_ = AdaptationChoice{};
-    choice_.lambda = best_mu;
-    choice_.validation_srcc = best_srcc;
+    choice_.lambda = best.mu;
+    choice_.validation_srcc = best.validation_srcc;
     VectorXd out(total);
     // With mu = infinity the parameters are the twin's own, so the prediction is the
     // twin's latency, scaled to the target's level (a rank-preserving factor).
-    const double scale = std::exp(best.log_scale);
+    const double scale = std::exp(best.fit.log_scale);
     for (Index r = 0; r < total; ++r)
-      out[r] = scale * lowered_latency_ms(*tw.archs, static_cast<size_t>(arch(r)), best.params);
+      out[r] = scale * lowered_latency_ms(*tw.archs, static_cast<size_t>(arch(r)), best.fit.params);
     return out;
   }
   std::string name() const override { return "twin"; }
@@ -576,6 +592,78 @@ class TwinScheme final : public AdaptationScheme {
  private:
   std::vector<double> mu_;
   int max_evaluations_;
+};
+
+// target_twin: a twin of the target itself, from its own few measurements and no
+// proxy. The start is the device of the target's class (input.target_starts, none
+// fitted on the target's data) that fits the training samples best after a scale
+// (choose_target_start); it is then recalibrated toward the training samples with the
+// prior weight mu chosen on validation SRCC, mu = +infinity (the start unchanged, at
+// the target's level) first, as in `twin`. target_start stops after the choice of
+// start: the unfitted start the recalibration is measured against. Neither reads
+// proxy_ms or the features beyond their row count.
+class TargetTwinScheme final : public AdaptationScheme {
+ public:
+  TargetTwinScheme(std::vector<double> mu, int max_evaluations, bool fit)
+      : mu_(std::move(mu)), max_evaluations_(max_evaluations), fit_(fit) {
+    for (double m : mu_) {
+      if (!(m >= 0)) throw UserError(name() + ": mu = " + std::to_string(m) + ", expected >= 0");
+    }
+    if (max_evaluations_ < 1) throw UserError(name() + ": max_evaluations must be at least 1");
+  }
+
+  VectorXd predict(const AdaptationInput& in) override {
+    check_adaptation_input(in);
+    if (in.target_starts == nullptr || in.target_starts->params.empty()) {
+      throw UserError("adaptation scheme '" + name() +
+                      "' needs start devices of the target's class (adapt.target_class), and this input has none");
+    }
+    const TargetTwinStarts& st = *in.target_starts;
+    const Index total = in.features.rows();
+    if (!st.archs || st.names.size() != st.params.size() ||
+        (st.arch_of_row.empty() ? static_cast<Index>(st.archs->size())
+                                : static_cast<Index>(st.arch_of_row.size())) != total) {
+      throw UserError("adaptation input: the starts of target '" + st.target + "' cover other architectures than the " +
+                      std::to_string(total) + " rows");
+    }
+    auto arch = [&](int64_t row) { return st.arch_of_row.empty() ? row : st.arch_of_row[static_cast<size_t>(row)]; };
+    auto archs_of = [&](const std::vector<int64_t>& rows) {
+      std::vector<int64_t> a;
+      a.reserve(rows.size());
+      for (int64_t r : rows) a.push_back(arch(r));
+      return a;
+    };
+    require_positive(in.train, name(), "training");
+    require_positive(in.validation, name(), "validation");
+    const std::vector<int64_t> train = archs_of(in.train.rows), valid = archs_of(in.validation.rows);
+    const std::vector<double> y(in.train.latency_ms.data(), in.train.latency_ms.data() + in.train.latency_ms.size());
+
+    const TargetStartChoice start = choose_target_start(st, train, y);
+    ValidatedRecalibration best;
+    if (fit_) {
+      best = recalibrate_on_validation(start.params, *st.archs, train, y, valid, in.validation.latency_ms, mu_,
+                                       max_evaluations_);
+    } else {
+      best.fit = recalibrate_device(start.params, *st.archs, train, y, kInf, max_evaluations_);
+    }
+    choice_ = AdaptationChoice{};
+    choice_.lambda = best.mu;
+    choice_.validation_srcc = fit_ ? best.validation_srcc : std::numeric_limits<double>::quiet_NaN();
+    choice_.start_index = start.index;
+    choice_.start = st.names[static_cast<size_t>(start.index)] +
+                    (start.measurement == Measurement::kBlockSum ? " (block_sum)" : "");
+    VectorXd out(total);
+    const double scale = std::exp(best.fit.log_scale);
+    for (Index r = 0; r < total; ++r)
+      out[r] = scale * lowered_latency_ms(*st.archs, static_cast<size_t>(arch(r)), best.fit.params);
+    return out;
+  }
+  std::string name() const override { return fit_ ? "target_twin" : "target_start"; }
+
+ private:
+  std::vector<double> mu_;
+  int max_evaluations_;
+  bool fit_;
 };
 
 }  // namespace
@@ -588,6 +676,56 @@ ProxyTwin make_proxy_twin(std::string proxy, const DeviceSpec& twin, const Searc
   t.params = twin.params;
   t.archs = std::make_shared<const LoweredArchs>(lower_archs(space, codes));
   return t;
+}
+
+TargetTwinStarts make_target_twin_starts(std::string target, const std::vector<const DeviceSpec*>& devices,
+                                         const SearchSpace& space, const std::vector<ArchCode>& codes) {
+  TargetTwinStarts t;
+  t.target = std::move(target);
+  for (const DeviceSpec* d : devices) {
+    t.names.push_back(d->name);
+    t.params.push_back(d->params);
+  }
+  t.archs = std::make_shared<const LoweredArchs>(lower_archs(space, codes));
+  return t;
+}
+
+TargetStartChoice choose_target_start(const TargetTwinStarts& starts, const std::vector<int64_t>& archs,
+                                      const std::vector<double>& latency_ms) {
+  if (archs.size() != latency_ms.size() || archs.empty()) {
+    throw UserError("target_twin: the start is chosen on at least one training sample, one latency each");
+  }
+  TargetStartChoice best;
+  best.loss = kInf;
+  const auto n = static_cast<double>(archs.size());
+  const int space = static_cast<int>(starts.archs->space);
+  for (size_t k = 0; k < starts.params.size(); ++k) {
+    for (Measurement m : {Measurement::kEndToEnd, Measurement::kBlockSum}) {
+      DeviceParams p = starts.params[k];
+      p.measurement[space] = m;
+      double sum = 0, sum_sq = 0;
+      bool ok = true;
+      for (size_t i = 0; i < archs.size() && ok; ++i) {
+        const double t = lowered_latency_ms(*starts.archs, static_cast<size_t>(archs[i]), p);
+        ok = t > 0 && std::isfinite(t);
+        const double r = std::log(latency_ms[i]) - std::log(t);
+        sum += r;
+        sum_sq += r * r;
+      }
+      if (!ok) continue;
+      const double loss = std::max(0.0, sum_sq / n - (sum / n) * (sum / n));
+      if (loss < best.loss) {
+        best.index = static_cast<int64_t>(k);
+        best.measurement = m;
+        best.params = p;
+        best.loss = loss;
+      }
+    }
+  }
+  if (best.index < 0) {
+    throw UserError("target_twin: no start of target '" + starts.target + "' predicts a positive latency for every training sample");
+  }
+  return best;
 }
 
 const MatrixXd& no_candidate_proxies() {
@@ -755,13 +893,15 @@ std::unique_ptr<AdaptationScheme> make_adaptation_scheme(std::string_view name, 
   if (name == "anchored") return std::make_unique<AnchoredScheme>();
   if (name == "multi_proxy") return std::make_unique<MultiProxyScheme>(options.multi_proxy_k);
   if (name == "twin") return std::make_unique<TwinScheme>(options.twin_mu, options.twin_max_evaluations);
+  if (name == "target_twin") return std::make_unique<TargetTwinScheme>(options.twin_mu, options.twin_max_evaluations, true);
+  if (name == "target_start") return std::make_unique<TargetTwinScheme>(options.twin_mu, options.twin_max_evaluations, false);
   std::string known;
   for (const auto& n : adaptation_scheme_names()) known += (known.empty() ? "" : ", ") + n;
   throw UserError("unknown adaptation scheme '" + std::string(name) + "', expected one of " + known);
 }
 
 std::vector<std::string> adaptation_scheme_names() {
-  return {"none", "target_only", "adaproxy", "adaproxy_sq", "anchored", "multi_proxy", "twin"};
+  return {"none", "target_only", "adaproxy", "adaproxy_sq", "anchored", "multi_proxy", "twin", "target_twin", "target_start"};
 }
 
 double group_lasso_objective(const MatrixXd& u_cols, const MatrixXd& z, const VectorXd& y, double lambda,

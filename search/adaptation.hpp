@@ -41,6 +41,21 @@ struct ProxyTwin {
 ProxyTwin make_proxy_twin(std::string proxy, const DeviceSpec& twin, const SearchSpace& space,
                           const std::vector<ArchCode>& codes);
 
+// Target-side context of the `target_twin` scheme: the start devices of the target's
+// class (never one fitted on, or modelling the hardware of, the target itself: see
+// experiments/adapt.hpp, resolve_target_starts) and the architectures behind the rows,
+// lowered once. No latency of any device is in it.
+struct TargetTwinStarts {
+  std::string target;              // the target's column name, for messages
+  std::vector<std::string> names;  // one per start
+  std::vector<DeviceParams> params;
+  std::shared_ptr<const LoweredArchs> archs;
+  std::vector<int64_t> arch_of_row;  // row of the features -> architecture in archs; empty = the same index
+};
+// The starts `devices` over the architectures `codes` (one per row of the features).
+TargetTwinStarts make_target_twin_starts(std::string target, const std::vector<const DeviceSpec*>& devices,
+                                         const SearchSpace& space, const std::vector<ArchCode>& codes);
+
 struct AdaptationInput {
   Eigen::Ref<const Eigen::MatrixXd> features;  // n x F; the last column is the constant 1
   Eigen::Ref<const Eigen::VectorXd> proxy_ms;  // n, measured on the proxy
@@ -53,6 +68,9 @@ struct AdaptationInput {
   // The proxy's twin (the `twin` scheme recalibrates it); null when there is none.
   // Every other scheme ignores it.
   const ProxyTwin* proxy_twin = nullptr;
+  // The target's class starts (target_twin and target_start recalibrate or rescale
+  // them); null when there are none. Every other scheme ignores it.
+  const TargetTwinStarts* target_starts = nullptr;
   // proxy_operator_weights(features, proxy_ms), when the caller computed it once for
   // many fits on the same rows (it depends on neither the samples nor the scheme, and
   // is most of an FBNet fit's cost); null = computed by the scheme.
@@ -115,6 +133,10 @@ struct AdaptationChoice {
   // j) and their non-negative weights in the prediction; empty for other schemes.
   std::vector<int64_t> proxy_columns;
   std::vector<double> proxy_weights;
+  // target_twin / target_start: the start chosen on the training samples (its name, and
+  // " (block_sum)" when walked block by block), and its index in the starts.
+  std::string start;
+  int64_t start_index = -1;
 };
 
 class AdaptationScheme {
@@ -154,10 +176,25 @@ struct AdaptationOptions {
   int twin_max_evaluations = 300;
 };
 
-// none | target_only | adaproxy | adaproxy_sq | anchored | multi_proxy | twin. Throws
-// UserError otherwise.
+// none | target_only | adaproxy | adaproxy_sq | anchored | multi_proxy | twin |
+// target_twin | target_start. Throws UserError otherwise.
 std::unique_ptr<AdaptationScheme> make_adaptation_scheme(std::string_view name, const AdaptationOptions& options = {});
 std::vector<std::string> adaptation_scheme_names();
+
+// target_twin's choice of start: each start walked end to end and block by block (a
+// target measured as a sum of blocks timed alone, like HW-NAS-Bench's FBNet devices,
+// is only expressible the second way), scored on the training samples alone by the
+// variance of log(measured / predicted), the mean squared log error left once the
+// free scale is fitted. The lowest wins; ties go to the earlier start, end to end
+// first. Returns (start index, measurement) and the walked start's parameters.
+struct TargetStartChoice {
+  int64_t index = -1;
+  Measurement measurement = Measurement::kEndToEnd;
+  DeviceParams params;
+  double loss = 0;
+};
+TargetStartChoice choose_target_start(const TargetTwinStarts& starts, const std::vector<int64_t>& archs,
+                                      const std::vector<double>& latency_ms);
 
 // ---- the convex problem behind adaproxy, exposed for its tests ----
 //

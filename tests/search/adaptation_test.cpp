@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/adapt.hpp"
 #include "sim/device_yaml.hpp"
 #include "io/measured_csv.hpp"
 #include "kernels/rank_stats.hpp"
@@ -366,11 +367,15 @@ TEST(AdaptInput, SchemesCannotSeeTargetsOutsideTheirSamples) {
   for (size_t c = 0; c < others.size(); ++c) candidates.col(static_cast<Eigen::Index>(c)) = as_vector(o.column(others[c]));
   // The twin scheme's context: the proxy's twin over the table's architectures.
   const ProxyTwin twin = make_proxy_twin("true_a76", builtin_device("twin_true_a76"), make_space("nb201"), o.table.codes);
+  // target_twin's context: the starts of rice_edgegpu's class (mobile GPUs) but its own.
+  std::vector<const DeviceSpec*> start_devices = resolve_target_starts("rice_edgegpu", AdaptSettings{}).starts;
+  ASSERT_GE(start_devices.size(), 2u);
+  const TargetTwinStarts starts = make_target_twin_starts("rice_edgegpu", start_devices, make_space("nb201"), o.table.codes);
   auto input = [&](const std::vector<float>& full) {
     return AdaptationInput{o.x, p, gather_target_samples({s.begin(), s.begin() + 10}, full.data()),
-                           gather_target_samples({s.begin() + 10, s.end()}, full.data()), candidates, &twin};
+                           gather_target_samples({s.begin() + 10, s.end()}, full.data()), candidates, &twin, &starts};
   };
-  for (const char* needed : {"multi_proxy", "twin"}) {
+  for (const char* needed : {"multi_proxy", "twin", "target_twin", "target_start"}) {
     ASSERT_NE(std::find(adaptation_scheme_names().begin(), adaptation_scheme_names().end(), needed),
               adaptation_scheme_names().end());
   }

@@ -173,6 +173,11 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       }
       d.starts.archs = lowered;
       d.starts.arch_of_row = keep;
+      const auto given = stage.target_measurement.find(r.targets[t]);
+      if (given != stage.target_measurement.end()) {
+        d.starts.measurement_known = true;
+        d.starts.measurement = given->second == "block_sum" ? Measurement::kBlockSum : Measurement::kEndToEnd;
+      }
       r.target_starts.push_back(names);
       r.target_class.emplace_back(device_class_name(ts.device_class));
     }

@@ -48,6 +48,10 @@ struct AdaptSettings {
   // built-in or twin device (its class); a target absent here takes the class of its
   // own calibrated twin (resolve_target_starts below).
   std::map<std::string, std::string> target_class;
+  // How a target's table was measured (end_to_end | block_sum), as its source says;
+  // a target absent here has its measurement chosen with the start on the training
+  // samples.
+  std::map<std::string, std::string> target_measurement;
   // The adapted latencies themselves: every scheme's prediction for every architecture
   // measured on proxy and target, from the first repeat's draw (/adapt/predicted_ms),
   // and optionally the same as a CSV a script can read (export; "" = none).
@@ -55,7 +59,8 @@ struct AdaptSettings {
   std::string export_csv;
   // Where the device names were given ("file:line: 'key path'"), for errors the driver
   // raises once it knows the run's device columns.
-  std::string proxy_where, targets_where, n_where, candidates_where, twin_where, target_class_where;
+  std::string proxy_where, targets_where, n_where, candidates_where, twin_where, target_class_where,
+      target_measurement_where;
 };
 
 // Column indices of the stage's proxy, targets and multi_proxy candidates among the

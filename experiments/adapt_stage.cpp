@@ -21,8 +21,8 @@ class AdaptStage final : public StageWith<AdaptSettings> {
     auto& a = settings;
     if (!body || body.IsNull()) r.fail(entry, bp, "needs settings, at least {proxy: DEVICE}");
     r.only_keys(body, bp, {"proxy", "targets", "schemes", "n", "validation", "repeats", "seed", "include_disconnected",
-                           "candidates", "k", "sampling", "twin", "target_class", "protocol", "adaproxy", "predict",
-                           "export"});
+                           "candidates", "k", "sampling", "twin", "target_class", "target_measurement",
+                           "protocol", "adaproxy", "predict", "export"});
     if (!body["proxy"]) r.fail(body, bp + ".proxy", "missing (the proxy device's column name)");
     a.proxy = r.str(body["proxy"], bp + ".proxy");
     a.proxy_where = r.where(body["proxy"], bp + ".proxy");
@@ -75,6 +75,17 @@ class AdaptStage final : public StageWith<AdaptSettings> {
         }
       }
     }
+    if (body["target_measurement"]) {
+      const YAML::Node tm = body["target_measurement"];
+      const std::string tp = bp + ".target_measurement";
+      a.target_measurement_where = r.where(tm, tp);
+      if (!tm.IsMap()) r.fail(tm, tp, "expected a map {TARGET: end_to_end or block_sum}");
+      for (const auto& kv : tm) {
+        const std::string key = r.str(kv.first, tp);
+        const std::string m = r.choice(kv.second, tp + "." + key, {"end_to_end", "block_sum"}, "measurement");
+        if (!a.target_measurement.emplace(key, m).second) r.fail(kv.first, tp + "." + key, "given twice");
+      }
+    }
     if (body["predict"]) a.predict = r.flag(body["predict"], bp + ".predict");
     if (body["export"]) {
       a.export_csv = r.str(body["export"], bp + ".export");
@@ -100,6 +111,11 @@ class AdaptStage final : public StageWith<AdaptSettings> {
     if (!a.target_class.empty()) {
       out << YAML::Key << "target_class" << YAML::Value << YAML::Flow << YAML::BeginMap;
       for (const auto& [t, c] : a.target_class) out << YAML::Key << t << YAML::Value << c;
+      out << YAML::EndMap;
+    }
+    if (!a.target_measurement.empty()) {
+      out << YAML::Key << "target_measurement" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      for (const auto& [t, m] : a.target_measurement) out << YAML::Key << t << YAML::Value << m;
       out << YAML::EndMap;
     }
     out << YAML::Key << "predict" << YAML::Value << a.predict;

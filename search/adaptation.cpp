@@ -701,6 +701,7 @@ TargetStartChoice choose_target_start(const TargetTwinStarts& starts, const std:
   const int space = static_cast<int>(starts.archs->space);
   for (size_t k = 0; k < starts.params.size(); ++k) {
     for (Measurement m : {Measurement::kEndToEnd, Measurement::kBlockSum}) {
+      if (starts.measurement_known && m != starts.measurement) continue;
       DeviceParams p = starts.params[k];
       p.measurement[space] = m;
       double sum = 0, sum_sq = 0;

@@ -51,6 +51,10 @@ struct TargetTwinStarts {
   std::vector<DeviceParams> params;
   std::shared_ptr<const LoweredArchs> archs;
   std::vector<int64_t> arch_of_row;  // row of the features -> architecture in archs; empty = the same index
+  // How the target was measured in this space, where its table says so
+  // (adapt.target_measurement); unknown = chosen with the start on the training samples.
+  bool measurement_known = false;
+  Measurement measurement = Measurement::kEndToEnd;
 };
 // The starts `devices` over the architectures `codes` (one per row of the features).
 TargetTwinStarts make_target_twin_starts(std::string target, const std::vector<const DeviceSpec*>& devices,
@@ -183,7 +187,8 @@ std::vector<std::string> adaptation_scheme_names();
 
 // target_twin's choice of start: each start walked end to end and block by block (a
 // target measured as a sum of blocks timed alone, like HW-NAS-Bench's FBNet devices,
-// is only expressible the second way), scored on the training samples alone by the
+// is only expressible the second way), or only as the target was measured where
+// starts.measurement_known, scored on the training samples alone by the
 // variance of log(measured / predicted), the mean squared log error left once the
 // free scale is fitted. The lowest wins; ties go to the earlier start, end to end
 // first. Returns (start index, measurement) and the walked start's parameters.

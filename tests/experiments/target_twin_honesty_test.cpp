@@ -54,22 +54,33 @@ int column(const MeasuredTable& t, const std::string& name) {
   return -1;
 }
 
+// One column's measured values by architecture (read once per column).
+const std::map<ArchCode, float>& values(const MeasuredTable& t, int d) {
+  static std::map<std::pair<std::string, int>, std::map<ArchCode, float>> cache;
+  auto it = cache.find({t.file, d});
+  if (it != cache.end()) return it->second;
+  std::map<ArchCode, float> v;
+  for (size_t i = 0; i < t.rows(); ++i) {
+    const float x = t.latency_ms[i * t.devices.size() + static_cast<size_t>(d)];
+    if (!std::isnan(x)) v.emplace(t.codes[i], x);
+  }
+  return cache.emplace(std::pair{t.file, d}, std::move(v)).first->second;
+}
+
 // Whether two columns hold the same data: among the architectures both measured (at
-// least 100), more than half carry the same value to 1e-6 relative.
+// least 100), more than half carry the same value to 1e-6 relative. The first 200
+// common architectures decide when fewer than a quarter of them agree.
 bool same_data(const MeasuredTable& a, int da, const MeasuredTable& b, int db) {
   if (a.space != b.space) return false;
-  std::map<ArchCode, float> av;
-  for (size_t i = 0; i < a.rows(); ++i) {
-    const float v = a.latency_ms[i * a.devices.size() + static_cast<size_t>(da)];
-    if (!std::isnan(v)) av.emplace(a.codes[i], v);
-  }
+  const std::map<ArchCode, float>& av = values(a, da);
+  const std::map<ArchCode, float>& bv = values(b, db);
   int64_t common = 0, equal = 0;
-  for (size_t i = 0; i < b.rows(); ++i) {
-    const float v = b.latency_ms[i * b.devices.size() + static_cast<size_t>(db)];
-    const auto it = av.find(b.codes[i]);
-    if (std::isnan(v) || it == av.end()) continue;
+  for (const auto& [code, v] : bv) {
+    const auto it = av.find(code);
+    if (it == av.end()) continue;
     ++common;
     equal += std::fabs(it->second - v) <= 1e-6 * std::max(1.0f, std::fabs(v));
+    if (common == 200 && 4 * equal < common) return false;
   }
   return common >= 100 && 2 * equal > common;
 }

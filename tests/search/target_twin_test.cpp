@@ -27,13 +27,13 @@ using Eigen::VectorXd;
 
 namespace {
 
-struct Setup {
+struct StartsFixture {
   SearchSpace space = make_space("nb201");
   std::vector<ArchCode> codes;
   MatrixXd x;
   std::vector<const DeviceSpec*> devices;
   TargetTwinStarts starts;
-  Setup() {
+  StartsFixture() {
     // Connected architectures only: a disconnected cell has no latency worth ranking.
     for (uint64_t i = 0; codes.size() < 1200; ++i) {
       const ArchCode c = space.code_at((i * 7919) % 15625);
@@ -45,8 +45,8 @@ struct Setup {
   }
 };
 
-const Setup& setup() {
-  static const Setup s;
+const StartsFixture& fixture() {
+  static const StartsFixture s;
   return s;
 }
 
@@ -56,7 +56,7 @@ std::vector<double> scaled(const std::vector<double>& v, double f) {
   return out;
 }
 
-AdaptationInput input(const Setup& s, const VectorXd& proxy, const std::vector<double>& target, int n, int v) {
+AdaptationInput input(const StartsFixture& s, const VectorXd& proxy, const std::vector<double>& target, int n, int v) {
   TargetSamples train, valid;
   train.latency_ms.resize(n);
   valid.latency_ms.resize(v);
@@ -85,7 +85,7 @@ double log_ratio_variance(const std::vector<double>& y, const std::vector<double
 }  // namespace
 
 TEST(TargetTwin, ChoosesTheStartAndMeasurementThatMadeTheTarget) {
-  const Setup& s = setup();
+  const StartsFixture& s = fixture();
   std::vector<int64_t> rows;
   for (int i = 0; i < 10; ++i) rows.push_back(37 * i + 5);
   // raspi4 end to end, times 3.7.
@@ -113,7 +113,7 @@ TEST(TargetTwin, ChoosesTheStartAndMeasurementThatMadeTheTarget) {
 }
 
 TEST(TargetStart, IsTheBestStartOnTheTrainingSamplesScaledToThem) {
-  const Setup& s = setup();
+  const StartsFixture& s = fixture();
   // A target none of the starts is: the Pixel 3 model.
   const std::vector<double> y = model_latency_ms(s.space, s.codes, builtin_device("pixel3_cpu").params);
   const VectorXd proxy = VectorXd::Ones(static_cast<Eigen::Index>(s.codes.size()));
@@ -149,7 +149,7 @@ TEST(TargetStart, IsTheBestStartOnTheTrainingSamplesScaledToThem) {
 }
 
 TEST(TargetTwin, ReadsNeitherTheProxyNorTheFeatureValues) {
-  const Setup& s = setup();
+  const StartsFixture& s = fixture();
   const std::vector<double> y = model_latency_ms(s.space, s.codes, builtin_device("samsung_s7_cpu").params);
   const VectorXd proxy = VectorXd::LinSpaced(static_cast<Eigen::Index>(s.codes.size()), 1, 2);
   const VectorXd garbage = VectorXd::Constant(static_cast<Eigen::Index>(s.codes.size()), 1e30);
@@ -166,7 +166,7 @@ TEST(TargetTwin, ReadsNeitherTheProxyNorTheFeatureValues) {
 }
 
 TEST(TargetTwin, RefusesAnInputWithoutStarts) {
-  const Setup& s = setup();
+  const StartsFixture& s = fixture();
   const std::vector<double> y = model_latency_ms(s.space, s.codes, s.devices[0]->params);
   const VectorXd proxy = VectorXd::Ones(static_cast<Eigen::Index>(s.codes.size()));
   AdaptationInput in = input(s, proxy, y, 10, 10);

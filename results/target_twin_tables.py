@@ -20,11 +20,13 @@ the twins' YAML headers; HELP's are its paper's (Lee et al. 2021, Table 3).
 """
 import argparse
 import collections
+import csv
 import os
 import re
 import sys
 
 import numpy as np
+from scipy.stats import spearmanr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reproduction import adapt_cells, cells, label, open_result, replace_readme_block, strings  # noqa: E402
@@ -102,7 +104,7 @@ def help_section(folder):
         mean += [f"**{np.mean(a['held'][a['schemes'].index(s), :, k]):.3f}**" if s == "target_twin" else
                  f"{np.mean(a['held'][a['schemes'].index(s), :, k]):.3f}" for s in schemes]
         out.append(row(mean))
-        spent = ["measurements spent"] + (["10 target (+ meta-training on 18 devices)"] if space == "nb201" else [])
+        spent = ["measurements spent"] + (["10 target (+ meta-training on 9 devices)"] if space == "nb201" else [])
         for s in schemes:
             if s in ("target_twin", "target_start"):
                 spent.append(f"{10 + a['validation']} target, 0 proxy" if s == "target_twin" else "10 target, 0 proxy")
@@ -171,11 +173,122 @@ def table_summaries(folder):
     return out, worst_rows, gaps
 
 
+NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+NB201_EDGES = ("1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2")
+
+
+def nb201_one_hot(arch):
+    ops = [t.split("~")[0] for t in arch.split("|") if "~" in t]
+    x = np.zeros(len(NB201_EDGES) * len(NB201_OPS) + 1)
+    for e, op in enumerate(ops):
+        x[e * len(NB201_OPS) + NB201_OPS.index(op)] = 1
+    x[-1] = 1
+    return x
+
+
+def srcc(a, b):
+    return float(spearmanr(a, b)[0])
+
+
+def residuals(table):
+    """Per device of the exported first-repeat n = 10 fits (target_twin_residuals_*):
+    target_twin's held-out SRCC; the SRCC of a least-squares fit of the measured
+    latency on the one-hot edge-operator features over every architecture (in sample:
+    what the best per-operator additive model reaches); the share of target_twin's log
+    residual variance that those features explain; and the (edge, operator) whose
+    residual coefficient is largest, as the factor by which target_twin misprices it."""
+    out = {}
+    for part in (0, 1):
+        path = os.path.join(ROOT, "results", "runs", f"target_twin_residuals_{table}_{part}.csv")
+        if not os.path.exists(path):
+            continue
+        rows = collections.defaultdict(list)
+        with open(path) as fh:
+            for r in csv.DictReader(fh):
+                if r["target_twin"] and r["measured_ms"]:
+                    rows[r["target"]].append((r["arch"], r["sampled"], float(r["measured_ms"]), float(r["target_twin"])))
+        for target, rs in rows.items():
+            if target in out:
+                continue
+            x = np.array([nb201_one_hot(a) for a, _, _, _ in rs])
+            y = np.array([m for _, _, m, _ in rs])
+            p = np.array([q for _, _, _, q in rs])
+            held = np.array([s == "" for _, s, _, _ in rs])
+            w = np.linalg.lstsq(x, y, rcond=None)[0]
+            additive = srcc(x @ w, y)
+            res = np.log(y[held]) - np.log(p[held])
+            b = np.linalg.lstsq(x[held], res, rcond=None)[0]
+            explained = 1 - np.var(res - x[held] @ b) / np.var(res) if np.var(res) > 0 else 0.0
+            # Largest price error of an operator against no operator on the same edge.
+            best = (0.0, "")
+            none = NB201_OPS.index("none")
+            for e in range(len(NB201_EDGES)):
+                seg = b[e * len(NB201_OPS):(e + 1) * len(NB201_OPS)]
+                present = x[held][:, e * len(NB201_OPS):(e + 1) * len(NB201_OPS)].sum(axis=0) > 0
+                if not present[none]:
+                    continue
+                for j, op in enumerate(NB201_OPS):
+                    if j != none and present[j] and abs(seg[j] - seg[none]) > abs(best[0]):
+                        best = (float(seg[j] - seg[none]), f"{op} on edge {NB201_EDGES[e]}")
+            out[target] = dict(held=srcc(p[held], y[held]), additive=additive, explained=float(explained),
+                               worst_op=best[1], factor=float(np.exp(best[0])))
+    return out
+
+
+def reading(r):
+    own = r.get("own")
+    if r["additive"] - r["held"] < 0.03:
+        return "nothing per-operator: at the additive ceiling; the rest is timer resolution, noise or interactions"
+    if own is not None and own >= r["additive"] - 0.05:
+        return (f"the samples, not the model: from 200 it reaches {own:.3f}; 10 do not move its operator prices "
+                "far enough")
+    if r["explained"] >= 0.5:
+        return ("relative operator prices: its op-class efficiencies and dispatch costs cannot take this device's "
+                "ratios" + (f", even from 200 samples (own twin {r['additive'] - own:.2f} below the additive ceiling)"
+                            if own is not None else ""))
+    return "how operators combine (not additive in operators): interactions the walk does not model"
+
+
+def residual_section(worst_rows, count=8):
+    tables = {name: residuals(name.replace("target_twin_", "")) for name in ("target_twin_oneproxy",
+                                                                            "target_twin_help_nb201")}
+    if not any(tables.values()):
+        return []
+    out = ["**What limits the worst NB201 devices** (first repeat's n = 10 fit, exported by "
+           "`experiments/paper/target_twin_residuals_*.yaml`): target_twin's held-out SRCC; the SRCC of the best "
+           "per-operator additive model (least squares on the one-hot edge-operator features over every "
+           "architecture, in sample: a ceiling for any model that prices each operator on its own); the share of "
+           "target_twin's log residual that those features explain (high: the model misprices whole operators, a "
+           "parameter problem; low: the error is in how operators combine, or noise); the operator it misprices "
+           "most (measured / predicted latency factor of the operator against `none` on the same edge); and "
+           "the reading of those numbers (rule: within 0.03 of the additive ceiling = at the ceiling; else half "
+           "or more of the residual explained = per-operator prices; else interactions).", ""]
+    head = ["table", "device", "target_twin (rep 1)", "own twin (200 archs)", "additive ceiling",
+            "residual explained by operators",
+            "most mispriced operator", "what the model cannot express"]
+    out += [row(head), row(["---"] * len(head))]
+    shown = 0
+    for tw, st, name, t, cls, common, fitted, R in sorted(worst_rows):
+        r = tables.get(name, {}).get(t)
+        if r is None:
+            continue
+        ceil = twin_ceiling(t, "nb201")
+        r["own"] = ceil[0] if ceil else None
+        out.append(row([name.replace("target_twin_", ""), t, f"{r['held']:.3f}", f"{ceil[0]:.3f}" if ceil else "-",
+                        f"{r['additive']:.3f}",
+                        f"{100 * r['explained']:.0f} %", f"{r['worst_op']} (x{r['factor']:.2f})", reading(r)]))
+        shown += 1
+        if shown == count:
+            break
+    return out + [""]
+
+
 def worst_section(worst_rows, count=8):
     out = [f"**The {count} worst devices at n = 10** (target_twin's mean held-out SRCC), with the start it chose "
-           "most often, how often validation kept a fit, and the model's ceiling: the held-out SRCC of the device's "
-           "own calibrated twin (fitted on 200 of its architectures, never a start of target_twin).", ""]
-    head = ["table", "device", "class", "target_twin", "start", "most chosen start", "fitted", "own twin (ceiling)"]
+           "most often, how often validation kept a fit, and what the same model reaches with many samples: the "
+           "held-out SRCC of the device's own calibrated twin (fitted on 200 of its architectures by `proxysim "
+           "calibrate`, never a start of target_twin).", ""]
+    head = ["table", "device", "class", "target_twin", "start", "most chosen start", "fitted", "own twin (200 archs)"]
     out += [row(head), row(["---"] * len(head))]
     for tw, st, name, t, cls, common, fitted, R in sorted(worst_rows)[:count]:
         ceil = twin_ceiling(t, SPACE.get(name, "nb201"))
@@ -192,7 +305,7 @@ def main(argv):
     args = p.parse_args(argv)
     helps = help_section(args.folder)
     dist, worst_rows, gaps = table_summaries(args.folder)
-    worst = worst_section(worst_rows) if worst_rows else []
+    worst = (worst_section(worst_rows) + residual_section(worst_rows)) if worst_rows else []
     nb201_gaps = [g for name, _, g in gaps if name != "target_twin_help_fbnet"]
     accept = []
     if nb201_gaps:

@@ -46,7 +46,7 @@ struct AdaptSettings {
   std::string twin;
   // target_twin / target_start: each target's class, as a device class name or a
   // built-in or twin device (its class); a target absent here takes the class of its
-  // own calibrated twin (resolve_target_starts below).
+  // own calibrated twin, else of a built-in of its name (resolve_target_starts below).
   std::map<std::string, std::string> target_class;
   // How a target's table was measured (end_to_end | block_sum), as its source says;
   // a target absent here has its measurement chosen with the start on the training
@@ -110,7 +110,8 @@ TwinProvenance twin_provenance(const DeviceSpec& twin);
 // batch or precision (so titan_rtx_256 excludes titan_rtx_b1/_b32/_b256 and
 // twin_titan_rtx_1/_32/_64/_256), and every twin whose provenance cannot be read. The
 // class is adapt.target_class's entry (a class name, or a built-in or twin device whose
-// class it takes), else the class of the target's own twin; UserError naming
+// class it takes), else the class of the target's own twin, else of a built-in named
+// like the target; UserError naming
 // adapt.target_class when there is neither, or when no start is left in the class.
 struct TargetStarts {
   DeviceClass device_class = DeviceClass::kCpu;

@@ -122,6 +122,11 @@ TargetStarts resolve_target_starts(const std::string& target, const AdaptSetting
   } else if (!own.empty()) {
     out.device_class = own.front()->params.device_class;
     out.class_source = own.front()->name;
+  } else if (const auto same = std::find_if(builtin_devices().begin(), builtin_devices().end(),
+                                            [&](const DeviceSpec& d) { return d.name == target; });
+             same != builtin_devices().end()) {
+    out.device_class = same->params.device_class;
+    out.class_source = same->name;
   } else {
     throw UserError(fmt::format("{}: target '{}' has no calibrated twin or built-in device to take its class from; "
                                 "name its class (or a built-in device of it) with adapt.target_class: {{{}: CLASS}}",

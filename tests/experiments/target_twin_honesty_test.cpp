@@ -217,6 +217,13 @@ TEST(TargetTwinHonesty, ExamplesOfTheRule) {
   const TargetStarts ey = resolve_target_starts("eyeriss", st);
   EXPECT_EQ(ey.device_class, DeviceClass::kFpga);
   EXPECT_TRUE(has(ey, "twin_fpga"));
+  // A column named like a built-in takes its class, and loses that built-in and the
+  // twins started from it (nn-Meter's Cortex-A76 twin).
+  const TargetStarts a76 = resolve_target_starts("cortex_a76", AdaptSettings{});
+  EXPECT_EQ(a76.device_class, DeviceClass::kMobileCpu);
+  EXPECT_FALSE(has(a76, "cortex_a76"));
+  EXPECT_FALSE(has(a76, "twin_true_a76"));
+  EXPECT_TRUE(has(a76, "pixel3_cpu"));
   // A target with no twin or built-in of its name needs the key.
   EXPECT_THROW(resolve_target_starts("my_phone", AdaptSettings{}), UserError);
   st.target_class["my_phone"] = "not_a_class";

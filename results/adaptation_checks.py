@@ -45,7 +45,7 @@ TABLES = (
     ("hwnasbench_nb201", "HW-NAS-Bench's NB201 CIFAR-10 table, 6 devices (hwnasbench_nb201_cifar10.csv)"),
     ("help_fbnet", "HELP's FBNet table, 27 devices (help_fbnet_latency.csv)"),
 )
-# The table the constants of `anchored` were chosen on (search/adaptation.cpp).
+# The table the constants of `anchored` were chosen on (search/schemes/anchored.cpp).
 TUNED_ON = "oneproxy_nb201"
 # The targets, fixed before any run.
 BOUND = {10: 0.02, 20: 0.01}  # anchored >= none - BOUND[n] ...

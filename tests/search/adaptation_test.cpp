@@ -32,6 +32,8 @@
 #include "base/rng.hpp"
 #include "search/adaptation.hpp"
 #include "search/features.hpp"
+#include "search/group_lasso.hpp"
+#include "search/williams.hpp"
 #include "base/error.hpp"
 #include "sim/space.hpp"
 

@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "tests/support/h5_read.hpp"
 #include "tests/support/run_config.hpp"
@@ -36,6 +38,20 @@ std::string base_nas() {
 
 std::filesystem::path tmp(const std::string& name) { return std::filesystem::temp_directory_path() / name; }
 
+// Each named dataset equal in shape and value in both files (NaN matches NaN).
+void expect_same_datasets(hid_t f1, hid_t f2, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    std::vector<hsize_t> d1, d2;
+    const auto a = read_all<float>(f1, name, H5T_NATIVE_FLOAT, &d1);
+    const auto b = read_all<float>(f2, name, H5T_NATIVE_FLOAT, &d2);
+    EXPECT_EQ(d1, d2) << name;
+    ASSERT_EQ(a.size(), b.size()) << name;
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_TRUE(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))) << name << " [" << i << "]";
+    }
+  }
+}
+
 }  // namespace
 
 TEST(NasCli, CubesHaveTheConfiguredAxesAndTargetExhaustiveHasZeroRegret) {
@@ -53,17 +69,9 @@ TEST(NasCli, CubesHaveTheConfiguredAxesAndTargetExhaustiveHasZeroRegret) {
   std::vector<hsize_t> d;
   const auto regret = read_all<float>(f1, "/cells/0/nas/regret", H5T_NATIVE_FLOAT, &d);
   EXPECT_EQ(d, (std::vector<hsize_t>{2, 4, 2, 2, 3}));
-  for (const char* name : {"/cells/0/nas/regret", "/cells/0/nas/found_accuracy", "/cells/0/nas/violation", "/cells/0/nas/target_measurements",
-                           "/cells/0/nas/hypervolume_ratio", "/cells/0/nas/best_accuracy", "/cells/0/nas/evaluations"}) {
-    std::vector<hsize_t> d1, d2;
-    const auto a = read_all<float>(f1, name, H5T_NATIVE_FLOAT, &d1);
-    const auto b = read_all<float>(f2, name, H5T_NATIVE_FLOAT, &d2);
-    EXPECT_EQ(d1, d2) << name;
-    ASSERT_EQ(a.size(), b.size()) << name;
-    for (size_t i = 0; i < a.size(); ++i) {
-      EXPECT_TRUE(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))) << name << " [" << i << "]";
-    }
-  }
+  expect_same_datasets(f1, f2, {"/cells/0/nas/regret", "/cells/0/nas/found_accuracy", "/cells/0/nas/violation",
+                                "/cells/0/nas/target_measurements", "/cells/0/nas/hypervolume_ratio",
+                                "/cells/0/nas/best_accuracy", "/cells/0/nas/evaluations"});
   // [strategy 0 = exhaustive][source 0 = target][target][constraint][seed]: regret 0.
   for (size_t i = 0; i < 2 * 2 * 3; ++i) EXPECT_EQ(regret[i], 0.0f) << i;
   // Evolution spends its budget; exhaustive evaluates every eligible architecture.
@@ -91,16 +99,8 @@ TEST(NasCli, LocalSearchAndLatencyAwareRandomFromAConfig) {
   ASSERT_GE(f1, 0);
   ASSERT_GE(f2, 0);
   EXPECT_EQ(read_strings(f1, "/cells/0/nas/strategies"), (std::vector<std::string>{"local_search", "latency_aware_random"}));
-  for (const char* name : {"/cells/0/nas/regret", "/cells/0/nas/evaluations", "/cells/0/nas/rejected", "/cells/0/nas/best_accuracy"}) {
-    std::vector<hsize_t> d1, d2;
-    const auto a = read_all<float>(f1, name, H5T_NATIVE_FLOAT, &d1);
-    const auto b = read_all<float>(f2, name, H5T_NATIVE_FLOAT, &d2);
-    EXPECT_EQ(d1, d2) << name;
-    ASSERT_EQ(a.size(), b.size()) << name;
-    for (size_t i = 0; i < a.size(); ++i) {
-      EXPECT_TRUE(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))) << name << " [" << i << "]";
-    }
-  }
+  expect_same_datasets(f1, f2, {"/cells/0/nas/regret", "/cells/0/nas/evaluations", "/cells/0/nas/rejected",
+                                "/cells/0/nas/best_accuracy"});
   std::vector<hsize_t> d;
   const auto evals = read_all<float>(f1, "/cells/0/nas/evaluations", H5T_NATIVE_FLOAT, &d);
   EXPECT_EQ(d, (std::vector<hsize_t>{2, 2, 1, 1, 2}));

@@ -11,9 +11,11 @@
 #include "sim/fbnet.hpp"
 #include "sim/space.hpp"
 #include "tests/support/ops.hpp"
+#include "tests/support/refusals.hpp"
 
 using namespace proxysim;
 using proxysim::test::Collect;
+using proxysim::test::parse_error_of;
 using proxysim::test::sum_macs;
 using proxysim::test::sum_params;
 
@@ -82,15 +84,6 @@ Counts reference(const uint8_t* code) {
   r.params += 1504.0 * 352 + 2 * 1504 + 1504.0 * 100 + 100;
   r.ops += 3;
   return r;
-}
-
-std::string error_of(const SearchSpace& s, const std::string& text) {
-  try {
-    s.from_string(text);
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 }  // namespace
@@ -285,15 +278,15 @@ TEST(Fbnet, FromStringErrorsNameTheBadPart) {
 
   std::string bad_op = ok;
   bad_op.replace(4 * 6, 5, "k7_e6");  // layer 4
-  const std::string e1 = error_of(s, bad_op);
+  const std::string e1 = parse_error_of(s, bad_op);
   EXPECT_NE(e1.find("'k7_e6'"), std::string::npos) << e1;
   EXPECT_NE(e1.find("layer 4"), std::string::npos) << e1;
 
   const std::string short_list = ok.substr(0, ok.size() - 6);  // 21 ops
-  const std::string e2 = error_of(s, short_list);
+  const std::string e2 = parse_error_of(s, short_list);
   EXPECT_NE(e2.find("found 21"), std::string::npos) << e2;
 
-  const std::string e3 = error_of(s, ok + "-skip");
+  const std::string e3 = parse_error_of(s, ok + "-skip");
   EXPECT_NE(e3.find("found 23"), std::string::npos) << e3;
   EXPECT_THROW(s.validate(ArchCode(22, 9)), UserError);
   EXPECT_THROW(s.validate(ArchCode(21, 0)), UserError);

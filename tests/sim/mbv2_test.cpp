@@ -12,9 +12,11 @@
 #include "sim/mbv2.hpp"
 #include "sim/space.hpp"
 #include "tests/support/ops.hpp"
+#include "tests/support/refusals.hpp"
 
 using namespace proxysim;
 using proxysim::test::Collect;
+using proxysim::test::parse_error_of;
 using proxysim::test::sum_macs;
 using proxysim::test::sum_params;
 
@@ -24,15 +26,6 @@ std::string repeat(const char* v, int n) {
   std::string s;
   for (int i = 0; i < n; ++i) s += (i ? "-" : "") + std::string(v);
   return s;
-}
-
-std::string error_of(const SearchSpace& s, const std::string& text) {
-  try {
-    s.from_string(text);
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 }  // namespace
@@ -236,12 +229,12 @@ TEST(Mbv2, StringsRoundTripAndRefuse) {
     const ArchCode c = s.sample(9, i);
     EXPECT_EQ(s.from_string(s.to_string(c)), c);
   }
-  EXPECT_NE(error_of(s, "r224:" + text).find("expected d<5 depths>:k<21 kernels>:e<21 expansions>"), std::string::npos);
-  EXPECT_NE(error_of(s, "d2-2-2-2:k" + repeat("3", 21) + ":e" + repeat("3", 21)).find("expected 5 depths, found 4"),
+  EXPECT_NE(parse_error_of(s, "r224:" + text).find("expected d<5 depths>:k<21 kernels>:e<21 expansions>"), std::string::npos);
+  EXPECT_NE(parse_error_of(s, "d2-2-2-2:k" + repeat("3", 21) + ":e" + repeat("3", 21)).find("expected 5 depths, found 4"),
             std::string::npos);
-  EXPECT_NE(error_of(s, "d2-2-2-2-2:k" + repeat("3", 20) + ":e" + repeat("3", 21)).find("expected 21 kernel sizes"),
+  EXPECT_NE(parse_error_of(s, "d2-2-2-2-2:k" + repeat("3", 20) + ":e" + repeat("3", 21)).find("expected 21 kernel sizes"),
             std::string::npos);
-  EXPECT_NE(error_of(s, "d2-2-2-2-5:k" + repeat("3", 21) + ":e" + repeat("3", 21)).find("depths 4 must be 2, 3 or 4"),
+  EXPECT_NE(parse_error_of(s, "d2-2-2-2-5:k" + repeat("3", 21) + ":e" + repeat("3", 21)).find("depths 4 must be 2, 3 or 4"),
             std::string::npos);
   EXPECT_THROW(make_space("mbv2", "cifar10"), UserError);
   EXPECT_EQ(make_space("mbv2").params().input_hw, 224);

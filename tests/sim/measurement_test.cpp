@@ -47,10 +47,13 @@ DeviceParams with_measurement(DeviceParams d, SpaceId s, Measurement m) {
   return d;
 }
 
-// Latency of one FBNet architecture as the sum of its blocks, each lowered by itself
+// Latency of one chain architecture as the sum of its blocks, each lowered by itself
 // (fresh emitter: its input is not the output of an op just executed) and walked by a
-// fresh LatencyWalk.
-double sum_of_blocks_ms(const SearchSpace& space, const ArchCode& code, const DeviceParams& dev) {
+// fresh LatencyWalk: the prefix, every position `runs` keeps, the suffix. The block
+// inputs are the shapes between blocks, from the whole network lowered once.
+template <class Prefix, class Position, class Suffix, class Runs>
+double sum_of_blocks_ms(const DeviceParams& dev, int positions, Prefix prefix, Position position, Suffix suffix,
+                        Runs runs) {
   double total = 0;
   auto alone = [&](auto&& lower_block) {
     LatencyWalk w(dev);
@@ -58,71 +61,43 @@ double sum_of_blocks_ms(const SearchSpace& space, const ArchCode& code, const De
     lower_block(em);
     total += w.total_s;
   };
-  // Block inputs: the shapes between blocks, from the whole network lowered once.
   std::vector<Tensor> inputs;
   {
     struct Null {
       void operator()(const Op&) {}
     } null;
     Emitter<Null> em(null);
-    Tensor x = fbnet::lower_prefix(space.params(), em);
-    for (int l = 0; l < fbnet::kLayers; ++l) {
+    Tensor x = prefix(em);
+    for (int i = 0; i < positions; ++i) {
       inputs.push_back(x);
-      x = fbnet::lower_layer(l, code[l], em, x);
+      x = position(i, em, x);
     }
     inputs.push_back(x);
   }
-  alone([&](auto& em) { fbnet::lower_prefix(space.params(), em); });
-  for (int l = 0; l < fbnet::kLayers; ++l) {
-    alone([&](auto& em) {
-      const Tensor in = em.input(inputs[l].h, inputs[l].w, inputs[l].c);
-      fbnet::lower_layer(l, code[l], em, in);
-    });
+  alone([&](auto& em) { prefix(em); });
+  for (int i = 0; i < positions; ++i) {
+    if (!runs(i)) continue;
+    alone([&](auto& em) { position(i, em, em.input(inputs[i].h, inputs[i].w, inputs[i].c)); });
   }
-  alone([&](auto& em) {
-    const Tensor in = em.input(inputs.back().h, inputs.back().w, inputs.back().c);
-    fbnet::lower_suffix(space.params(), em, in);
-  });
+  alone([&](auto& em) { suffix(em, em.input(inputs.back().h, inputs.back().w, inputs.back().c)); });
   return total * 1e3;
 }
 
-// The same for an MBv2 architecture: the stem with its fixed block, each executed
-// slot, the head.
+double fbnet_sum_of_blocks_ms(const SearchSpace& space, const ArchCode& code, const DeviceParams& dev) {
+  return sum_of_blocks_ms(
+      dev, fbnet::kLayers, [&](auto& em) { return fbnet::lower_prefix(space.params(), em); },
+      [&](int l, auto& em, Tensor x) { return fbnet::lower_layer(l, code[l], em, x); },
+      [&](auto& em, Tensor x) { fbnet::lower_suffix(space.params(), em, x); }, [](int) { return true; });
+}
+
+// MBv2: the stem with its fixed block, each executed slot, the head.
 double mbv2_sum_of_blocks_ms(const SearchSpace& space, const ArchCode& code, const DeviceParams& dev) {
-  double total = 0;
-  auto alone = [&](auto&& lower_block) {
-    LatencyWalk w(dev);
-    Emitter<LatencyWalk> em(w);
-    lower_block(em);
-    total += w.total_s;
-  };
-  std::vector<Tensor> inputs;
-  {
-    struct Null {
-      void operator()(const Op&) {}
-    } null;
-    Emitter<Null> em(null);
-    Tensor x = mbv2::lower_prefix(space.params(), em);
-    for (int s = 0; s < mbv2::kSlots; ++s) {
-      inputs.push_back(x);
-      x = mbv2::lower_slot(s, mbv2::slot_choice(code.data(), s), em, x);
-    }
-    inputs.push_back(x);
-  }
-  alone([&](auto& em) { mbv2::lower_prefix(space.params(), em); });
-  for (int s = 0; s < mbv2::kSlots; ++s) {
-    const int choice = mbv2::slot_choice(code.data(), s);
-    if (choice == mbv2::kUnusedSlot) continue;
-    alone([&](auto& em) {
-      const Tensor in = em.input(inputs[s].h, inputs[s].w, inputs[s].c);
-      mbv2::lower_slot(s, choice, em, in);
-    });
-  }
-  alone([&](auto& em) {
-    const Tensor in = em.input(inputs.back().h, inputs.back().w, inputs.back().c);
-    mbv2::lower_suffix(space.params(), em, in);
-  });
-  return total * 1e3;
+  auto choice = [&](int s) { return mbv2::slot_choice(code.data(), s); };
+  return sum_of_blocks_ms(
+      dev, mbv2::kSlots, [&](auto& em) { return mbv2::lower_prefix(space.params(), em); },
+      [&](int s, auto& em, Tensor x) { return mbv2::lower_slot(s, choice(s), em, x); },
+      [&](auto& em, Tensor x) { mbv2::lower_suffix(space.params(), em, x); },
+      [&](int s) { return choice(s) != mbv2::kUnusedSlot; });
 }
 
 }  // namespace
@@ -200,7 +175,7 @@ TEST(Measurement, BlockSumIsTheSumOfBlocksWalkedAlone) {
   const std::vector<double> sum = model_latency_ms(fbnet, codes, blocks);
   double differs = 0;
   for (size_t i = 0; i < codes.size(); ++i) {
-    const double want = sum_of_blocks_ms(fbnet, codes[i], gpu);
+    const double want = fbnet_sum_of_blocks_ms(fbnet, codes[i], gpu);
     EXPECT_NEAR(sum[i], want, 1e-12 * want) << fbnet.to_string(codes[i]);
     differs = std::max(differs, std::abs(e2e[i] / sum[i] - 1));
   }

@@ -10,9 +10,11 @@
 #include "sim/ofa_mbv3.hpp"
 #include "sim/space.hpp"
 #include "tests/support/ops.hpp"
+#include "tests/support/refusals.hpp"
 
 using namespace proxysim;
 using proxysim::test::Collect;
+using proxysim::test::parse_error_of;
 using proxysim::test::sum_macs;
 using proxysim::test::sum_params;
 
@@ -87,15 +89,6 @@ Counts reference(const ArchCode& code) {
   r.params += 960.0 * 160 + 2 * 960 + 960.0 * 1280 + 1280.0 * 1000 + 1000;
   r.ops += 4;
   return r;
-}
-
-std::string error_of(const SearchSpace& s, const std::string& text) {
-  try {
-    s.from_string(text);
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 const std::string kK20 = "3-3-3-3-3-3-3-3-3-3-3-3-3-3-3-3-3-3-3-3";
@@ -271,7 +264,7 @@ TEST(Ofa, FromStringErrorsNameTheBadPart) {
   const SearchSpace s = make_space("ofa_mbv3");
   const std::string d = ":d2-2-2-2-2";
   auto expect_mentions = [&](const std::string& text, const std::string& part) {
-    const std::string msg = error_of(s, text);
+    const std::string msg = parse_error_of(s, text);
     EXPECT_NE(msg.find(part), std::string::npos) << "input " << text << "\nmessage " << msg;
   };
   expect_mentions("r130" + d + ":k" + kK20 + ":e" + kE20, "found 130");

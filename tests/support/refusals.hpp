@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "sim/space.hpp"
 
 namespace proxysim::test {
 
@@ -32,6 +33,17 @@ void expect_refused(Reader&& read, const std::string& path, std::initializer_lis
     const std::string msg = e.what();
     for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
   }
+}
+
+// The UserError message of parsing `text` as an architecture of `space`; "no error"
+// when it parses.
+inline std::string parse_error_of(const SearchSpace& space, const std::string& text) {
+  try {
+    space.from_string(text);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "no error";
 }
 
 }  // namespace proxysim::test

@@ -148,6 +148,7 @@ class Base : public SearchStrategy {
 // Every architecture in mixed-radix order, the infeasible ones skipped unevaluated.
 class Exhaustive final : public Base {
  public:
+  std::unique_ptr<SearchStrategy> clone() const override { return std::make_unique<Exhaustive>(*this); }
   using Base::Base;
 
  protected:
@@ -170,6 +171,7 @@ class Exhaustive final : public Base {
 // search is usually run on NAS benchmarks.
 class RandomSearch final : public Base {
  public:
+  std::unique_ptr<SearchStrategy> clone() const override { return std::make_unique<RandomSearch>(*this); }
   using Base::Base;
 
  protected:
@@ -184,6 +186,7 @@ class RandomSearch final : public Base {
 // different choice, the child joins and the oldest member dies.
 class RegularizedEvolution final : public Base {
  public:
+  std::unique_ptr<SearchStrategy> clone() const override { return std::make_unique<RegularizedEvolution>(*this); }
   RegularizedEvolution(const SpaceShape& shape, const Feasibility& f, uint64_t seed, const StrategyOptions& o)
       : Base(shape, f, seed, o) {
     if (o.population < 1 || o.sample < 1) throw UserError("regularized evolution needs population and sample >= 1");
@@ -227,6 +230,7 @@ class RegularizedEvolution final : public Base {
 // random parents (each decision from either) for the rest, every child feasible.
 class OfaEvolution final : public Base {
  public:
+  std::unique_ptr<SearchStrategy> clone() const override { return std::make_unique<OfaEvolution>(*this); }
   OfaEvolution(const SpaceShape& shape, const Feasibility& f, uint64_t seed, const StrategyOptions& o)
       : Base(shape, f, seed, o) {
     const int32_t n = o.ofa_population;
@@ -328,6 +332,7 @@ class OfaEvolution final : public Base {
 // in a row bring no new evaluation (the feasible space used up).
 class LocalSearch final : public Base {
  public:
+  std::unique_ptr<SearchStrategy> clone() const override { return std::make_unique<LocalSearch>(*this); }
   LocalSearch(const SpaceShape& shape, const Feasibility& f, uint64_t seed, const StrategyOptions& o)
       : Base(shape, f, seed, o) {
     for (int k = 0; k < shape_.decisions; ++k) {
@@ -420,6 +425,7 @@ class LocalSearch final : public Base {
 // when max_tries draws in a row bring no new feasible architecture.
 class LatencyAwareRandom final : public Base {
  public:
+  std::unique_ptr<SearchStrategy> clone() const override { return std::make_unique<LatencyAwareRandom>(*this); }
   using Base::Base;
 
  protected:

@@ -82,6 +82,9 @@ class SearchStrategy {
   // before any accuracy evaluation was spent on it. A refused architecture met again
   // is counted again.
   virtual int64_t rejected() const = 0;
+  // A copy in the same state, answering to the same Feasibility: a batched driver
+  // (search/on_the_fly.hpp) tries next() on a copy and keeps it or throws it away.
+  virtual std::unique_ptr<SearchStrategy> clone() const = 0;
 };
 
 // `feasibility` must outlive the strategy.

@@ -97,15 +97,13 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   H5Writer h5(out_path);  // fails now, before any work, if the path is not writable
 
   std::unique_ptr<Engine> engine;
-  if (Ds > 0) {
-    std::vector<EvalDevice> devices;
-    devices.reserve(specs.size());
-    for (const auto& s : specs) devices.push_back({s.name, s.params});
-    EngineOptions eo;
-    eo.mode = eval.mode;
-    eo.noise_seed = config.noise_seed;
-    engine = make_engine(backend, space, devices, eo);
-  }
+  std::vector<EvalDevice> devices;
+  devices.reserve(specs.size());
+  for (const auto& s : specs) devices.push_back({s.name, s.params});
+  EngineOptions eo;
+  eo.mode = eval.mode;
+  eo.noise_seed = config.noise_seed;
+  if (Ds > 0) engine = make_engine(backend, space, devices, eo);
 
   const RunInfo info =
       collect_run_info(backend_name(backend), backend == Backend::kCuda ? cuda_device_name() : std::string());
@@ -238,7 +236,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   h5.attr("/eval", "eval_mode", std::string(!engine ? "none" : engine->compiled() ? "compiled" : "walk"));
   h5.attr("/eval", "seconds", result.eval_seconds);
 
-  const StageInput input{backend, space, matrix, n, all_codes, names, classes, options.quiet, log};
+  const StageInput input{backend, space, matrix, n, all_codes, names, classes, options.quiet, log, devices, eo};
   for (const auto& stage : config.stages) {
     if (!stage->reads_matrix()) continue;  // the eval stage: written above
     if (options.checkpoint) options.checkpoint();

@@ -10,6 +10,7 @@
 #include "experiments/eval.hpp"
 #include "experiments/memory_limit.hpp"
 #include "experiments/progress.hpp"
+#include "search/nas.hpp"
 #include "search/features.hpp"
 #include "base/error.hpp"
 
@@ -33,6 +34,7 @@ CellEstimate estimate_cell(const ExperimentConfig& c, const std::string& backend
   shape.simulated = run.simulated;
   shape.decisions = run.space.decisions();
   shape.features = feature_count(run.space.id());
+  shape.tabulable = is_tabulable(run.space);
   // Rates measured on this 2-core EPYC with every thread, scaled by the threads this
   // process has: rough (within a few x), meant to size jobs, not to promise.
   shape.threads = std::max(1, omp_get_max_threads());

@@ -48,6 +48,13 @@ struct NasSettings {
   double ofa_mutation_prob = 0.1, ofa_parent_ratio = 0.25, ofa_mutation_ratio = 0.5;
   std::vector<int64_t> checkpoints = {10, 20, 50, 100, 200, 500, 1000};  // evaluations
   bool include_disconnected = false;  // NB201's 341 disconnected architectures
+  // Spaces too large to tabulate (experiments/nas_on_the_fly.cpp): the target's
+  // optimum is estimated with optimum_seeds regularized-evolution searches of
+  // optimum_budget evaluations on the target; batch_searches false runs the searches
+  // one at a time (the reference the batched run equals).
+  int64_t optimum_budget = 10000;
+  int32_t optimum_seeds = 4;
+  bool batch_searches = true;
   std::string proxy_where, targets_where;
 };
 
@@ -84,6 +91,11 @@ struct NasReport {
   // [strategy][source][target][constraint][seed][checkpoint]
   std::vector<float> best_accuracy;
   double seconds_adapt = 0, seconds_search = 0;
+  // On a space too large to tabulate: latency evaluated on the fly, the optimum and
+  // the true front estimated (optimum_seeds x optimum_budget searches on the target,
+  // with every architecture the run evaluated); engine calls and architectures sent.
+  bool on_the_fly = false;
+  int64_t optimum_budget = 0, optimum_seeds = 0, oracle_rounds = 0, oracle_archs = 0;
   size_t at(size_t s, size_t j, size_t t, size_t q, size_t r) const {
     return (((s * sources.size() + j) * targets.size() + t) * constraints.size() + q) * static_cast<size_t>(seeds) + r;
   }
@@ -94,6 +106,14 @@ struct NasReport {
 NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
                       const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
                       const NasSettings& stage);
+struct StageInput;
+// The same on a space too large to tabulate, each architecture a search asks about
+// evaluated on the run's simulated devices when first asked for (nas_on_the_fly.cpp).
+NasReport compute_nas_on_the_fly(const StageInput& input, const NasSettings& stage);
+// UserError unless the settings suit such a space: proxy and targets simulated (the
+// first `simulated` columns), no adapted source, no exhaustive strategy, synthetic
+// accuracy.
+void check_on_the_fly(const NasSettings& stage, const std::vector<std::string>& names, int simulated);
 // /nas in the result file: the 5-D outcome cubes and the 6-D best-so-far curves, with
 // names along every axis.
 void write_nas(H5Writer& h5, const NasReport& r);

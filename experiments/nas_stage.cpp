@@ -26,7 +26,8 @@ class NasStage final : public StageWith<NasSettings> {
     if (!body || body.IsNull()) r.fail(entry, bp, "needs settings, at least {proxy: DEVICE}");
     r.only_keys(body, bp, {"accuracy", "accuracy_file", "synthetic_seed", "proxy", "targets", "sources", "scheme", "n",
                            "validation", "strategies", "constraints", "constraint_ms", "seeds", "seed", "budget",
-                           "population", "sample", "ofa", "checkpoints", "include_disconnected"});
+                           "population", "sample", "ofa", "checkpoints", "include_disconnected", "optimum_budget",
+                           "optimum_seeds", "batch_searches"});
     if (body["accuracy"]) a.accuracy = r.choice(body["accuracy"], bp + ".accuracy", {"nb201", "synthetic"}, "accuracy source");
     a.accuracy_file = r.accuracy_file(body, bp, a.accuracy);
     if (body["synthetic_seed"]) a.synthetic_seed = r.u64(body["synthetic_seed"], bp + ".synthetic_seed", 0, UINT64_MAX);
@@ -74,6 +75,9 @@ class NasStage final : public StageWith<NasSettings> {
     }
     if (body["checkpoints"]) a.checkpoints = r.budgets(body["checkpoints"], bp + ".checkpoints");
     if (body["include_disconnected"]) a.include_disconnected = r.flag(body["include_disconnected"], bp + ".include_disconnected");
+    if (body["optimum_budget"]) a.optimum_budget = static_cast<int64_t>(r.u64(body["optimum_budget"], bp + ".optimum_budget", 1, kMaxArchs));
+    if (body["optimum_seeds"]) a.optimum_seeds = static_cast<int32_t>(r.u64(body["optimum_seeds"], bp + ".optimum_seeds", 1, 10000));
+    if (body["batch_searches"]) a.batch_searches = r.flag(body["batch_searches"], bp + ".batch_searches");
   }
 
   void write(YAML::Emitter& out) const override {
@@ -94,15 +98,21 @@ class NasStage final : public StageWith<NasSettings> {
         << "mutation_prob" << YAML::Value << a.ofa_mutation_prob << YAML::Key << "parent_ratio" << YAML::Value
         << a.ofa_parent_ratio << YAML::Key << "mutation_ratio" << YAML::Value << a.ofa_mutation_ratio << YAML::EndMap
         << YAML::Key << "checkpoints" << YAML::Value << YAML::Flow << a.checkpoints << YAML::Key
-        << "include_disconnected" << YAML::Value << a.include_disconnected << YAML::EndMap;
+        << "include_disconnected" << YAML::Value << a.include_disconnected << YAML::Key << "optimum_budget"
+        << YAML::Value << a.optimum_budget << YAML::Key << "optimum_seeds" << YAML::Value << a.optimum_seeds
+        << YAML::Key << "batch_searches" << YAML::Value << a.batch_searches << YAML::EndMap;
   }
 
   void check_devices(const std::vector<std::string>& names) const override { resolve_nas_devices(settings, names); }
 
-  // The space must be a table (every architecture a row); with the adapted source,
-  // every (proxy, target) pair leaves an architecture unsampled after n + validation.
+  // A space small enough to tabulate searches the run's table: with the adapted
+  // source, every (proxy, target) pair leaves an architecture unsampled after
+  // n + validation. A larger one is evaluated on the fly (check_on_the_fly).
   void check_data(const RunColumns& c) const override {
-    require_tabulable(c.space);
+    if (!is_tabulable(c.space)) {
+      check_on_the_fly(settings, c.names, c.simulated);
+      return;
+    }
     if (c.rows.empty()) return;
     const NasSettings& s = settings;
     const NasDevices cols = resolve_nas_devices(s, c.names);
@@ -132,12 +142,18 @@ class NasStage final : public StageWith<NasSettings> {
     const double constraints = static_cast<double>(a.constraint_ms.empty() ? a.constraints.size() : a.constraint_ms.size());
     const double budget = a.budget > 0 ? static_cast<double>(a.budget) : s.archs;
     const double searches = static_cast<double>(a.strategies.size() * a.sources.size()) * targets * constraints * a.seeds;
+    if (!s.tabulable) {
+      // Each evaluation and refusal costs an engine evaluation on 1 + targets devices.
+      const double evaluations = searches * budget + targets * constraints * a.optimum_seeds * static_cast<double>(a.optimum_budget);
+      return (evaluations * 2.0 * (1e-6 + 2e-7 * (targets + 1)) + targets * 2e-6 * s.archs) / s.speed;
+    }
     return (searches * budget * 2e-7 + targets * a.seeds * (4e-3 + 2e-6 * s.archs)) / s.speed;
   }
 
   void run(const StageInput& in, H5Writer& h5, RunResult& /*result*/) const override {
     const auto t0 = std::chrono::steady_clock::now();
-    const NasReport nas = compute_nas(in.space, in.matrix, in.rows, in.codes, in.names, settings);
+    const NasReport nas = is_tabulable(in.space) ? compute_nas(in.space, in.matrix, in.rows, in.codes, in.names, settings)
+                                                 : compute_nas_on_the_fly(in, settings);
     write_nas(h5, nas);
     if (!in.quiet) {
       print_nas_table(nas, in.log);

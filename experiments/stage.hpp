@@ -60,6 +60,7 @@ struct RunShape {
   double decisions = 0;
   double speed = 1;
   double threads = 1;  // OpenMP threads: stages that run tasks in parallel hold one working set each
+  bool tabulable = true;  // at most 2^26 architectures (search/nas.hpp)
 };
 
 // The working set of one adaptation fit predicting `rows` architectures: the features
@@ -79,6 +80,10 @@ struct StageInput {
   const std::vector<std::string>& classes;  // each column's device class ("measured" for tables)
   bool quiet = false;
   std::ostream& log;
+  // The run's simulated devices (its first columns) and the engine settings the eval
+  // stage used, for stages that evaluate architectures of their own.
+  const std::vector<EvalDevice>& simulated;
+  EngineOptions engine_options{};
 };
 
 class Stage {

@@ -1,4 +1,5 @@
 // CPU backend: the loops of engine_impl.hpp under thrust::omp::par, on all cores.
+#include <thrust/system/cpp/execution_policy.h>
 #include <thrust/system/omp/execution_policy.h>
 
 #include <stdexcept>
@@ -29,6 +30,7 @@ class CpuEngine final : public Engine {
   }
 
   Backend backend() const override { return Backend::kCpu; }
+  static constexpr uint64_t kSerialBelow = 8192;  // architecture-device pairs
 
   void evaluate(const ArchBatch& batch, uint8_t* codes, float* latency_ms, float* macs, float* params) override {
     if (batch.kind == ArchBatch::Kind::kEnumerate) {
@@ -40,7 +42,14 @@ class CpuEngine final : public Engine {
                          sigma_.data(),  resolution_.data(),  nb201_official_order().data(),
                          compiled_,      tables_.view()};
     detail::BatchView b{static_cast<int>(batch.kind), batch.first, batch.seed, batch.codes};
-    detail::evaluate_chunk(thrust::omp::par, v, b, batch.count, devices(), codes, latency_ms, macs, params);
+    // A small batch (a round of on-the-fly searches, search/on_the_fly.hpp) costs
+    // less than waking the threads: it runs on the calling thread. Same functors,
+    // same values either way.
+    if (batch.count * static_cast<uint64_t>(devices()) < kSerialBelow) {
+      detail::evaluate_chunk(thrust::cpp::par, v, b, batch.count, devices(), codes, latency_ms, macs, params);
+    } else {
+      detail::evaluate_chunk(thrust::omp::par, v, b, batch.count, devices(), codes, latency_ms, macs, params);
+    }
   }
 
  private:

@@ -31,6 +31,8 @@ class SourceFeasibility final : public Feasibility {
 
 }  // namespace
 
+bool is_tabulable(const SearchSpace& space) { return SpaceShape::of(space).size() <= kMaxDenseSpace; }
+
 void require_tabulable(const SearchSpace& space) {
   const uint64_t size = SpaceShape::of(space).size();
   if (size > kMaxDenseSpace) {

@@ -16,7 +16,9 @@
 
 namespace proxysim {
 
-// Throws the nas stage's UserError unless `space` is small enough to tabulate (2^26).
+// Whether `space` is small enough to tabulate (at most 2^26 architectures); the
+// other throws the nas stage's UserError unless it is.
+bool is_tabulable(const SearchSpace& space);
 void require_tabulable(const SearchSpace& space);
 
 // Rows of a run's architecture table, addressed by architecture.

@@ -1,0 +1,352 @@
+// The nas stage on spaces too large to tabulate (FBNet, OFA MobileNetV3, MBv2): every
+// architecture a search asks about is lowered and evaluated on the proxy and the
+// targets through the engine when first asked for, with the proposals of all the
+// run's searches batched into one engine call per round (search/on_the_fly.hpp).
+//
+// Judging without enumeration: the run's own architectures (the eval stage's sample)
+// set the constraints, as latency quantiles of that sample on the target (each
+// source held to its own quantile of the same rank, as on a table) or limits in ms;
+// the target's constrained optimum is *estimated* as the best target-feasible
+// accuracy known: from the sample, from optimum_seeds regularized-evolution searches
+// of optimum_budget evaluations on the target itself, and from every search of the
+// run. Regret and the hypervolume ratio are against that estimate (and the front of
+// everything known), and the result file says so.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "base/error.hpp"
+#include "base/rng.hpp"
+#include "experiments/device_columns.hpp"
+#include "experiments/nas.hpp"
+#include "experiments/progress.hpp"
+#include "experiments/stage.hpp"
+#include "kernels/rank_stats.hpp"
+#include "search/accuracy.hpp"
+#include "search/nas.hpp"
+#include "search/on_the_fly.hpp"
+
+namespace proxysim {
+
+namespace {
+
+// Channels: 0 the proxy, 1..T the targets, T + 1 MACs, T + 2 accuracy.
+class EngineOracle final : public ArchOracle {
+ public:
+  EngineOracle(const SearchSpace& space, Backend backend, std::vector<EvalDevice> devices, EngineOptions options,
+               uint64_t synthetic_seed)
+      : space_(space), devices_(static_cast<int>(devices.size())), seed_(synthetic_seed),
+        engine_(make_engine(backend, space, std::move(devices), options)) {}
+  int channels() const override { return devices_ + 2; }
+  void evaluate(const std::vector<Arch>& archs, std::vector<float>& values) override {
+    const auto n = static_cast<int64_t>(archs.size());
+    const int K = space_.decisions();
+    codes_.resize(static_cast<size_t>(n * K));
+    for (int64_t i = 0; i < n; ++i) std::copy(archs[i].begin(), archs[i].begin() + K, codes_.begin() + i * K);
+    out_codes_.resize(codes_.size());
+    latency_.resize(static_cast<size_t>(n * devices_));
+    macs_.resize(static_cast<size_t>(n));
+    params_.resize(static_cast<size_t>(n));
+    ArchBatch b;
+    b.kind = ArchBatch::Kind::kList;
+    b.count = static_cast<uint64_t>(n);
+    b.codes = codes_.data();
+    engine_->evaluate(b, out_codes_.data(), latency_.data(), macs_.data(), params_.data());
+    const int C = channels();
+#pragma omp parallel for schedule(static) if (n >= 1024)
+    for (int64_t i = 0; i < n; ++i) {
+      float* v = values.data() + i * C;
+      for (int d = 0; d < devices_; ++d) v[d] = latency_[static_cast<size_t>(i * devices_ + d)];
+      v[devices_] = macs_[static_cast<size_t>(i)];
+      const ArchCode code(codes_.begin() + i * K, codes_.begin() + (i + 1) * K);
+      v[devices_ + 1] = static_cast<float>(synthetic_accuracy(space_, code, seed_));
+    }
+  }
+
+ private:
+  const SearchSpace& space_;
+  int devices_;
+  uint64_t seed_;
+  std::unique_ptr<Engine> engine_;
+  std::vector<uint8_t> codes_, out_codes_;
+  std::vector<float> latency_, macs_, params_;
+};
+
+uint64_t search_seed(uint64_t seed, int32_t repeat) { return counter_hash(seed, static_cast<uint64_t>(repeat), 0x5ea6c4ull); }
+uint64_t optimum_seed(uint64_t seed, size_t tq, int32_t repeat) {
+  return counter_hash(seed ^ 0x0971ull, tq, static_cast<uint64_t>(repeat));
+}
+
+// k-th smallest of `v` (1-based).
+double kth(std::vector<float> v, uint64_t k) {
+  std::nth_element(v.begin(), v.begin() + static_cast<int64_t>(k - 1), v.end());
+  return v[k - 1];
+}
+
+}  // namespace
+
+void check_on_the_fly(const NasSettings& s, const std::vector<std::string>& names, int simulated) {
+  const NasDevices cols = resolve_nas_devices(s, names);
+  auto simulated_only = [&](int32_t c, const std::string& key) {
+    if (c >= simulated) {
+      throw UserError(fmt::format("{}: '{}' is a measured column; on a space too large to tabulate the nas stage "
+                                  "evaluates each architecture it searches on simulated devices only",
+                                  key, names[static_cast<size_t>(c)]));
+    }
+  };
+  simulated_only(cols.proxy, s.proxy_where.empty() ? "nas.proxy" : s.proxy_where);
+  for (int32_t t : cols.targets) simulated_only(t, s.targets_where.empty() ? "nas.targets" : s.targets_where);
+  if (std::find(s.sources.begin(), s.sources.end(), "adapted") != s.sources.end()) {
+    throw UserError("nas.sources: 'adapted' needs a tabulated space (nb201) for now; searches on a space evaluated on "
+                    "the fly take the sources target, proxy and flops");
+  }
+  if (std::find(s.strategies.begin(), s.strategies.end(), "exhaustive") != s.strategies.end()) {
+    throw UserError("nas.strategies: 'exhaustive' cannot enumerate a space too large to tabulate");
+  }
+  if (s.accuracy != "synthetic") {
+    throw UserError("nas.accuracy: a space other than nb201 has no accuracy table; use accuracy: synthetic");
+  }
+}
+
+NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage) {
+  using Clock = std::chrono::steady_clock;
+  const SearchSpace& space = in.space;
+  check_on_the_fly(stage, in.names, static_cast<int>(in.simulated.size()));
+  const NasDevices cols = resolve_nas_devices(stage, in.names);
+  const size_t D = in.names.size();
+  const uint64_t rows = in.rows;
+
+  NasReport r;
+  r.on_the_fly = true;
+  r.optimum_budget = stage.optimum_budget;
+  r.optimum_seeds = stage.optimum_seeds;
+  r.proxy = stage.proxy;
+  r.accuracy = stage.accuracy;
+  r.scheme = stage.scheme;
+  r.strategies = stage.strategies;
+  r.sources = stage.sources;
+  r.absolute = !stage.constraint_ms.empty();
+  r.constraints = r.absolute ? stage.constraint_ms : stage.constraints;
+  r.checkpoints = stage.checkpoints;
+  r.seeds = stage.seeds;
+  r.n = stage.n;
+  r.validation = stage.validation;
+  r.budget = stage.budget;
+  for (int32_t t : cols.targets) r.targets.push_back(in.names[static_cast<size_t>(t)]);
+  const size_t S = r.strategies.size(), J = r.sources.size(), T = r.targets.size(), Q = r.constraints.size();
+  const auto R = static_cast<size_t>(r.seeds);
+  const int ACC = static_cast<int>(T) + 2, MACS = static_cast<int>(T) + 1;
+  if (rows == 0) throw UserError("nas: the run has no architectures to set the constraints on (archs.count)");
+
+  // The sample: every row's channels as the oracle would give them.
+  const StageRows rows_of = stage_rows(space, in.codes, rows, false);
+  std::vector<std::vector<float>> sample(static_cast<size_t>(ACC) + 1, std::vector<float>(rows));
+  for (uint64_t i = 0; i < rows; ++i) {
+    sample[0][i] = in.matrix[i * D + static_cast<size_t>(cols.proxy)];
+    for (size_t t = 0; t < T; ++t) sample[t + 1][i] = in.matrix[i * D + static_cast<size_t>(cols.targets[t])];
+    sample[static_cast<size_t>(MACS)][i] = static_cast<float>(space.totals(rows_of.arch[i]).macs);
+    sample[static_cast<size_t>(ACC)][i] = static_cast<float>(synthetic_accuracy(space, rows_of.arch[i], stage.synthetic_seed));
+  }
+  const std::vector<float>& acc = sample[static_cast<size_t>(ACC)];
+  const double lowest = *std::min_element(acc.begin(), acc.end());
+  r.eligible.assign(T, static_cast<int64_t>(rows));
+  r.srcc_proxy.resize(T);
+  r.srcc_flops.resize(T);
+  r.srcc_adapted_mean.assign(T, std::nan(""));
+  const auto m = static_cast<int64_t>(rows);
+  for (size_t t = 0; t < T; ++t) {
+    r.srcc_proxy[t] = spearman_pair(Backend::kCpu, sample[0].data(), sample[t + 1].data(), m);
+    r.srcc_flops[t] = spearman_pair(Backend::kCpu, sample[static_cast<size_t>(MACS)].data(), sample[t + 1].data(), m);
+  }
+
+  // Constraints on each target, and the rank k each source is held to.
+  std::vector<uint64_t> kq(T * Q);
+  r.constraint_ms.resize(T * Q);
+  r.optimum_accuracy.resize(T * Q);
+  for (size_t t = 0; t < T; ++t) {
+    for (size_t q = 0; q < Q; ++q) {
+      uint64_t k = 0;
+      if (r.absolute) {
+        for (float v : sample[t + 1]) k += v <= r.constraints[q] ? 1 : 0;
+        if (k == 0) {
+          throw UserError(fmt::format("nas.constraint_ms: none of the run's {} architectures is within {} ms on '{}' "
+                                      "(its fastest: {:.4g} ms)",
+                                      rows, r.constraints[q], r.targets[t],
+                                      *std::min_element(sample[t + 1].begin(), sample[t + 1].end())));
+        }
+        r.constraint_ms[r.tq(t, q)] = r.constraints[q];
+      } else {
+        k = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(r.constraints[q] * static_cast<double>(rows))));
+        r.constraint_ms[r.tq(t, q)] = kth(sample[t + 1], k);
+      }
+      kq[r.tq(t, q)] = k;
+    }
+  }
+
+  StrategyOptions base;
+  base.budget = stage.budget;
+  base.population = stage.population;
+  base.sample = stage.sample;
+  base.ofa_population = stage.ofa_population;
+  base.ofa_generations = stage.ofa_generations;
+  base.ofa_mutation_prob = stage.ofa_mutation_prob;
+  base.ofa_parent_ratio = stage.ofa_parent_ratio;
+  base.ofa_mutation_ratio = stage.ofa_mutation_ratio;
+
+  // The run's searches in the report's [strategy][source][target][constraint][seed]
+  // order, then the optimum searches [target][constraint][optimum seed].
+  std::vector<OnTheFlyTask> tasks;
+  std::vector<size_t> target_of;
+  for (size_t s = 0; s < S; ++s) {
+    for (size_t j = 0; j < J; ++j) {
+      for (size_t t = 0; t < T; ++t) {
+        for (size_t q = 0; q < Q; ++q) {
+          for (size_t rep = 0; rep < R; ++rep) {
+            OnTheFlyTask task;
+            task.strategy = strategy_from_name(r.strategies[s]);
+            task.seed = search_seed(stage.seed, static_cast<int32_t>(rep));
+            task.options = base;
+            const std::string& src = r.sources[j];
+            task.source_channel = src == "target" ? static_cast<int>(t) + 1 : src == "proxy" ? 0 : MACS;
+            task.source_limit = src == "target" ? r.constraint_ms[r.tq(t, q)]
+                                                : kth(sample[static_cast<size_t>(task.source_channel)], kq[r.tq(t, q)]);
+            tasks.push_back(task);
+            target_of.push_back(t);
+          }
+        }
+      }
+    }
+  }
+  const size_t searches = tasks.size();
+  for (size_t t = 0; t < T; ++t) {
+    for (size_t q = 0; q < Q; ++q) {
+      for (int32_t rep = 0; rep < stage.optimum_seeds; ++rep) {
+        OnTheFlyTask task;
+        task.strategy = StrategyKind::kRegularizedEvolution;
+        task.seed = optimum_seed(stage.seed, r.tq(t, q), rep);
+        task.options = base;
+        task.options.budget = stage.optimum_budget;
+        task.source_channel = static_cast<int>(t) + 1;
+        task.source_limit = r.constraint_ms[r.tq(t, q)];
+        tasks.push_back(task);
+        target_of.push_back(t);
+      }
+    }
+  }
+
+  std::vector<EvalDevice> devices;
+  devices.push_back(in.simulated[static_cast<size_t>(cols.proxy)]);
+  for (int32_t t : cols.targets) devices.push_back(in.simulated[static_cast<size_t>(t)]);
+  EngineOracle oracle(space, in.backend, std::move(devices), in.engine_options, stage.synthetic_seed);
+  OnTheFlyOptions o;
+  o.accuracy_channel = ACC;
+  Progress bar(tasks.size(), 0, !in.quiet, in.log);
+  o.progress = [&](int64_t done, int64_t) { bar.update(static_cast<uint64_t>(done)); };
+  const auto t1 = Clock::now();
+  OnTheFlyStats stats;
+  std::vector<OnTheFlyResult> res;
+  if (stage.batch_searches) {
+    res = run_on_the_fly(SpaceShape::of(space), tasks, oracle, o, &stats);
+  } else {
+    // One search at a time, nothing asked ahead: the reference the batched run equals.
+    o.lookahead = 0;
+    o.progress = nullptr;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      OnTheFlyStats one;
+      res.push_back(std::move(run_on_the_fly(SpaceShape::of(space), {tasks[i]}, oracle, o, &one)[0]));
+      stats.rounds += one.rounds;
+      stats.evaluated_archs += one.evaluated_archs;
+      bar.update(i + 1);
+    }
+  }
+  bar.finish();
+  r.seconds_search = std::chrono::duration<double>(Clock::now() - t1).count();
+  r.oracle_rounds = stats.rounds;
+  r.oracle_archs = stats.evaluated_archs;
+  const int C = oracle.channels();
+  auto value = [&](const OnTheFlyResult& x, int32_t slot, int c) {
+    return x.values[static_cast<size_t>(slot) * static_cast<size_t>(C) + static_cast<size_t>(c)];
+  };
+
+  // The estimated optimum and best known front per (target, constraint): the sample
+  // and every architecture any search on that target evaluated.
+  std::vector<double> true_hv(T * Q);
+  for (size_t t = 0; t < T; ++t) {
+    std::vector<std::pair<double, double>> known;
+    for (uint64_t i = 0; i < rows; ++i) known.emplace_back(sample[t + 1][i], acc[i]);
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      if (target_of[i] != t) continue;
+      for (int32_t slot : res[i].evaluated) known.emplace_back(value(res[i], slot, static_cast<int>(t) + 1), value(res[i], slot, ACC));
+    }
+    for (size_t q = 0; q < Q; ++q) {
+      const double limit = r.constraint_ms[r.tq(t, q)];
+      double best = -std::numeric_limits<double>::infinity();
+      for (const auto& [ms, a] : known) {
+        if (ms <= limit) best = std::max(best, a);
+      }
+      r.optimum_accuracy[r.tq(t, q)] = best;
+      true_hv[r.tq(t, q)] = hypervolume_2d(known, limit, lowest);
+    }
+  }
+
+  const size_t C_ = stage.checkpoints.size();
+  for (auto* v : {&r.found_accuracy, &r.regret, &r.failed, &r.violation, &r.evaluations, &r.target_measurements,
+                  &r.hypervolume_ratio, &r.found_row, &r.pick_row, &r.rejected}) {
+    v->assign(searches, 0.0f);
+  }
+  r.best_accuracy.assign(searches * C_, std::nanf(""));
+  for (size_t i = 0; i < searches; ++i) {
+    const OnTheFlyResult& x = res[i];
+    const size_t t = target_of[i], q = i / R % Q, j = i / (T * Q * R) % J;
+    const int tc = static_cast<int>(t) + 1, sc = tasks[i].source_channel;
+    const double limit = r.constraint_ms[r.tq(t, q)];
+    // Best so far at each checkpoint.
+    float best = -std::numeric_limits<float>::infinity();
+    size_t e = 0;
+    for (size_t c = 0; c < C_; ++c) {
+      for (; e < x.evaluated.size() && static_cast<int64_t>(e) < stage.checkpoints[c]; ++e) best = std::max(best, value(x, x.evaluated[e], ACC));
+      if (e > 0) r.best_accuracy[i * C_ + c] = best;
+    }
+    std::vector<int32_t> distinct = x.evaluated;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    std::vector<float> cost(x.archs.size()), accuracy(x.archs.size());
+    for (size_t k = 0; k < x.archs.size(); ++k) {
+      cost[k] = value(x, static_cast<int32_t>(k), sc);
+      accuracy[k] = value(x, static_cast<int32_t>(k), ACC);
+    }
+    const std::vector<int32_t> front = pareto_front(distinct, cost.data(), accuracy.data());
+    double found = -std::numeric_limits<double>::infinity();
+    std::vector<std::pair<double, double>> measured;
+    for (int32_t f : front) {
+      const double ms = value(x, f, tc);
+      measured.emplace_back(ms, accuracy[static_cast<size_t>(f)]);
+      if (ms <= limit) found = std::max(found, static_cast<double>(accuracy[static_cast<size_t>(f)]));
+    }
+    int32_t pick = -1;
+    for (int32_t d : distinct) {
+      if (cost[static_cast<size_t>(d)] <= tasks[i].source_limit && (pick < 0 || accuracy[static_cast<size_t>(d)] > accuracy[static_cast<size_t>(pick)])) pick = d;
+    }
+    const bool failed = !std::isfinite(found);
+    const bool is_target = r.sources[j] == "target";
+    r.found_accuracy[i] = failed ? std::nanf("") : static_cast<float>(found);
+    r.regret[i] = failed ? std::nanf("") : static_cast<float>(r.optimum_accuracy[r.tq(t, q)] - found);
+    r.failed[i] = failed ? 1.0f : 0.0f;
+    r.violation[i] = pick >= 0 && value(x, pick, tc) > limit ? 1.0f : 0.0f;
+    r.evaluations[i] = static_cast<float>(x.evaluated.size());
+    r.target_measurements[i] = static_cast<float>(is_target ? distinct.size() : front.size());
+    const double hv = true_hv[r.tq(t, q)];
+    r.hypervolume_ratio[i] = hv > 0 ? static_cast<float>(hypervolume_2d(std::move(measured), limit, lowest) / hv) : std::nanf("");
+    r.found_row[i] = -1.0f;  // architectures of a search, not rows of the run
+    r.pick_row[i] = -1.0f;
+    r.rejected[i] = static_cast<float>(x.rejected);
+  }
+  r.points_accuracy = acc;
+  for (size_t t = 0; t < T; ++t) r.points_target_ms.insert(r.points_target_ms.end(), sample[t + 1].begin(), sample[t + 1].end());
+  return r;
+}
+
+}  // namespace proxysim

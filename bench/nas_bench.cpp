@@ -3,13 +3,21 @@
 // each on NAS-Bench-201 with its real CIFAR-10 accuracies, batched on every CPU
 // thread, and one run alone for the per-run figure. bench/peer_evolution.py is the
 // peer: the same strategy written plainly in Python, timed on the same machine.
+//
+// BM_OnTheFlyFbnet*: the same 1,000 x 1,000 on FBNet (9^22 architectures), each
+// proposal lowered and evaluated on 4 simulated devices when first asked for, under
+// the proxy's median latency, the searches' asks batched into one engine call per
+// round (search/on_the_fly.hpp); bench/peer_evolution_fbnet.py is its Python peer.
 #include <benchmark/benchmark.h>
 
 #include <string>
 #include <vector>
 
 #include "search/accuracy.hpp"
+#include "search/engine_oracle.hpp"
 #include "search/nas.hpp"
+#include "search/on_the_fly.hpp"
+#include "sim/device_yaml.hpp"
 
 using namespace proxysim;
 
@@ -88,6 +96,64 @@ void BM_RegularizedEvolutionOneRun(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * kEvaluations);
 }
 BENCHMARK(BM_RegularizedEvolutionOneRun)->Unit(benchmark::kMillisecond);
+
+// FBNet on the fly: the proxy (pixel3_cpu) and three targets, the limit the proxy's
+// median over 10,000 sampled architectures.
+struct FbnetSetup {
+  SearchSpace space = make_space("fbnet");
+  std::vector<EvalDevice> devices;
+  double limit = 0;
+  FbnetSetup() {
+    for (const char* d : {"pixel3_cpu", "raspi4", "edgetpu", "gtx1080ti_b1"}) devices.push_back({d, builtin_device(d).params});
+    constexpr uint64_t kSample = 10000;
+    const auto engine = make_engine(Backend::kCpu, space, devices);
+    std::vector<uint8_t> codes(kSample * static_cast<uint64_t>(space.decisions()));
+    std::vector<float> ms(kSample * devices.size()), macs(kSample), params(kSample), proxy(kSample);
+    ArchBatch b;
+    b.kind = ArchBatch::Kind::kSample;
+    b.count = kSample;
+    b.seed = 1;
+    engine->evaluate(b, codes.data(), ms.data(), macs.data(), params.data());
+    for (uint64_t i = 0; i < kSample; ++i) proxy[i] = ms[i * devices.size()];
+    std::nth_element(proxy.begin(), proxy.begin() + kSample / 2, proxy.end());
+    limit = proxy[kSample / 2];
+  }
+};
+
+void on_the_fly_fbnet(benchmark::State& state, int runs) {
+  static const FbnetSetup s;
+  std::vector<OnTheFlyTask> tasks(static_cast<size_t>(runs));
+  for (int i = 0; i < runs; ++i) {
+    OnTheFlyTask& t = tasks[static_cast<size_t>(i)];
+    t.seed = static_cast<uint64_t>(i);
+    t.options.budget = kEvaluations;
+    t.source_channel = 0;
+    t.source_limit = s.limit;
+  }
+  OnTheFlyStats stats;
+  int64_t evaluations = 0, refused = 0;
+  for (auto _ : state) {
+    EngineOracle oracle(s.space, Backend::kCpu, s.devices, {}, 0);
+    const auto out = run_on_the_fly(SpaceShape::of(s.space), tasks, oracle, {}, &stats);
+    refused = 0;
+    for (const auto& o : out) {
+      evaluations += static_cast<int64_t>(o.evaluated.size());
+      refused += o.rejected;
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(evaluations);
+  state.counters["runs"] = runs;
+  state.counters["rounds"] = static_cast<double>(stats.rounds);
+  state.counters["oracle_archs"] = static_cast<double>(stats.evaluated_archs);
+  state.counters["refused_per_run"] = static_cast<double>(refused) / runs;
+}
+
+void BM_OnTheFlyFbnetBatch(benchmark::State& state) { on_the_fly_fbnet(state, kRuns); }
+BENCHMARK(BM_OnTheFlyFbnetBatch)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+void BM_OnTheFlyFbnetOneRun(benchmark::State& state) { on_the_fly_fbnet(state, 1); }
+BENCHMARK(BM_OnTheFlyFbnetOneRun)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

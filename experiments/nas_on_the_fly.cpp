@@ -27,53 +27,12 @@
 #include "kernels/rank_stats.hpp"
 #include "search/accuracy.hpp"
 #include "search/nas.hpp"
+#include "search/engine_oracle.hpp"
 #include "search/on_the_fly.hpp"
 
 namespace proxysim {
 
 namespace {
-
-// Channels: 0 the proxy, 1..T the targets, T + 1 MACs, T + 2 accuracy.
-class EngineOracle final : public ArchOracle {
- public:
-  EngineOracle(const SearchSpace& space, Backend backend, std::vector<EvalDevice> devices, EngineOptions options,
-               uint64_t synthetic_seed)
-      : space_(space), devices_(static_cast<int>(devices.size())), seed_(synthetic_seed),
-        engine_(make_engine(backend, space, std::move(devices), options)) {}
-  int channels() const override { return devices_ + 2; }
-  void evaluate(const std::vector<Arch>& archs, std::vector<float>& values) override {
-    const auto n = static_cast<int64_t>(archs.size());
-    const int K = space_.decisions();
-    codes_.resize(static_cast<size_t>(n * K));
-    for (int64_t i = 0; i < n; ++i) std::copy(archs[i].begin(), archs[i].begin() + K, codes_.begin() + i * K);
-    out_codes_.resize(codes_.size());
-    latency_.resize(static_cast<size_t>(n * devices_));
-    macs_.resize(static_cast<size_t>(n));
-    params_.resize(static_cast<size_t>(n));
-    ArchBatch b;
-    b.kind = ArchBatch::Kind::kList;
-    b.count = static_cast<uint64_t>(n);
-    b.codes = codes_.data();
-    engine_->evaluate(b, out_codes_.data(), latency_.data(), macs_.data(), params_.data());
-    const int C = channels();
-#pragma omp parallel for schedule(static) if (n >= 1024)
-    for (int64_t i = 0; i < n; ++i) {
-      float* v = values.data() + i * C;
-      for (int d = 0; d < devices_; ++d) v[d] = latency_[static_cast<size_t>(i * devices_ + d)];
-      v[devices_] = macs_[static_cast<size_t>(i)];
-      const ArchCode code(codes_.begin() + i * K, codes_.begin() + (i + 1) * K);
-      v[devices_ + 1] = static_cast<float>(synthetic_accuracy(space_, code, seed_));
-    }
-  }
-
- private:
-  const SearchSpace& space_;
-  int devices_;
-  uint64_t seed_;
-  std::unique_ptr<Engine> engine_;
-  std::vector<uint8_t> codes_, out_codes_;
-  std::vector<float> latency_, macs_, params_;
-};
 
 uint64_t search_seed(uint64_t seed, int32_t repeat) { return counter_hash(seed, static_cast<uint64_t>(repeat), 0x5ea6c4ull); }
 uint64_t optimum_seed(uint64_t seed, size_t tq, int32_t repeat) {
@@ -138,19 +97,20 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
   for (int32_t t : cols.targets) r.targets.push_back(in.names[static_cast<size_t>(t)]);
   const size_t S = r.strategies.size(), J = r.sources.size(), T = r.targets.size(), Q = r.constraints.size();
   const auto R = static_cast<size_t>(r.seeds);
-  const int ACC = static_cast<int>(T) + 2, MACS = static_cast<int>(T) + 1;
+  // Channels: 0 the proxy, 1..T the targets, T + 1 MACs (EngineOracle's order).
+  const int MACS = static_cast<int>(T) + 1;
   if (rows == 0) throw UserError("nas: the run has no architectures to set the constraints on (archs.count)");
 
   // The sample: every row's channels as the oracle would give them.
   const StageRows rows_of = stage_rows(space, in.codes, rows, false);
-  std::vector<std::vector<float>> sample(static_cast<size_t>(ACC) + 1, std::vector<float>(rows));
+  std::vector<std::vector<float>> sample(static_cast<size_t>(MACS) + 1, std::vector<float>(rows));
+  std::vector<float> acc(rows);
   for (uint64_t i = 0; i < rows; ++i) {
     sample[0][i] = in.matrix[i * D + static_cast<size_t>(cols.proxy)];
     for (size_t t = 0; t < T; ++t) sample[t + 1][i] = in.matrix[i * D + static_cast<size_t>(cols.targets[t])];
     sample[static_cast<size_t>(MACS)][i] = static_cast<float>(space.totals(rows_of.arch[i]).macs);
-    sample[static_cast<size_t>(ACC)][i] = static_cast<float>(synthetic_accuracy(space, rows_of.arch[i], stage.synthetic_seed));
+    acc[i] = static_cast<float>(synthetic_accuracy(space, rows_of.arch[i], stage.synthetic_seed));
   }
-  const std::vector<float>& acc = sample[static_cast<size_t>(ACC)];
   const double lowest = *std::min_element(acc.begin(), acc.end());
   r.eligible.assign(T, static_cast<int64_t>(rows));
   r.srcc_proxy.resize(T);
@@ -242,7 +202,6 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
   for (int32_t t : cols.targets) devices.push_back(in.simulated[static_cast<size_t>(t)]);
   EngineOracle oracle(space, in.backend, std::move(devices), in.engine_options, stage.synthetic_seed);
   OnTheFlyOptions o;
-  o.accuracy_channel = ACC;
   Progress bar(tasks.size(), 0, !in.quiet, in.log);
   o.progress = [&](int64_t done, int64_t) { bar.update(static_cast<uint64_t>(done)); };
   const auto t1 = Clock::now();
@@ -251,8 +210,7 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
   if (stage.batch_searches) {
     res = run_on_the_fly(SpaceShape::of(space), tasks, oracle, o, &stats);
   } else {
-    // One search at a time, nothing asked ahead: the reference the batched run equals.
-    o.lookahead = 0;
+    // One search at a time: the reference the batched run equals.
     o.progress = nullptr;
     for (size_t i = 0; i < tasks.size(); ++i) {
       OnTheFlyStats one;
@@ -270,6 +228,7 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
   auto value = [&](const OnTheFlyResult& x, int32_t slot, int c) {
     return x.values[static_cast<size_t>(slot) * static_cast<size_t>(C) + static_cast<size_t>(c)];
   };
+  auto accuracy_of = [](const OnTheFlyResult& x, int32_t slot) { return x.accuracy[static_cast<size_t>(slot)]; };
 
   // The estimated optimum and best known front per (target, constraint): the sample
   // and every architecture any search on that target evaluated.
@@ -279,7 +238,7 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
     for (uint64_t i = 0; i < rows; ++i) known.emplace_back(sample[t + 1][i], acc[i]);
     for (size_t i = 0; i < tasks.size(); ++i) {
       if (target_of[i] != t) continue;
-      for (int32_t slot : res[i].evaluated) known.emplace_back(value(res[i], slot, static_cast<int>(t) + 1), value(res[i], slot, ACC));
+      for (int32_t slot : res[i].evaluated) known.emplace_back(value(res[i], slot, static_cast<int>(t) + 1), accuracy_of(res[i], slot));
     }
     for (size_t q = 0; q < Q; ++q) {
       const double limit = r.constraint_ms[r.tq(t, q)];
@@ -307,7 +266,7 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
     float best = -std::numeric_limits<float>::infinity();
     size_t e = 0;
     for (size_t c = 0; c < C_; ++c) {
-      for (; e < x.evaluated.size() && static_cast<int64_t>(e) < stage.checkpoints[c]; ++e) best = std::max(best, value(x, x.evaluated[e], ACC));
+      for (; e < x.evaluated.size() && static_cast<int64_t>(e) < stage.checkpoints[c]; ++e) best = std::max(best, accuracy_of(x, x.evaluated[e]));
       if (e > 0) r.best_accuracy[i * C_ + c] = best;
     }
     std::vector<int32_t> distinct = x.evaluated;
@@ -316,7 +275,7 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
     std::vector<float> cost(x.archs.size()), accuracy(x.archs.size());
     for (size_t k = 0; k < x.archs.size(); ++k) {
       cost[k] = value(x, static_cast<int32_t>(k), sc);
-      accuracy[k] = value(x, static_cast<int32_t>(k), ACC);
+      accuracy[k] = x.accuracy[k];  // NaN where not evaluated: never on the front
     }
     const std::vector<int32_t> front = pareto_front(distinct, cost.data(), accuracy.data());
     double found = -std::numeric_limits<double>::infinity();

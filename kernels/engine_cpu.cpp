@@ -30,7 +30,7 @@ class CpuEngine final : public Engine {
   }
 
   Backend backend() const override { return Backend::kCpu; }
-  static constexpr uint64_t kSerialBelow = 8192;  // architecture-device pairs
+  static constexpr uint64_t kSerialBelow = 1024;  // architecture-device pairs
 
   void evaluate(const ArchBatch& batch, uint8_t* codes, float* latency_ms, float* macs, float* params) override {
     if (batch.kind == ArchBatch::Kind::kEnumerate) {

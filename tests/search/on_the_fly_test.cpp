@@ -4,7 +4,9 @@
 // with the same refusals, as the batched driver makes them, whatever its lookahead.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <stdexcept>
 #include <vector>
 
@@ -22,8 +24,8 @@ SpaceShape shape_of(int decisions, int choices) {
   return s;
 }
 
-// Channel 0: a "latency" in [0, 1), a hash of the architecture; channel 1: an
-// "accuracy", additive over decisions so the climbing strategies have something to climb.
+// The one channel: a "latency" in [0, 1), a hash of the architecture; the "accuracy"
+// is additive over decisions so the climbing strategies have something to climb.
 double latency_of(const SpaceShape& s, const Arch& a) {
   uint64_t h = 17;
   for (int k = 0; k < s.decisions; ++k) h = mix64(h ^ (uint64_t{a[static_cast<size_t>(k)]} + (uint64_t(k) << 8)));
@@ -38,15 +40,17 @@ double accuracy_of(const SpaceShape& s, const Arch& a) {
 class ToyOracle final : public ArchOracle {
  public:
   explicit ToyOracle(SpaceShape s) : s_(s) {}
-  int channels() const override { return 2; }
+  int channels() const override { return 1; }
   void evaluate(const std::vector<Arch>& archs, std::vector<float>& values) override {
     ++calls;
-    for (size_t i = 0; i < archs.size(); ++i) {
-      values[2 * i] = static_cast<float>(latency_of(s_, archs[i]));
-      values[2 * i + 1] = static_cast<float>(accuracy_of(s_, archs[i]));
-    }
+    for (size_t i = 0; i < archs.size(); ++i) values[i] = static_cast<float>(latency_of(s_, archs[i]));
+  }
+  double accuracy(const Arch& a) const override {
+    ++accuracy_calls;
+    return accuracy_of(s_, a);
   }
   int64_t calls = 0;
+  mutable std::atomic<int64_t> accuracy_calls{0};
 
  private:
   SpaceShape s_;
@@ -103,12 +107,11 @@ std::vector<OnTheFlyTask> tasks_for(bool with_exhaustive) {
 void expect_same_as_direct(const SpaceShape& s, const std::vector<OnTheFlyTask>& tasks, int lookahead) {
   ToyOracle oracle(s);
   OnTheFlyOptions o;
-  o.accuracy_channel = 1;
   o.lookahead = lookahead;
   OnTheFlyStats st;
   const std::vector<OnTheFlyResult> got = run_on_the_fly(s, tasks, oracle, o, &st);
   ASSERT_EQ(got.size(), tasks.size());
-  int64_t proposals = 0;
+  int64_t proposals = 0, distinct = 0;
   for (size_t i = 0; i < tasks.size(); ++i) {
     SCOPED_TRACE(testing::Message() << "task " << i << " strategy " << static_cast<int>(tasks[i].strategy)
                                     << " limit " << tasks[i].source_limit << " lookahead " << lookahead);
@@ -118,12 +121,22 @@ void expect_same_as_direct(const SpaceShape& s, const std::vector<OnTheFlyTask>&
       const auto slot = static_cast<size_t>(got[i].evaluated[j]);
       ASSERT_TRUE(got[i].archs[slot] == want.proposals[j]) << "proposal " << j;
       // The values kept are the oracle's for that architecture.
-      EXPECT_EQ(got[i].values[2 * slot], static_cast<float>(latency_of(s, want.proposals[j])));
-      EXPECT_LE(got[i].values[2 * slot], tasks[i].source_limit);
+      EXPECT_EQ(got[i].values[slot], static_cast<float>(latency_of(s, want.proposals[j])));
+      EXPECT_LE(got[i].values[slot], tasks[i].source_limit);
+      EXPECT_EQ(got[i].accuracy[slot], static_cast<float>(accuracy_of(s, want.proposals[j])));
     }
     EXPECT_EQ(got[i].rejected, want.rejected);
     proposals += static_cast<int64_t>(want.proposals.size());
+    // Accuracy only for what was proposed, once per architecture.
+    for (size_t slot = 0; slot < got[i].archs.size(); ++slot) {
+      const bool proposed = std::find(got[i].evaluated.begin(), got[i].evaluated.end(), static_cast<int32_t>(slot)) !=
+                            got[i].evaluated.end();
+      EXPECT_EQ(std::isnan(got[i].accuracy[slot]), !proposed) << "slot " << slot;
+    }
+    distinct += static_cast<int64_t>(std::count_if(got[i].accuracy.begin(), got[i].accuracy.end(),
+                                                   [](float a) { return !std::isnan(a); }));
   }
+  EXPECT_EQ(oracle.accuracy_calls.load(), distinct);
   // Batched: far fewer oracle calls than architectures evaluated.
   EXPECT_EQ(oracle.calls, st.rounds);
   EXPECT_GT(proposals, 0);
@@ -146,11 +159,11 @@ TEST(OnTheFly, EveryStrategyProposesAsWithDirectEvaluationOnASpaceItExhausts) {
 
 TEST(OnTheFly, AnOracleFailureReachesTheCaller) {
   struct Failing final : ArchOracle {
-    int channels() const override { return 2; }
+    int channels() const override { return 1; }
     void evaluate(const std::vector<Arch>&, std::vector<float>&) override { throw std::runtime_error("device lost"); }
+    double accuracy(const Arch&) const override { return 0; }
   } oracle;
   OnTheFlyOptions o;
-  o.accuracy_channel = 1;
   EXPECT_THROW(run_on_the_fly(shape_of(22, 9), tasks_for(false), oracle, o), std::runtime_error);
 }
 
@@ -158,7 +171,6 @@ TEST(OnTheFly, ProgressCountsFinishedSearches) {
   const SpaceShape s = shape_of(22, 9);
   ToyOracle oracle(s);
   OnTheFlyOptions o;
-  o.accuracy_channel = 1;
   int64_t last = -1, total = 0, calls = 0;
   o.progress = [&](int64_t done, int64_t all) {
     EXPECT_GE(done, last);

@@ -1,0 +1,34 @@
+// The ArchOracle of on-the-fly searches (search/on_the_fly.hpp) on simulated devices:
+// each batch of architectures goes to one engine call (CPU or CUDA), the accuracy is
+// the synthetic surrogate (search/accuracy.hpp).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kernels/engine.hpp"
+#include "search/on_the_fly.hpp"
+
+namespace proxysim {
+
+// Channels: the latency on each device in `devices` order (ms, as the engine measures
+// it: the same value the eval stage gives that architecture), then its MACs.
+class EngineOracle final : public ArchOracle {
+ public:
+  EngineOracle(const SearchSpace& space, Backend backend, std::vector<EvalDevice> devices, EngineOptions options,
+               uint64_t synthetic_seed);
+  int channels() const override { return devices_ + 1; }
+  int macs_channel() const { return devices_; }
+  void evaluate(const std::vector<Arch>& archs, std::vector<float>& values) override;
+  double accuracy(const Arch& a) const override;
+
+ private:
+  SearchSpace space_;
+  int devices_;
+  uint64_t seed_;
+  std::unique_ptr<Engine> engine_;
+  std::vector<uint8_t> codes_, out_codes_;
+  std::vector<float> latency_, macs_, params_;
+};
+
+}  // namespace proxysim

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tests/support/reference_spearman.hpp"
@@ -78,12 +79,16 @@ TEST_F(DryRun, RefusesAnAdaptationBudgetThePairCannotHold) {
   EXPECT_NE(run_log.find(want), std::string::npos) << run_log;
 }
 
-TEST_F(DryRun, RefusesANasStageOnASpaceTooLargeToTabulate) {
-  const auto [rc, log] = dry(
-      "name: d\nspace: fbnet\narchs: {sample: 1000}\ndevices: [pixel3_cpu, edgetpu]\nstages:\n"
-      "  - nas: {proxy: pixel3_cpu, accuracy: synthetic}\n");
+// On a space too large to tabulate the nas stage evaluates on the fly: the default
+// sources include `adapted`, which needs a table, and are refused naming the key; the
+// other sources validate.
+TEST_F(DryRun, RefusesTheAdaptedSourceOnASpaceTooLargeToTabulate) {
+  const std::string head = "name: d\nspace: fbnet\narchs: {sample: 1000}\ndevices: [pixel3_cpu, edgetpu]\nstages:\n  - eval\n";
+  auto [rc, log] = dry(head + "  - nas: {proxy: pixel3_cpu, accuracy: synthetic}\n");
   EXPECT_EQ(rc, 2) << log;
-  EXPECT_NE(log.find("the nas stage needs a tabulated space"), std::string::npos) << log;
+  EXPECT_NE(log.find("nas.sources: 'adapted' needs a tabulated space"), std::string::npos) << log;
+  std::tie(rc, log) = dry(head + "  - nas: {proxy: pixel3_cpu, accuracy: synthetic, sources: [target, proxy, flops]}\n");
+  EXPECT_EQ(rc, 0) << log;
 }
 
 TEST_F(DryRun, RefusesAMonotonicityTargetThatIsNotAColumn) {

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cmath>
 #include <deque>
+#include <memory>
 #include <numeric>
 #include <unordered_map>
 #include <unordered_set>
@@ -64,6 +65,14 @@ StrategyKind strategy_from_name(std::string_view name) {
 }
 
 namespace {
+
+// A container shared by a strategy and its clones, copied before the first write by
+// one that does not hold it alone.
+template <class T>
+T& writable(std::shared_ptr<T>& p) {
+  if (p.use_count() > 1) p = std::make_shared<T>(*p);
+  return *p;
+}
 
 // The shared machinery: the search's own random stream, the budget and the
 // one-outstanding-proposal invariant.
@@ -349,8 +358,8 @@ class LocalSearch final : public Base {
       if (!have_current_) {
         const Arch a = random_arch();
         if (!admits(a)) continue;
-        const auto seen = known_.find(identity(a));
-        if (seen != known_.end()) {
+        const auto seen = known_->find(identity(a));
+        if (seen != known_->end()) {
           move_to(a, seen->second);  // a start evaluated before: climb on from it
           continue;
         }
@@ -365,8 +374,8 @@ class LocalSearch final : public Base {
       }
       const Arch n = neighbour(order_[next_++]);
       if (!admits(n)) continue;
-      const auto seen = known_.find(identity(n));
-      if (seen != known_.end()) {
+      const auto seen = known_->find(identity(n));
+      if (seen != known_->end()) {
         if (seen->second > current_accuracy_) move_to(n, seen->second);
         continue;
       }
@@ -379,7 +388,7 @@ class LocalSearch final : public Base {
   }
 
   void receive(const Arch& a, double accuracy) override {
-    known_.emplace(identity(a), accuracy);
+    writable(known_).emplace(identity(a), accuracy);
     if (start_ || accuracy > current_accuracy_) move_to(a, accuracy);
   }
 
@@ -413,7 +422,9 @@ class LocalSearch final : public Base {
   bool have_current_ = false;
   bool start_ = false;  // the outstanding proposal is a (re)start, not a neighbour
   int32_t idle_ = 0;
-  std::unordered_map<uint64_t, double> known_;
+  // Shared with clones until one of them records an evaluation (copy on write): a
+  // batched driver copies the strategy before every proposal (search/on_the_fly.hpp).
+  std::shared_ptr<std::unordered_map<uint64_t, double>> known_ = std::make_shared<std::unordered_map<uint64_t, double>>();
 };
 
 // Random search that spends accuracy evaluations only where the latency source says
@@ -432,18 +443,17 @@ class LatencyAwareRandom final : public Base {
   bool propose(Arch& out) override {
     for (int32_t t = 0; t < options_.max_tries; ++t) {
       out = random_arch();
-      const uint64_t id = identity(out);
-      if (evaluated_.count(id) != 0) continue;
+      if (evaluated_->count(identity(out)) != 0) continue;
       if (!admits(out)) continue;
-      evaluated_.insert(id);
       return true;
     }
     return false;
   }
-  void receive(const Arch&, double) override {}
+  // Recorded here rather than in propose(): every proposal is reported before the next.
+  void receive(const Arch& a, double) override { writable(evaluated_).insert(identity(a)); }
 
  private:
-  std::unordered_set<uint64_t> evaluated_;
+  std::shared_ptr<std::unordered_set<uint64_t>> evaluated_ = std::make_shared<std::unordered_set<uint64_t>>();  // copy on write, as LocalSearch's
 };
 
 }  // namespace

@@ -8,7 +8,7 @@ namespace {
 [[noreturn]] void no_cuda() { throw UserError("this proxysim was built without CUDA; use --backend cpu"); }
 }  // namespace
 
-PairMatrix cuda_spearman_matrix(const LatencyMatrix&) { no_cuda(); }
+PairMatrix cuda_spearman_matrix(const LatencyMatrix&, const ColumnRanking&) { no_cuda(); }
 PairMatrix cuda_kendall_matrix(const LatencyMatrix&) { no_cuda(); }
 double cuda_kendall_pair(const float*, const float*, int64_t) { no_cuda(); }
 double cuda_top_k_agreement(const float*, const float*, int64_t, int64_t) { no_cuda(); }

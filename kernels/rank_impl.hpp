@@ -3,8 +3,8 @@
 // CUDA system. A System supplies policy() and policy_nosync() (the same, free not to
 // wait for the work it launches), vector<T> (memory of that backend), allocate(bytes) /
 // deallocate(p) (raw memory of that backend; deallocate never throws), the tuning
-// constants and, when not kSerialWorkers, a ColumnSorter; every pointer handed to a
-// functor lives on that backend.
+// constants and, when not kSerialWorkers, a ColumnSorter (see ThrustColumnSorter);
+// every pointer handed to a functor lives on that backend.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -35,9 +35,20 @@
 
 namespace proxysim::detail {
 
+// How a wide backend (not System::kSerialWorkers) ranks the columns of an SRCC matrix.
+// The defaults are what spearman_matrix uses; tests and benchmarks set the rest. The
+// result does not depend on them.
+struct ColumnRanking {
+  // Columns ranked together; 0: as many as System::kBatchBytes holds.
+  int64_t batch_columns = 0;
+  // A batch in one segmented sort (one segment per column); false: one sort per column
+  // (the CUDA sorter's DeviceRadixSort per column, kept to compare the two).
+  bool segmented = true;
+};
+
 // CUDA entry points: kernels/cuda/rank_cuda.cu, or kernels/rank_cuda_absent.cpp in a
 // build without CUDA. Inputs are host pointers.
-PairMatrix cuda_spearman_matrix(const LatencyMatrix& m);
+PairMatrix cuda_spearman_matrix(const LatencyMatrix& m, const ColumnRanking& ranking = {});
 PairMatrix cuda_kendall_matrix(const LatencyMatrix& m);
 double cuda_kendall_pair(const float* a, const float* b, int64_t n);
 double cuda_top_k_agreement(const float* proxy_ms, const float* target_ms, int64_t n, int64_t k);
@@ -812,29 +823,64 @@ struct GramSerial {
   }
 };
 
-// Per-element kernels of the same two steps for wide backends.
-struct StoreRunSum {
-  const uint32_t* keys;  // sorted
-  const uint32_t* perm;  // sorted position -> row
-  int64_t m;
-  uint32_t* v;           // by row
-  PROXYSIM_HD void operator()(int64_t p) const {
-    const Keys32 get{keys};
-    v[perm[p]] = static_cast<uint32_t>(run_start(get, p) + run_end(get, p, m));
+// Per-element kernels of the same two steps for wide backends, on a batch of columns
+// j0, j0 + 1, ... laid one after another (column-major, n entries each).
+//
+// Entry t = row * columns + c of the batch: the order key of column j0 + c of `row` to
+// keys[c * n + row] and the row to rows[c * n + row] (consecutive threads read one
+// matrix row).
+struct BatchKeys {
+  const float* lat;
+  int64_t n;
+  int32_t d;
+  int64_t j0, columns;
+  uint32_t* keys;
+  uint32_t* rows;
+  PROXYSIM_HD void operator()(int64_t t) const {
+    const int64_t i = t / columns, c = t % columns;
+    keys[c * n + i] = order_key(lat[i * d + j0 + c]);
+    rows[c * n + i] = static_cast<uint32_t>(i);
   }
 };
+// dirty[j0 + c] = 1 when column c of the sorted batch holds a NaN: the keys of NaNs with
+// the sign bit set lie below every other key and those without above, so one is first
+// or last in the column.
+struct FlagNanColumns {
+  const uint32_t* keys;  // sorted, per column
+  int64_t n, j0;
+  uint8_t* dirty;
+  PROXYSIM_HD void operator()(int64_t c) const {
+    const uint32_t* k = keys + c * n;
+    dirty[j0 + c] = key_is_nan(k[0]) || key_is_nan(k[n - 1]);
+  }
+};
+// v[c * n + row] = first + last sorted position of the row's tie run in column c.
+struct StoreRunSum {
+  const uint32_t* keys;  // sorted, per column
+  const uint32_t* perm;  // sorted position -> row, per column
+  int64_t n;
+  uint32_t* v;           // by row, per column
+  PROXYSIM_HD void operator()(int64_t t) const {
+    const int64_t c = t / n, p = t % n;
+    const Keys32 get{keys + c * n};
+    v[c * n + perm[t]] = static_cast<uint32_t>(run_start(get, p) + run_end(get, p, n));
+  }
+};
+// Word q of column j0 + c packed from v (n per column): item t = c * words + q.
 struct PackWords {
   const uint32_t* v;
   int64_t n;
   PackedRanks out;
-  int64_t column;
-  PROXYSIM_HD void operator()(int64_t q) const {
+  int64_t j0;
+  PROXYSIM_HD void operator()(int64_t t) const {
+    const int64_t c = t / out.words_per_column, q = t % out.words_per_column;
+    const uint32_t* col = v + c * n;
     uint64_t word = 0;
     for (int r = 0; r < out.per_word; ++r) {
       const int64_t i = q * out.per_word + r;
-      if (i < n) word |= static_cast<uint64_t>(v[i]) << (r * out.bits);
+      if (i < n) word |= static_cast<uint64_t>(col[i]) << (r * out.bits);
     }
-    out.words[column * out.words_per_column + q] = word;
+    out.words[(j0 + c) * out.words_per_column + q] = word;
   }
 };
 // Rank-product sum of pair t % pairs over chunk t / pairs of `chunk_words` packed words
@@ -961,17 +1007,28 @@ struct SortedPairs {
   uint32_t* values;
 };
 
-// Sorts one column's (key, row) pairs in place with Thrust: the ColumnSorter of a wide
-// System that has no better one (the CUDA backend's is CUB's radix sort on buffers
-// sized once, kernels/cuda/rank_cuda.cu).
+// The ColumnSorter of a wide System that has no better one, sorting each column of a
+// batch with Thrust in place. A ColumnSorter is built once per matrix for batches of at
+// most `columns` columns of `rows` entries (its buffers and temporary storage sized
+// then), and sort(keys, values, rows, columns) sorts the (key, row) pairs of each of
+// the `columns` consecutive runs of `rows` entries (a column each) by key, returning
+// where the sorted pairs lie (the same offsets, in the inputs or the sorter's own
+// buffers). The order within a run of equal keys is free: ties share their rank. The
+// CUDA backend's sorts a batch in one CUB segmented radix sort
+// (kernels/cuda/rank_cuda.cu).
 template <class System>
 struct ThrustColumnSorter {
-  explicit ThrustColumnSorter(int64_t /*rows*/) {}
-  SortedPairs sort(uint32_t* keys, uint32_t* values, int64_t n) const {
-    thrust::sort_by_key(System::policy(), keys, keys + n, values);
+  ThrustColumnSorter(int64_t /*rows*/, int64_t /*columns*/, bool /*segmented*/) {}
+  SortedPairs sort(uint32_t* keys, uint32_t* values, int64_t rows, int64_t columns) const {
+    for (int64_t c = 0; c < columns; ++c)
+      thrust::sort_by_key(System::policy(), keys + c * rows, keys + (c + 1) * rows, values + c * rows);
     return {keys, values};
   }
 };
+
+// Bytes per matrix entry ranked in one batch on a wide backend: its key, row and rank
+// sum (4 each) and the sorter's alternate key and row (4 each).
+constexpr int64_t kRankBytesPerEntry = 20;
 
 template <class System>
 class RankLoops {
@@ -983,6 +1040,24 @@ class RankLoops {
 
   RankLoops(const float* latency, int64_t n, int32_t d) : lat_(latency), n_(n), d_(d) {
     if (n > int64_t{0x7fffffff}) throw UserError("rank statistics: more than 2^31 - 1 architectures");
+  }
+
+  // How a wide backend ranks the SRCC matrix's columns (kernels/rank_impl.hpp's
+  // ColumnRanking; the serial workers ignore it).
+  RankLoops& with_ranking(const ColumnRanking& r) {
+    ranking_ = r;
+    return *this;
+  }
+
+  // Columns per batch of rank_all on a wide backend: what kRankBytesPerEntry per entry
+  // fits in kBatchBytes (or ranking_.batch_columns), at least one, at most d_, and at
+  // most 2^31 - 1 entries (CUB counts a sort's items in int).
+  int64_t rank_batch_columns() const {
+    int64_t c = ranking_.batch_columns > 0
+                    ? ranking_.batch_columns
+                    : static_cast<int64_t>(System::kBatchBytes) / (kRankBytesPerEntry * std::max<int64_t>(n_, 1));
+    c = std::min<int64_t>(c, int64_t{0x7fffffff} / std::max<int64_t>(n_, 1));
+    return std::clamp<int64_t>(c, 1, d_);
   }
 
   Column column(int32_t j) const { return Column{lat_ + j, d_}; }
@@ -1068,18 +1143,19 @@ class RankLoops {
         rank.rank_whole(j, whole.get());
       }
     } else {
-      // One sorter for every column: its buffers and temporary storage are sized once.
-      Buffer<uint32_t> keys(n_), perm(n_), v(n_);
-      typename System::ColumnSorter sorter(n_);
-      for (int32_t j = 0; j < d_; ++j) {
-        const bool nan = has_nan(j);
-        dirty[j] = nan;
-        if (nan) continue;
-        thrust::for_each(pol, zero, zero + n_, ColumnKeys{column(j), nullptr, keys.get()});
-        thrust::sequence(pol, perm.get(), perm.get() + n_);
-        const SortedPairs sorted = sorter.sort(keys.get(), perm.get(), n_);
-        thrust::for_each(pol, zero, zero + n_, StoreRunSum{sorted.keys, sorted.values, n_, v.get()});
-        thrust::for_each(pol, zero, zero + r.words_per_column, PackWords{v.get(), n_, r, j});
+      // Columns in batches of up to `cols`, each batch sorted in one call of one sorter
+      // (buffers and temporary storage sized once for the matrix); a column with a NaN
+      // is sorted too, then flagged dirty and its packed ranks left unused.
+      const int64_t cols = rank_batch_columns();
+      Buffer<uint32_t> keys(cols * n_), perm(cols * n_), v(cols * n_);
+      typename System::ColumnSorter sorter(n_, cols, ranking_.segmented);
+      for (int64_t j0 = 0; j0 < d_; j0 += cols) {
+        const int64_t c = std::min<int64_t>(cols, d_ - j0);
+        thrust::for_each(pol, zero, zero + c * n_, BatchKeys{lat_, n_, d_, j0, c, keys.get(), perm.get()});
+        const SortedPairs sorted = sorter.sort(keys.get(), perm.get(), n_, c);
+        thrust::for_each(pol, zero, zero + c, FlagNanColumns{sorted.keys, n_, j0, raw(dirty)});
+        thrust::for_each(pol, zero, zero + c * n_, StoreRunSum{sorted.keys, sorted.values, n_, v.get()});
+        thrust::for_each(pol, zero, zero + c * r.words_per_column, PackWords{v.get(), n_, r, j0});
       }
     }
     return r;
@@ -1560,6 +1636,7 @@ class RankLoops {
   const float* lat_;
   int64_t n_;
   int32_t d_;
+  ColumnRanking ranking_;
 };
 
 }  // namespace proxysim::detail

@@ -1,8 +1,11 @@
 // CUDA backend of the rank statistics: the loops of rank_impl.hpp under thrust::cuda::par
-// on a device copy of the matrix; sorts of 32- and 64-bit keys go to CUB's radix sort.
+// on a device copy of the matrix; the SRCC matrix ranks its columns in batches, each in
+// one CUB segmented radix sort, and Thrust's sorts of 32- and 64-bit keys go to CUB's
+// radix sort.
 // Device memory comes from GpuMemoryResource (kernels/cuda/gpu_memory.hpp), whose
 // release never throws, so a failed kernel's error reaches the caller intact.
 #include <cub/device/device_radix_sort.cuh>
+#include <cub/device/device_segmented_radix_sort.cuh>
 #include <thrust/system/cuda/error.h>
 #include <thrust/system_error.h>
 
@@ -17,29 +20,74 @@ namespace proxysim::detail {
 
 namespace {
 
-// Sorts one column's (key, row) pairs with CUB's radix sort, on alternate buffers and
-// temporary storage allocated once for every column of a matrix (Thrust's sort_by_key
-// allocates and frees its own for each call). The result lies in whichever buffer of
-// each pair CUB's passes ended in.
+// Column c of a batch starts at entry c * rows: the segment offsets of CUB's segmented
+// sort, computed rather than stored.
+struct ColumnStart {
+  int rows;
+  __host__ __device__ int operator()(int c) const { return c * rows; }
+};
+auto offsets(int64_t rows) {
+  return thrust::make_transform_iterator(thrust::counting_iterator<int>(0), ColumnStart{static_cast<int>(rows)});
+}
+// Entries of a batch: rank_batch_columns keeps them within 2^31 - 1 (CUB's int).
+int items(int64_t rows, int64_t columns) { return static_cast<int>(rows * columns); }
+
+// Sorts the (key, row) pairs of a batch of columns (`columns` consecutive runs of `rows`)
+// with CUB, on alternate buffers and temporary storage allocated once for every batch
+// of a matrix (Thrust's sort_by_key allocates and frees its own for each call), queried
+// for the largest batch. Segmented: the whole batch in one DeviceSegmentedRadixSort,
+// one segment per column; else one DeviceRadixSort per column, as before the segmented
+// sort (kept to compare the two: CUB sorts each segment with one thread block per pass,
+// where DeviceRadixSort spreads one column over the GPU). The sorted pairs lie in
+// whichever buffer of each pair CUB's passes ended in, the same for every column.
 class CubColumnSorter {
  public:
-  explicit CubColumnSorter(int64_t rows) : keys_alt_(static_cast<size_t>(rows)), values_alt_(static_cast<size_t>(rows)) {
+  CubColumnSorter(int64_t rows, int64_t columns, bool segmented)
+      : keys_alt_(static_cast<size_t>(rows * columns)), values_alt_(static_cast<size_t>(rows * columns)),
+        segmented_(segmented) {
     cub::DoubleBuffer<uint32_t> k(nullptr, nullptr), v(nullptr, nullptr);
-    PROXYSIM_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes_, k, v, rows));
+    if (segmented_) {
+      const auto begin = offsets(rows);
+      PROXYSIM_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortPairs(nullptr, temp_bytes_, k, v, items(rows, columns),
+                                                                   static_cast<int>(columns), begin, begin + 1));
+    } else {
+      PROXYSIM_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes_, k, v, rows));
+    }
     temp_.resize(temp_bytes_);
   }
-  SortedPairs sort(uint32_t* keys, uint32_t* values, int64_t n) {
-    cub::DoubleBuffer<uint32_t> k(keys, thrust::raw_pointer_cast(keys_alt_.data()));
-    cub::DoubleBuffer<uint32_t> v(values, thrust::raw_pointer_cast(values_alt_.data()));
-    size_t bytes = temp_bytes_;
-    PROXYSIM_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(thrust::raw_pointer_cast(temp_.data()), bytes, k, v, n));
-    return {k.Current(), v.Current()};
+
+  SortedPairs sort(uint32_t* keys, uint32_t* values, int64_t rows, int64_t columns) {
+    uint32_t* keys_alt = thrust::raw_pointer_cast(keys_alt_.data());
+    uint32_t* values_alt = thrust::raw_pointer_cast(values_alt_.data());
+    void* temp = thrust::raw_pointer_cast(temp_.data());
+    if (segmented_) {
+      cub::DoubleBuffer<uint32_t> k(keys, keys_alt), v(values, values_alt);
+      size_t bytes = temp_bytes_;
+      const auto begin = offsets(rows);
+      PROXYSIM_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortPairs(temp, bytes, k, v, items(rows, columns),
+                                                                   static_cast<int>(columns), begin, begin + 1));
+      return {k.Current(), v.Current()};
+    }
+    for (int64_t c = 0; c < columns; ++c) {
+      const int64_t at = c * rows;
+      cub::DoubleBuffer<uint32_t> k(keys + at, keys_alt + at), v(values + at, values_alt + at);
+      size_t bytes = temp_bytes_;
+      PROXYSIM_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, bytes, k, v, rows));
+      // Every column the same number of passes, so this is not expected; if a column
+      // ended in the alternates, it joins the others.
+      if (k.Current() != keys + at) {
+        PROXYSIM_CUDA_CHECK(cudaMemcpyAsync(keys + at, k.Current(), rows * sizeof(uint32_t), cudaMemcpyDeviceToDevice));
+        PROXYSIM_CUDA_CHECK(cudaMemcpyAsync(values + at, v.Current(), rows * sizeof(uint32_t), cudaMemcpyDeviceToDevice));
+      }
+    }
+    return {keys, values};
   }
 
  private:
   GpuVector<uint32_t> keys_alt_, values_alt_;
   GpuVector<unsigned char> temp_;
   size_t temp_bytes_ = 0;
+  bool segmented_;
 };
 
 struct CudaSystem {
@@ -120,10 +168,12 @@ auto within_gpu_memory(const char* what, int64_t rows, int64_t cols, F&& f) {
 
 }  // namespace
 
-PairMatrix cuda_spearman_matrix(const LatencyMatrix& m) {
+PairMatrix cuda_spearman_matrix(const LatencyMatrix& m, const ColumnRanking& ranking) {
   return within_gpu_memory("the SRCC matrix", m.rows, m.devices, [&] {
     auto d = upload(m.latency_ms, m.rows * m.devices);
-    return checked([&] { return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).spearman(); });
+    return checked([&] {
+      return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).with_ranking(ranking).spearman();
+    });
   });
 }
 

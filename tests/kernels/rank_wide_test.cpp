@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "kernels/rank_impl.hpp"
@@ -138,6 +139,58 @@ TEST(RankWideLoops, BootstrapInSeveralBatches) {
   const LatencyMatrix lm{m.data(), n, D};
   expect_same_bootstrap(bootstrap_spearman(Backend::kCpu, lm, o), Wide(m.data(), n, D).bootstrap_spearman(o), 1e-12);
   expect_same_bootstrap(bootstrap_kendall(Backend::kCpu, lm, o), Wide(m.data(), n, D).bootstrap_kendall(o), 1e-12);
+}
+
+namespace {
+
+// n x D latencies with heavy ties (rounded to 0.1 ms: about 130 values), a NaN in
+// columns 1 and 4 (column 4's with the sign bit set, which sorts first), and column 5
+// constant (its SRCC NaN).
+std::vector<float> make_tied_matrix(int64_t n, int32_t D) {
+  std::vector<float> m(static_cast<size_t>(n) * D);
+  for (int64_t i = 0; i < n; ++i) {
+    const double base = 1.0 + 10.0 * unit_open(counter_hash(17, i, 0));
+    for (int32_t d = 0; d < D; ++d) {
+      const double v = base * (0.7 + 0.6 * unit_open(counter_hash(18, i, d)));
+      m[i * D + d] = d == 5 ? 2.5f : static_cast<float>(std::round(v * 10.0) / 10.0);
+    }
+  }
+  if (D > 1 && n > 3) m[3 * D + 1] = std::nanf("");
+  if (D > 4 && n > 7) m[7 * D + 4] = std::copysign(std::nanf(""), -1.0f);
+  return m;
+}
+
+}  // namespace
+
+// The SRCC matrix with its columns ranked in batches of 1, 2, 3, 7 and 8 columns (7 of
+// 8: a last batch of one) and as many as the 64 KiB budget holds: each the CPU's.
+TEST(RankWideLoops, SpearmanInColumnBatches) {
+  const int64_t n = 2001;
+  const int32_t D = 8;
+  const auto m = make_tied_matrix(n, D);
+  ASSERT_TRUE(std::signbit(m[7 * D + 4]));
+  const PairMatrix cpu = spearman_matrix(Backend::kCpu, LatencyMatrix{m.data(), n, D});
+  for (int64_t cols : {1, 2, 3, 7, 8, 0}) {
+    SCOPED_TRACE(cols);
+    Wide w(m.data(), n, D);
+    w.with_ranking({cols, true});
+    if (cols == 0) EXPECT_EQ(w.rank_batch_columns(), 1);  // 64 KiB / (20 B x 2001)
+    expect_same(cpu, w.spearman(), 1e-12);
+  }
+  EXPECT_TRUE(std::isnan(cpu.at(5, 0)));
+  EXPECT_EQ(cpu.pairs_at(1, 4), n - 2);
+}
+
+// One column, and one or two rows, in batches of every width.
+TEST(RankWideLoops, SpearmanOneColumnOrFewRows) {
+  for (const auto& [n, D] : {std::pair<int64_t, int32_t>{500, 1}, {1, 1}, {1, 6}, {2, 6}, {3, 6}}) {
+    const auto m = make_tied_matrix(n, D);
+    const PairMatrix cpu = spearman_matrix(Backend::kCpu, LatencyMatrix{m.data(), n, D});
+    for (int64_t cols : {1, 4, 0}) {
+      SCOPED_TRACE(testing::Message() << n << " x " << D << ", batch " << cols);
+      expect_same(cpu, Wide(m.data(), n, D).with_ranking({cols, true}).spearman(), 1e-12);
+    }
+  }
 }
 
 TEST(RankWideLoops, ZeroAndOneRow) {

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "kernels/engine.hpp"
+#include "kernels/rank_impl.hpp"
 #include "kernels/rank_stats.hpp"
 #include "base/rng.hpp"
 
@@ -213,5 +215,64 @@ TEST(GpuRank, ZeroAndOneRow) {
     o.keep_resamples = true;
     expect_same_bootstrap(bootstrap_spearman(Backend::kCpu, lm, o), bootstrap_spearman(Backend::kCuda, lm, o), 0);
     expect_same_bootstrap(bootstrap_kendall(Backend::kCpu, lm, o), bootstrap_kendall(Backend::kCuda, lm, o), 0);
+  }
+}
+
+namespace {
+
+// n x D latencies with heavy ties (rounded to 0.1 ms: about 130 values), a NaN in
+// columns 1 and 4 (column 4's with the sign bit set, which sorts first), and column 5
+// constant (its SRCC NaN); as tests/kernels/rank_wide_test.cpp.
+std::vector<float> make_tied_matrix(int64_t n, int32_t D) {
+  std::vector<float> m(static_cast<size_t>(n) * D);
+  for (int64_t i = 0; i < n; ++i) {
+    const double base = 1.0 + 10.0 * unit_open(counter_hash(17, i, 0));
+    for (int32_t d = 0; d < D; ++d) {
+      const double v = base * (0.7 + 0.6 * unit_open(counter_hash(18, i, d)));
+      m[i * D + d] = d == 5 ? 2.5f : static_cast<float>(std::round(v * 10.0) / 10.0);
+    }
+  }
+  if (D > 1 && n > 3) m[3 * D + 1] = std::nanf("");
+  if (D > 4 && n > 7) m[7 * D + 4] = std::copysign(std::nanf(""), -1.0f);
+  return m;
+}
+
+}  // namespace
+
+// The SRCC matrix with its columns ranked by CUB's segmented radix sort in batches of
+// 1, 2, 4 and 9 columns of 9 (a last batch of one or of fewer) and as many as the 1 GiB
+// budget holds (all 9), and by one DeviceRadixSort per column: each the CPU's.
+TEST(GpuRank, SegmentedSpearmanInColumnBatches) {
+  REQUIRE_GPU();
+  const int64_t n = 100000;
+  const int32_t D = 9;
+  const auto m = make_tied_matrix(n, D);
+  const LatencyMatrix lm{m.data(), n, D};
+  const PairMatrix cpu = spearman_matrix(Backend::kCpu, lm);
+  for (const bool segmented : {true, false}) {
+    for (int64_t cols : {1, 2, 4, 9, 0}) {
+      SCOPED_TRACE(testing::Message() << (segmented ? "segmented" : "per column") << ", batch " << cols);
+      expect_same(cpu, detail::cuda_spearman_matrix(lm, {cols, segmented}), 1e-9);
+    }
+  }
+  expect_same(cpu, spearman_matrix(Backend::kCuda, lm), 1e-9);
+  EXPECT_TRUE(std::isnan(cpu.at(5, 0)));
+}
+
+// One column, and one to three rows, in batches of every width (n = 1: one-entry
+// segments).
+TEST(GpuRank, SegmentedSpearmanOneColumnOrFewRows) {
+  REQUIRE_GPU();
+  for (const auto& [n, D] : {std::pair<int64_t, int32_t>{50000, 1}, {1, 1}, {1, 6}, {2, 6}, {3, 6}}) {
+    const auto m = make_tied_matrix(n, D);
+    const LatencyMatrix lm{m.data(), n, D};
+    const PairMatrix cpu = spearman_matrix(Backend::kCpu, lm);
+    for (const bool segmented : {true, false}) {
+      for (int64_t cols : {1, 4, 0}) {
+        SCOPED_TRACE(testing::Message() << n << " x " << D << (segmented ? ", segmented" : ", per column")
+                                        << ", batch " << cols);
+        expect_same(cpu, detail::cuda_spearman_matrix(lm, {cols, segmented}), 1e-9);
+      }
+    }
   }
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/rank_impl.hpp"
 #include "kernels/rank_stats.hpp"
 #include "kernels/top_k_matrix.hpp"
 #include "base/rng.hpp"
@@ -61,6 +62,21 @@ void bm_spearman_large(benchmark::State& state, Backend backend) {
   }
   state.SetItemsProcessed(state.iterations() * kLargeRows * kDevices);
   state.counters["rows"] = kLargeRows;
+  state.counters["devices"] = kDevices;
+}
+
+// The CUDA SRCC matrix with its columns ranked by one DeviceRadixSort per column
+// (detail::ColumnRanking), beside bm_spearman_matrix/cuda and bm_spearman_large/cuda,
+// which sort each batch of columns in one segmented sort (CUB sorts a segment with one
+// thread block per pass): which is faster at 32 long columns is what this measures.
+void bm_spearman_cuda_per_column(benchmark::State& state, int64_t rows) {
+  const auto& m = rows == kLargeRows ? large_matrix() : matrix();
+  for (auto _ : state) {
+    PairMatrix r = detail::cuda_spearman_matrix(LatencyMatrix{m.data(), rows, kDevices}, {0, false});
+    benchmark::DoNotOptimize(r.value.data());
+  }
+  state.SetItemsProcessed(state.iterations() * rows * kDevices);
+  state.counters["rows"] = static_cast<double>(rows);
   state.counters["devices"] = kDevices;
 }
 
@@ -143,8 +159,12 @@ BENCHMARK_CAPTURE(bm_scipy_peer, kendall, "kendall")->UseManualTime()->Iteration
 static void register_cuda() {
   if (scaling_only || cuda_device_count() == 0) return;
   benchmark::RegisterBenchmark("bm_spearman_matrix/cuda", bm_spearman_matrix, Backend::kCuda)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("bm_spearman_matrix/cuda_per_column", bm_spearman_cuda_per_column, kRows)
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("bm_kendall_pair/cuda", bm_kendall_pair, Backend::kCuda)->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("bm_spearman_large/cuda", bm_spearman_large, Backend::kCuda)
+      ->Unit(benchmark::kMillisecond)->UseRealTime();
+  benchmark::RegisterBenchmark("bm_spearman_large/cuda_per_column", bm_spearman_cuda_per_column, kLargeRows)
       ->Unit(benchmark::kMillisecond)->UseRealTime();
   benchmark::RegisterBenchmark("bm_spearman_large/cpu", bm_spearman_large, Backend::kCpu)
       ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();

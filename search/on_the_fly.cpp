@@ -183,7 +183,7 @@ std::vector<OnTheFlyResult> run_on_the_fly(const SpaceShape& shape, const std::v
   // A round's work is small (a step or a few per search): threads only where there
   // are enough searches or architectures to cover waking them, as threads that wait
   // at a barrier each round spin on cores other processes may want.
-  constexpr int64_t kParallelSearches = 128, kParallelArchs = 4096;
+  constexpr int64_t kParallelSearches = 128, kParallelArchs = 512;
   for (;;) {
 #pragma omp parallel for schedule(dynamic, 8) if (n >= kParallelSearches)
     for (int64_t i = 0; i < n; ++i) {
@@ -214,7 +214,7 @@ std::vector<OnTheFlyResult> run_on_the_fly(const SpaceShape& shape, const std::v
     oracle.evaluate(batch, values);
     ++st.rounds;
     st.evaluated_archs += static_cast<int64_t>(batch.size());
-#pragma omp parallel for schedule(static) if (static_cast<int64_t>(batch.size()) >= kParallelArchs)
+#pragma omp parallel for schedule(static) if (n >= kParallelSearches && static_cast<int64_t>(batch.size()) >= kParallelArchs)
     for (int64_t i = 0; i < n; ++i) {
       Search& s = *searches[static_cast<size_t>(i)];
       for (size_t b = first[static_cast<size_t>(i)]; b < first[static_cast<size_t>(i) + 1]; ++b) {

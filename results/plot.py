@@ -165,9 +165,16 @@ def wrap(s, width=90):
     return "\n".join(textwrap.wrap(s, width))
 
 
+# Appended to each figure's main title while a cell whose every device is simulated is
+# drawn (draw_all), so that no figure of simulated latencies passes for measurements.
+SIMULATED_NOTE = ""
+
+
 def title(fig_or_ax, s, fontsize=10):
     """A title wrapped to the figure's width, so that it is never cut off."""
     fig = fig_or_ax if isinstance(fig_or_ax, plt.Figure) else fig_or_ax.figure
+    if SIMULATED_NOTE and (isinstance(fig_or_ax, plt.Figure) or fig_or_ax is fig.axes[0]):
+        s = s + SIMULATED_NOTE
     chars = int(fig.get_size_inches()[0] * 120 / fontsize)
     if isinstance(fig_or_ax, plt.Figure):
         fig.suptitle(wrap(s, chars), fontsize=fontsize)
@@ -831,8 +838,11 @@ def draw_all(f, stem, out):
     tags = cell_tags(f, names) if len(names) > 1 else [""]
     written = []
     shared = {what: len({fingerprint(f["cells"][n], paths) for n in names}) == 1 for what, paths in SHARED.items()}
+    global SIMULATED_NOTE
     for name, tag in zip(names, tags):
         cell = f["cells"][name]
+        classes = strings(cell["eval/device_classes"]) if "eval/device_classes" in cell else []
+        SIMULATED_NOTE = " [all devices simulated]" if classes and "measured" not in classes else ""
         for what, needs, draw in cell_figures(f, cell):
             if needs not in cell:
                 continue

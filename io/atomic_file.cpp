@@ -10,6 +10,13 @@ namespace proxysim {
 
 void write_atomically(const std::filesystem::path& path, const std::string& text) {
   namespace fs = std::filesystem;
+  // As the HDF5 writer does: an output's folder is made when missing (results/runs/
+  // on a fresh clone), so that a run does not fail at its end for want of one.
+  if (path.has_parent_path()) {
+    std::error_code made;
+    fs::create_directories(path.parent_path(), made);
+    if (made) throw UserError(path.string() + ": cannot create folder " + path.parent_path().string() + ": " + made.message());
+  }
   const fs::path tmp = path.string() + ".tmp";
   {
     std::ofstream out(tmp);

@@ -6,8 +6,9 @@
 
 namespace proxysim {
 
-// Throws UserError naming the path and the system's reason when it cannot write or
-// move the file into place (the aside copy is removed).
+// Makes the file's folder when missing. Throws UserError naming the path and the
+// system's reason when it cannot make the folder, write, or move the file into place
+// (the aside copy is removed).
 void write_atomically(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace proxysim

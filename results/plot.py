@@ -479,8 +479,8 @@ def nas_efficiency(cell, path):
     log_ticks(ax, cp)
     ax.set_xlabel("accuracy evaluations")
     ax.set_ylabel("best accuracy found (%)")
-    title(ax, "Best accuracy found within each source's latency constraint against accuracy evaluations, mean "
-          "over targets, constraints and seeds (line style: strategy; colour: latency source)")
+    title(ax, f"Best accuracy found ({nas_accuracy(g)} accuracy) within each source's latency constraint against accuracy "
+          "evaluations, mean over targets, constraints and seeds (line style: strategy; colour: latency source)")
     ax.grid(alpha=0.3)
     bottom = legend_below(fig, ax, ncol=3, fontsize=7)
     save(fig, path, bottom=bottom)

@@ -24,7 +24,7 @@ namespace proxysim {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kNotKnown = std::numeric_limits<double>::quiet_NaN();
 
 std::string json_string(const std::string& s) {
   std::string out = "\"";
@@ -41,7 +41,8 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : "null"; }
+// 9 significant digits: a float32 value reads back exactly.
+std::string json_float(double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : "null"; }
 
 }  // namespace
 
@@ -86,7 +87,7 @@ DeployReport compute_deploy(const SearchSpace& space, const std::vector<float>& 
   Eigen::VectorXd proxy(m), predicted(m);
   for (Eigen::Index j = 0; j < m; ++j) proxy[j] = latency_ms[static_cast<size_t>(cand[j]) * D + pc];
   predicted = proxy;
-  r.validation_srcc = kNaN;
+  r.validation_srcc = kNotKnown;
 
   if (adapted) {
     // The target's measured candidates: its samples come from these alone.
@@ -188,7 +189,7 @@ DeployReport compute_deploy(const SearchSpace& space, const std::vector<float>& 
     p.arch = space.to_string(arch[row]);
     p.predicted_ms = predicted[static_cast<Eigen::Index>(j)];
     p.accuracy = accuracy[row];
-    p.measured_ms = adapted && std::isfinite(latency_ms[row * D + tc]) ? latency_ms[row * D + tc] : kNaN;
+    p.measured_ms = adapted && std::isfinite(latency_ms[row * D + tc]) ? latency_ms[row * D + tc] : kNotKnown;
     r.picks.push_back(p);
   }
   return r;
@@ -263,12 +264,12 @@ void export_deploy_json(const DeployReport& r, const std::string& path) {
   j += "  \"space\": " + json_string(r.space) + ",\n";
   j += "  \"arch\": " + json_string(p.arch) + ",\n";
   j += "  \"arch_index\": " + std::to_string(p.arch_index) + ",\n";
-  j += "  \"predicted_ms\": " + json_number(p.predicted_ms) + ",\n";
-  j += "  \"accuracy\": " + json_number(p.accuracy) + ",\n";
+  j += "  \"predicted_ms\": " + json_float(p.predicted_ms) + ",\n";
+  j += "  \"accuracy\": " + json_float(p.accuracy) + ",\n";
   j += "  \"accuracy_source\": " + json_string(r.accuracy) + ",\n";
-  j += "  \"measured_ms\": " + json_number(p.measured_ms) + ",\n";
-  j += "  \"constraint_ms\": " + json_number(r.constraint_ms) + ",\n";
-  j += "  \"guard\": " + json_number(r.guard) + ",\n";
+  j += "  \"measured_ms\": " + json_float(p.measured_ms) + ",\n";
+  j += "  \"constraint_ms\": " + json_float(r.constraint_ms) + ",\n";
+  j += "  \"guard\": " + json_float(r.guard) + ",\n";
   j += "  \"proxy\": " + json_string(r.proxy) + ",\n";
   j += "  \"target\": " + (r.target.empty() ? std::string("null") : json_string(r.target)) + ",\n";
   j += "  \"scheme\": " + json_string(r.scheme) + ",\n";

@@ -31,14 +31,13 @@ Source source_of(const std::string& name) {
   return static_cast<Source>(std::find(names.begin(), names.end(), name) - names.begin());
 }
 
-// One seed of the search stream per repeat, shared by every strategy, source, target
-// and constraint, so the sources are compared on common random numbers.
-uint64_t search_seed(uint64_t seed, int32_t repeat) { return counter_hash(seed, static_cast<uint64_t>(repeat), 0x5ea6c4ull); }
 uint64_t adapt_seed(uint64_t seed, size_t target, int32_t repeat) {
   return counter_hash(seed ^ 0xada9ull, target, static_cast<uint64_t>(repeat));
 }
 
 }  // namespace
+
+uint64_t nas_search_seed(uint64_t seed, int32_t repeat) { return counter_hash(seed, static_cast<uint64_t>(repeat), 0x5ea6c4ull); }
 
 const std::vector<std::string>& nas_source_names() {
   static const std::vector<std::string> names = {"target", "proxy", "adapted", "flops"};
@@ -263,7 +262,7 @@ NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latenc
             bt.problem = t;
             bt.judge = r.tq(t, q) + (src == kTarget ? T * Q : 0);
             bt.spec.strategy = kind;
-            bt.spec.seed = search_seed(stage.seed, static_cast<int32_t>(rep));
+            bt.spec.seed = nas_search_seed(stage.seed, static_cast<int32_t>(rep));
             bt.spec.options = base;
             if (kind == StrategyKind::kExhaustive) {
               bt.spec.options.budget = 0;

@@ -60,6 +60,11 @@ struct NasSettings {
 
 const std::vector<std::string>& nas_source_names();  // target, proxy, adapted, flops
 
+// The seed of repeat r's searches: one stream per repeat, shared by every strategy,
+// source, target and constraint (tabulated or on the fly), so the sources are compared
+// on common random numbers.
+uint64_t nas_search_seed(uint64_t seed, int32_t repeat);
+
 struct NasDevices {
   int32_t proxy = -1;
   std::vector<int32_t> targets;

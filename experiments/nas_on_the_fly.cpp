@@ -34,7 +34,6 @@ namespace proxysim {
 
 namespace {
 
-uint64_t search_seed(uint64_t seed, int32_t repeat) { return counter_hash(seed, static_cast<uint64_t>(repeat), 0x5ea6c4ull); }
 uint64_t optimum_seed(uint64_t seed, size_t tq, int32_t repeat) {
   return counter_hash(seed ^ 0x0971ull, tq, static_cast<uint64_t>(repeat));
 }
@@ -167,7 +166,7 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
           for (size_t rep = 0; rep < R; ++rep) {
             OnTheFlyTask task;
             task.strategy = strategy_from_name(r.strategies[s]);
-            task.seed = search_seed(stage.seed, static_cast<int32_t>(rep));
+            task.seed = nas_search_seed(stage.seed, static_cast<int32_t>(rep));
             task.options = base;
             const std::string& src = r.sources[j];
             task.source_channel = src == "target" ? static_cast<int>(t) + 1 : src == "proxy" ? 0 : MACS;

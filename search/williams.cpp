@@ -10,8 +10,6 @@ namespace proxysim {
 
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
 // The continued fraction of the incomplete beta function (modified Lentz).
 double beta_continued_fraction(double a, double b, double x) {
   constexpr double kTiny = 1e-300;
@@ -66,7 +64,8 @@ double williams_t(double r_ya, double r_yb, double r_ab, int64_t n) {
   const double mean = 0.5 * (r_ya + r_yb);
   const double den = 2 * (m - 1) / (m - 3) * det + mean * mean * std::pow(1 - r_ab, 3);
   const double diff = r_ya - r_yb;
-  if (!(den > 0)) return diff > 0 ? kInf : diff < 0 ? -kInf : 0.0;  // a perfect correlation: no sampling error left
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  if (!(den > 0)) return diff > 0 ? inf : diff < 0 ? -inf : 0.0;  // a perfect correlation: no sampling error left
   return diff * std::sqrt((m - 1) * (1 + r_ab) / den);
 }
 

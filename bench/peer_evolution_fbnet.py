@@ -36,6 +36,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_evolution import cpu_model  # noqa: E402
+
 LAYERS, BLOCKS, DEVICES = 22, 9, 4
 LAYER_INDEX = np.arange(LAYERS)
 
@@ -85,17 +88,6 @@ def regularized_evolution(rng, latency, accuracy, limit, evaluations=1000, popul
         history.append(population[-1][1])
         population.popleft()
     return max(history), refused
-
-
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return platform.processor() or "unknown"
 
 
 def main():

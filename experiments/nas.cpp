@@ -55,14 +55,7 @@ NasDevices resolve_nas_devices(const NasSettings& stage, const std::vector<std::
   return d;
 }
 
-NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
-                      const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
-                      const NasSettings& stage) {
-  using Clock = std::chrono::steady_clock;
-  const NasDevices cols = resolve_nas_devices(stage, devices);
-  const size_t D = devices.size();
-  const TabularSpace table(space, codes, rows);
-
+NasReport nas_report_axes(const NasSettings& stage, const NasDevices& cols, const std::vector<std::string>& names) {
   NasReport r;
   r.proxy = stage.proxy;
   r.accuracy = stage.accuracy;
@@ -76,7 +69,32 @@ NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latenc
   r.n = stage.n;
   r.validation = stage.validation;
   r.budget = stage.budget;
-  for (int32_t t : cols.targets) r.targets.push_back(devices[static_cast<size_t>(t)]);
+  for (int32_t t : cols.targets) r.targets.push_back(names[static_cast<size_t>(t)]);
+  return r;
+}
+
+StrategyOptions nas_strategy_options(const NasSettings& stage) {
+  StrategyOptions o;
+  o.budget = stage.budget;
+  o.population = stage.population;
+  o.sample = stage.sample;
+  o.ofa_population = stage.ofa_population;
+  o.ofa_generations = stage.ofa_generations;
+  o.ofa_mutation_prob = stage.ofa_mutation_prob;
+  o.ofa_parent_ratio = stage.ofa_parent_ratio;
+  o.ofa_mutation_ratio = stage.ofa_mutation_ratio;
+  return o;
+}
+
+NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,
+                      const std::vector<uint8_t>& codes, const std::vector<std::string>& devices,
+                      const NasSettings& stage) {
+  using Clock = std::chrono::steady_clock;
+  const NasDevices cols = resolve_nas_devices(stage, devices);
+  const size_t D = devices.size();
+  const TabularSpace table(space, codes, rows);
+
+  NasReport r = nas_report_axes(stage, cols, devices);
   const size_t S = r.strategies.size(), J = r.sources.size(), T = r.targets.size(), Q = r.constraints.size();
   const auto R = static_cast<size_t>(r.seeds);
 
@@ -239,15 +257,7 @@ NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latenc
     all_judges.push_back(jd);
   }
 
-  StrategyOptions base;
-  base.budget = stage.budget;
-  base.population = stage.population;
-  base.sample = stage.sample;
-  base.ofa_population = stage.ofa_population;
-  base.ofa_generations = stage.ofa_generations;
-  base.ofa_mutation_prob = stage.ofa_mutation_prob;
-  base.ofa_parent_ratio = stage.ofa_parent_ratio;
-  base.ofa_mutation_ratio = stage.ofa_mutation_ratio;
+  const StrategyOptions base = nas_strategy_options(stage);
 
   std::vector<BatchTask> tasks;
   tasks.reserve(S * J * T * Q * R);

@@ -18,6 +18,7 @@
 
 #include "kernels/engine.hpp"
 #include "io/h5.hpp"
+#include "search/strategy.hpp"
 #include "sim/space.hpp"
 
 namespace proxysim {
@@ -106,6 +107,12 @@ struct NasReport {
   }
   size_t tq(size_t t, size_t q) const { return t * constraints.size() + q; }
 };
+
+// A report with the settings' axes and scalars filled in (strategies, sources, targets
+// named from `names`, constraints, checkpoints, seeds, n, validation, budget), what the
+// tabulated and the on-the-fly stage share; and the strategies' options from the settings.
+NasReport nas_report_axes(const NasSettings& stage, const NasDevices& cols, const std::vector<std::string>& names);
+StrategyOptions nas_strategy_options(const NasSettings& stage);
 
 // `latency_ms` is rows x devices (NaN = not measured), `codes` rows x space.decisions().
 NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latency_ms, uint64_t rows,

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "base/error.hpp"
 #include "base/rng.hpp"
@@ -25,7 +26,6 @@
 #include "experiments/progress.hpp"
 #include "experiments/stage.hpp"
 #include "kernels/rank_stats.hpp"
-#include "search/accuracy.hpp"
 #include "search/nas.hpp"
 #include "search/engine_oracle.hpp"
 #include "search/on_the_fly.hpp"
@@ -38,11 +38,6 @@ uint64_t optimum_seed(uint64_t seed, size_t tq, int32_t repeat) {
   return counter_hash(seed ^ 0x0971ull, tq, static_cast<uint64_t>(repeat));
 }
 
-// k-th smallest of `v` (1-based).
-double kth(std::vector<float> v, uint64_t k) {
-  std::nth_element(v.begin(), v.begin() + static_cast<int64_t>(k - 1), v.end());
-  return v[k - 1];
-}
 
 }  // namespace
 
@@ -74,42 +69,48 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
   const SearchSpace& space = in.space;
   check_on_the_fly(stage, in.names, static_cast<int>(in.simulated.size()));
   const NasDevices cols = resolve_nas_devices(stage, in.names);
-  const size_t D = in.names.size();
   const uint64_t rows = in.rows;
 
-  NasReport r;
+  NasReport r = nas_report_axes(stage, cols, in.names);
   r.on_the_fly = true;
   r.optimum_budget = stage.optimum_budget;
   r.optimum_seeds = stage.optimum_seeds;
-  r.proxy = stage.proxy;
-  r.accuracy = stage.accuracy;
-  r.scheme = stage.scheme;
-  r.strategies = stage.strategies;
-  r.sources = stage.sources;
-  r.absolute = !stage.constraint_ms.empty();
-  r.constraints = r.absolute ? stage.constraint_ms : stage.constraints;
-  r.checkpoints = stage.checkpoints;
-  r.seeds = stage.seeds;
-  r.n = stage.n;
-  r.validation = stage.validation;
-  r.budget = stage.budget;
-  for (int32_t t : cols.targets) r.targets.push_back(in.names[static_cast<size_t>(t)]);
   const size_t S = r.strategies.size(), J = r.sources.size(), T = r.targets.size(), Q = r.constraints.size();
   const auto R = static_cast<size_t>(r.seeds);
   // Channels: 0 the proxy, 1..T the targets, T + 1 MACs (EngineOracle's order).
   const int MACS = static_cast<int>(T) + 1;
   if (rows == 0) throw UserError("nas: the run has no architectures to set the constraints on (archs.count)");
 
-  // The sample: every row's channels as the oracle would give them.
+  std::vector<EvalDevice> devices;
+  devices.push_back(in.simulated[static_cast<size_t>(cols.proxy)]);
+  for (int32_t t : cols.targets) devices.push_back(in.simulated[static_cast<size_t>(t)]);
+  EngineOracle oracle(space, in.backend, std::move(devices), in.engine_options, stage.synthetic_seed);
+  const int C = oracle.channels();
+
+  // The sample: the run's architectures evaluated by the searches' own oracle, so that
+  // every limit and every search compares values from one source (the latencies are
+  // the eval stage's; the MACs the engine's, as the flops source sees them).
   const StageRows rows_of = stage_rows(space, in.codes, rows, false);
-  std::vector<std::vector<float>> sample(static_cast<size_t>(MACS) + 1, std::vector<float>(rows));
+  std::vector<Arch> sample_archs(rows);
+  for (uint64_t i = 0; i < rows; ++i) std::copy(rows_of.arch[i].begin(), rows_of.arch[i].end(), sample_archs[i].begin());
+  std::vector<float> sample_values(rows * static_cast<size_t>(C));
+  oracle.evaluate(sample_archs, sample_values);
+  std::vector<std::vector<float>> sample(static_cast<size_t>(C), std::vector<float>(rows));
   std::vector<float> acc(rows);
   for (uint64_t i = 0; i < rows; ++i) {
-    sample[0][i] = in.matrix[i * D + static_cast<size_t>(cols.proxy)];
-    for (size_t t = 0; t < T; ++t) sample[t + 1][i] = in.matrix[i * D + static_cast<size_t>(cols.targets[t])];
-    sample[static_cast<size_t>(MACS)][i] = static_cast<float>(space.totals(rows_of.arch[i]).macs);
-    acc[i] = static_cast<float>(synthetic_accuracy(space, rows_of.arch[i], stage.synthetic_seed));
+    for (int c = 0; c < C; ++c) sample[static_cast<size_t>(c)][i] = sample_values[i * static_cast<size_t>(C) + static_cast<size_t>(c)];
+    acc[i] = static_cast<float>(oracle.accuracy(sample_archs[i]));
+    // The same engine settings as the eval stage: the same latencies, exactly.
+    const size_t D = in.names.size();
+    for (size_t c = 0; c <= T; ++c) {
+      const auto col = static_cast<size_t>(c == 0 ? cols.proxy : cols.targets[c - 1]);
+      if (sample[c][i] != in.matrix[i * D + col]) {
+        throw std::logic_error("nas: the on-the-fly engine and the eval stage disagree on '" + in.names[col] + "'");
+      }
+    }
   }
+  const std::vector<uint8_t> every_row(rows, 1);
+  auto kth = [&](const std::vector<float>& column, uint64_t k) { return order_statistic(column.data(), every_row.data(), rows, k); };
   const double lowest = *std::min_element(acc.begin(), acc.end());
   r.eligible.assign(T, static_cast<int64_t>(rows));
   r.srcc_proxy.resize(T);
@@ -145,15 +146,7 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
     }
   }
 
-  StrategyOptions base;
-  base.budget = stage.budget;
-  base.population = stage.population;
-  base.sample = stage.sample;
-  base.ofa_population = stage.ofa_population;
-  base.ofa_generations = stage.ofa_generations;
-  base.ofa_mutation_prob = stage.ofa_mutation_prob;
-  base.ofa_parent_ratio = stage.ofa_parent_ratio;
-  base.ofa_mutation_ratio = stage.ofa_mutation_ratio;
+  const StrategyOptions base = nas_strategy_options(stage);
 
   // The run's searches in the report's [strategy][source][target][constraint][seed]
   // order, then the optimum searches [target][constraint][optimum seed].
@@ -196,10 +189,6 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
     }
   }
 
-  std::vector<EvalDevice> devices;
-  devices.push_back(in.simulated[static_cast<size_t>(cols.proxy)]);
-  for (int32_t t : cols.targets) devices.push_back(in.simulated[static_cast<size_t>(t)]);
-  EngineOracle oracle(space, in.backend, std::move(devices), in.engine_options, stage.synthetic_seed);
   OnTheFlyOptions o;
   Progress bar(tasks.size(), 0, !in.quiet, in.log);
   o.progress = [&](int64_t done, int64_t) { bar.update(static_cast<uint64_t>(done)); };
@@ -223,7 +212,6 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
   r.seconds_search = std::chrono::duration<double>(Clock::now() - t1).count();
   r.oracle_rounds = stats.rounds;
   r.oracle_archs = stats.evaluated_archs;
-  const int C = oracle.channels();
   auto value = [&](const OnTheFlyResult& x, int32_t slot, int c) {
     return x.values[static_cast<size_t>(slot) * static_cast<size_t>(C) + static_cast<size_t>(c)];
   };

@@ -43,7 +43,7 @@ void compare(const char* space_name) {
     t.source_channel = i % 4;  // each device as the source in turn
     tasks.push_back(t);
   }
-  // Limits: each source device's median over the CPU's first round of a pilot run.
+  // Limits: each source device's median over 2,000 sampled architectures (CPU engine).
   {
     EngineOracle pilot(space, Backend::kCpu, devices, {}, 3);
     std::vector<Arch> archs(2000);
@@ -84,7 +84,8 @@ void compare(const char* space_name) {
     }
     EXPECT_TRUE(borderline) << space_name << " search " << i << " parts from the CPU's without a borderline latency";
   }
-  // Borderline latencies are rare: nearly every search is the CPU's exactly.
+  // Borderline latencies are rare: nearly every search is the CPU's exactly. The 90 %
+  // floor is an allowance chosen without a GPU run; the printed count is the measure.
   EXPECT_GE(same, 180) << space_name;
   std::printf("%s: %d of %zu searches identical to the CPU's\n", space_name, same, tasks.size());
 }

@@ -31,11 +31,11 @@ Source source_of(const std::string& name) {
   return static_cast<Source>(std::find(names.begin(), names.end(), name) - names.begin());
 }
 
-uint64_t adapt_seed(uint64_t seed, size_t target, int32_t repeat) {
+}  // namespace
+
+uint64_t nas_adapt_seed(uint64_t seed, size_t target, int32_t repeat) {
   return counter_hash(seed ^ 0xada9ull, target, static_cast<uint64_t>(repeat));
 }
-
-}  // namespace
 
 uint64_t nas_search_seed(uint64_t seed, int32_t repeat) { return counter_hash(seed, static_cast<uint64_t>(repeat), 0x5ea6c4ull); }
 
@@ -175,7 +175,7 @@ NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latenc
           tms[static_cast<size_t>(j)] = target_ms[t][i];
         }
         const SampleSplit split =
-            draw_adaptation_samples(Sampling::kRandom, adapt_seed(stage.seed, t, rep), key, stage.n, stage.validation);
+            draw_adaptation_samples(Sampling::kRandom, nas_adapt_seed(stage.seed, t, rep), key, stage.n, stage.validation);
         AdaptationInput in{features, pms, gather_target_samples(split.train, tms.data()),
                            gather_target_samples(split.validation, tms.data())};
         const Eigen::VectorXd p = make_adaptation_scheme(stage.scheme)->predict(in);

@@ -65,6 +65,9 @@ const std::vector<std::string>& nas_source_names();  // target, proxy, adapted, 
 // source, target and constraint (tabulated or on the fly), so the sources are compared
 // on common random numbers.
 uint64_t nas_search_seed(uint64_t seed, int32_t repeat);
+// The seed of the adapted proxy's samples for (target, repeat): one draw per pair,
+// tabulated or on the fly.
+uint64_t nas_adapt_seed(uint64_t seed, size_t target, int32_t repeat);
 
 struct NasDevices {
   int32_t proxy = -1;

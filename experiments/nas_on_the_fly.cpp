@@ -12,11 +12,14 @@
 // run. Regret and the hypervolume ratio are against that estimate (and the front of
 // everything known), and the result file says so.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 #include "base/error.hpp"
@@ -26,8 +29,11 @@
 #include "experiments/progress.hpp"
 #include "experiments/stage.hpp"
 #include "kernels/rank_stats.hpp"
-#include "search/nas.hpp"
+#include "search/adaptation.hpp"
+#include "search/affine_oracle.hpp"
 #include "search/engine_oracle.hpp"
+#include "search/features.hpp"
+#include "search/nas.hpp"
 #include "search/on_the_fly.hpp"
 
 namespace proxysim {
@@ -38,6 +44,57 @@ uint64_t optimum_seed(uint64_t seed, size_t tq, int32_t repeat) {
   return counter_hash(seed ^ 0x0971ull, tq, static_cast<uint64_t>(repeat));
 }
 
+// The schemes whose fit is an affine map of the proxy's latency and the one-hot
+// features (AdaptationChoice::affine), so it predicts any architecture a search asks
+// about; multi_proxy mixes other devices and the twin schemes simulate one.
+const std::vector<std::string> kAffineSchemes = {"none", "target_only", "adaproxy", "adaproxy_sq", "anchored"};
+
+
+// The adapted source: for each (target, repeat) the stage's scheme fitted on n +
+// validation architectures of the run's sample measured on the proxy and the target
+// (drawn as the tabulated stage draws them), kept as its affine form.
+std::vector<AffineChannel> fit_adapted(const StageInput& in, const NasSettings& stage, const std::vector<ArchCode>& arch,
+                                       EngineOracle& engine, const NasReport& r) {
+  const size_t T = r.targets.size(), R = static_cast<size_t>(r.seeds);
+  const uint64_t rows = arch.size();
+  std::vector<Arch> archs(rows);
+  for (uint64_t i = 0; i < rows; ++i) std::copy(arch[i].begin(), arch[i].end(), archs[i].begin());
+  std::vector<float> v(rows * static_cast<size_t>(engine.channels()));
+  engine.evaluate(archs, v);
+  const auto C = static_cast<size_t>(engine.channels());
+  const Eigen::MatrixXd features = one_hot_features(in.space.id(), arch);
+  Eigen::VectorXd proxy(static_cast<Eigen::Index>(rows));
+  std::vector<double> key(rows);
+  for (uint64_t i = 0; i < rows; ++i) proxy[static_cast<Eigen::Index>(i)] = key[i] = v[i * C];
+  const Eigen::VectorXd w_p = proxy_operator_weights(features, proxy);
+  std::vector<AffineChannel> out(T * R);
+  std::vector<std::exception_ptr> errors(T * R);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t task = 0; task < static_cast<int64_t>(T * R); ++task) {
+    try {
+      const size_t t = static_cast<size_t>(task) / R;
+      const auto rep = static_cast<int32_t>(static_cast<size_t>(task) % R);
+      std::vector<float> target(rows);
+      for (uint64_t i = 0; i < rows; ++i) target[i] = v[i * C + t + 1];
+      const SampleSplit split =
+          draw_adaptation_samples(Sampling::kRandom, nas_adapt_seed(stage.seed, t, rep), key, stage.n, stage.validation);
+      AdaptationInput fit_in{features, proxy, gather_target_samples(split.train, target.data()),
+                             gather_target_samples(split.validation, target.data())};
+      fit_in.proxy_weights = &w_p;
+      auto scheme = make_adaptation_scheme(stage.scheme);
+      scheme->predict(fit_in);
+      const auto& affine = scheme->last_choice().affine;
+      if (!affine) throw std::logic_error("nas: scheme '" + stage.scheme + "' left no affine form");
+      out[static_cast<size_t>(task)] = AffineChannel{0, affine->proxy_scale, affine->feature_weights};
+    } catch (...) {
+      errors[static_cast<size_t>(task)] = std::current_exception();
+    }
+  }
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -52,9 +109,11 @@ void check_on_the_fly(const NasSettings& s, const std::vector<std::string>& name
   };
   simulated_only(cols.proxy, s.proxy_where.empty() ? "nas.proxy" : s.proxy_where);
   for (int32_t t : cols.targets) simulated_only(t, s.targets_where.empty() ? "nas.targets" : s.targets_where);
-  if (std::find(s.sources.begin(), s.sources.end(), "adapted") != s.sources.end()) {
-    throw UserError("nas.sources: 'adapted' needs a tabulated space (nb201) for now; searches on a space evaluated on "
-                    "the fly take the sources target, proxy and flops");
+  if (std::find(s.sources.begin(), s.sources.end(), "adapted") != s.sources.end() &&
+      std::find(kAffineSchemes.begin(), kAffineSchemes.end(), s.scheme) == kAffineSchemes.end()) {
+    throw UserError(fmt::format("nas.scheme: '{}' cannot predict architectures outside its samples' table; on a space "
+                                "evaluated on the fly the adapted source takes one of the schemes {}",
+                                s.scheme, fmt::join(kAffineSchemes, ", ")));
   }
   if (std::find(s.strategies.begin(), s.strategies.end(), "exhaustive") != s.strategies.end()) {
     throw UserError("nas.strategies: 'exhaustive' cannot enumerate a space too large to tabulate");
@@ -77,15 +136,18 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
   r.optimum_seeds = stage.optimum_seeds;
   const size_t S = r.strategies.size(), J = r.sources.size(), T = r.targets.size(), Q = r.constraints.size();
   const auto R = static_cast<size_t>(r.seeds);
-  // Channels: 0 the proxy, 1..T the targets, T + 1 MACs (EngineOracle's order).
+  // Channels: 0 the proxy, 1..T the targets, T + 1 MACs (EngineOracle's order), then
+  // with the adapted source T + 2 + t R + rep the proxy adapted to target t on repeat
+  // rep's samples (AffineOracle).
   const int MACS = static_cast<int>(T) + 1;
+  const bool want_adapted = std::find(r.sources.begin(), r.sources.end(), "adapted") != r.sources.end();
+  auto adapted_channel = [&](size_t t, size_t rep) { return MACS + 1 + static_cast<int>(t * R + rep); };
   if (rows == 0) throw UserError("nas: the run has no architectures to set the constraints on (archs.count)");
 
   std::vector<EvalDevice> devices;
   devices.push_back(in.simulated[static_cast<size_t>(cols.proxy)]);
   for (int32_t t : cols.targets) devices.push_back(in.simulated[static_cast<size_t>(t)]);
-  EngineOracle oracle(space, in.backend, std::move(devices), in.engine_options, stage.synthetic_seed);
-  const int C = oracle.channels();
+  EngineOracle engine_oracle(space, in.backend, std::move(devices), in.engine_options, stage.synthetic_seed);
 
   // The sample: the run's architectures evaluated by the searches' own oracle, so that
   // every limit and every search compares values from one source (the latencies are
@@ -93,6 +155,17 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
   const StageRows rows_of = stage_rows(space, in.codes, rows, false);
   std::vector<Arch> sample_archs(rows);
   for (uint64_t i = 0; i < rows; ++i) std::copy(rows_of.arch[i].begin(), rows_of.arch[i].end(), sample_archs[i].begin());
+  std::unique_ptr<AffineOracle> affine;
+  if (want_adapted) {
+    if (rows < static_cast<uint64_t>(stage.n + stage.validation + 1)) {
+      throw UserError(fmt::format("nas: the adapted source samples n + validation = {} of the run's architectures, "
+                                  "which has {} (archs)",
+                                  stage.n + stage.validation, rows));
+    }
+    affine = std::make_unique<AffineOracle>(space, engine_oracle, fit_adapted(in, stage, rows_of.arch, engine_oracle, r));
+  }
+  ArchOracle& oracle = affine ? static_cast<ArchOracle&>(*affine) : engine_oracle;
+  const int C = oracle.channels();
   std::vector<float> sample_values(rows * static_cast<size_t>(C));
   oracle.evaluate(sample_archs, sample_values);
   std::vector<std::vector<float>> sample(static_cast<size_t>(C), std::vector<float>(rows));
@@ -120,6 +193,12 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
   for (size_t t = 0; t < T; ++t) {
     r.srcc_proxy[t] = spearman_pair(Backend::kCpu, sample[0].data(), sample[t + 1].data(), m);
     r.srcc_flops[t] = spearman_pair(Backend::kCpu, sample[static_cast<size_t>(MACS)].data(), sample[t + 1].data(), m);
+    if (!want_adapted) continue;
+    double sum = 0;
+    for (size_t rep = 0; rep < R; ++rep) {
+      sum += spearman_pair(Backend::kCpu, sample[static_cast<size_t>(adapted_channel(t, rep))].data(), sample[t + 1].data(), m);
+    }
+    r.srcc_adapted_mean[t] = sum / static_cast<double>(R);
   }
 
   // Constraints on each target, and the rank k each source is held to.
@@ -162,7 +241,10 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
             task.seed = nas_search_seed(stage.seed, static_cast<int32_t>(rep));
             task.options = base;
             const std::string& src = r.sources[j];
-            task.source_channel = src == "target" ? static_cast<int>(t) + 1 : src == "proxy" ? 0 : MACS;
+            task.source_channel = src == "target"    ? static_cast<int>(t) + 1
+                                  : src == "proxy"   ? 0
+                                  : src == "adapted" ? adapted_channel(t, rep)
+                                                     : MACS;
             task.source_limit = src == "target" ? r.constraint_ms[r.tq(t, q)]
                                                 : kth(sample[static_cast<size_t>(task.source_channel)], kq[r.tq(t, q)]);
             tasks.push_back(task);
@@ -283,7 +365,9 @@ NasReport compute_nas_on_the_fly(const StageInput& in, const NasSettings& stage)
     r.failed[i] = failed ? 1.0f : 0.0f;
     r.violation[i] = pick >= 0 && value(x, pick, tc) > limit ? 1.0f : 0.0f;
     r.evaluations[i] = static_cast<float>(x.evaluated.size());
-    r.target_measurements[i] = static_cast<float>(is_target ? distinct.size() : front.size());
+    // The adapted source also spent its n + validation samples on the target.
+    const int64_t adapt_cost = r.sources[j] == "adapted" ? stage.n + stage.validation : 0;
+    r.target_measurements[i] = static_cast<float>((is_target ? distinct.size() : front.size()) + adapt_cost);
     const double hv = true_hv[r.tq(t, q)];
     r.hypervolume_ratio[i] = hv > 0 ? static_cast<float>(hypervolume_2d(std::move(measured), limit, lowest) / hv) : std::nanf("");
     r.found_row[i] = -1.0f;  // architectures of a search, not rows of the run

@@ -8,6 +8,7 @@
 #include <Eigen/Dense>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -141,6 +142,17 @@ struct AdaptationChoice {
   // " (block_sum)" when walked block by block), and its index in the starts.
   std::string start;
   int64_t start_index = -1;
+  // The prediction as an affine map of what any architecture has, where the scheme's
+  // is one: proxy_scale * proxy_ms + features * feature_weights (the features' last,
+  // constant column carries the intercept). none, target_only, adaproxy, adaproxy_sq
+  // and anchored set it; it is empty for multi_proxy (other proxies' latencies) and
+  // the twin schemes (a simulated device). A search on a space too large to tabulate
+  // predicts the architectures it proposes with it (experiments/nas_on_the_fly.cpp).
+  struct Affine {
+    double proxy_scale = 0;
+    Eigen::VectorXd feature_weights;
+  };
+  std::optional<Affine> affine;
 };
 
 class AdaptationScheme {

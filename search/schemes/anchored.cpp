@@ -96,6 +96,8 @@ class AnchoredScheme final : public AdaptationScheme {
         uv[0] = y.mean() / proxy_s.mean();
         uv[1] = 0;
       }
+      choice_.affine = AdaptationChoice::Affine{uv[0], VectorXd::Zero(in.features.cols())};
+      choice_.affine->feature_weights[in.features.cols() - 1] = uv[1];
       return uv[0] * proxy + VectorXd::Constant(proxy.size(), uv[1]);
     }
     const VectorXd base_all = best.base == 0 ? proxy : linear;
@@ -104,6 +106,11 @@ class AnchoredScheme final : public AdaptationScheme {
     choice_.validation_srcc = best.srcc;
     VectorXd out = fit.scale * base_all + in.features * w_p.cwiseProduct(fit.b);
     out.array() += fit.intercept;
+    // The same map in affine form: on base 1 the anchor X w_P is itself features.
+    AdaptationChoice::Affine affine{best.base == 0 ? fit.scale : 0.0, w_p.cwiseProduct(fit.b)};
+    if (best.base == 1) affine.feature_weights += fit.scale * w_p;
+    affine.feature_weights[in.features.cols() - 1] += fit.intercept;
+    choice_.affine = std::move(affine);
     return out;
   }
   std::string name() const override { return "anchored"; }

@@ -14,6 +14,7 @@ class NoneScheme final : public AdaptationScheme {
     choice_ = AdaptationChoice{};
     choice_.lambda = kInf;
     choice_.validation_srcc = std::numeric_limits<double>::quiet_NaN();
+    choice_.affine = AdaptationChoice::Affine{1.0, VectorXd::Zero(in.features.cols())};
     return in.proxy_ms;
   }
   std::string name() const override { return "none"; }

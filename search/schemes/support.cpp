@@ -55,6 +55,8 @@ LinearPredictor choose(const std::vector<LinearPredictor>& candidates, const Ada
   choice.validation_srcc = best_srcc;
   choice.proxy_columns.clear();
   choice.proxy_weights.clear();
+  choice.affine.reset();
+  if (candidates[best].anchor < 0) choice.affine = AdaptationChoice::Affine{candidates[best].proxy_scale, candidates[best].w};
   return candidates[best];
 }
 

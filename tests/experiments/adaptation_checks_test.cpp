@@ -53,6 +53,14 @@ bool known_weak_miss(const std::string& table, size_t n) {
   return std::find(misses.begin(), misses.end(), std::pair{table, n}) != misses.end();
 }
 
+// A documented miss at the edge of the target, whose side depends on the build's
+// floating point: hwnasbench_nb201 at n = 20 missed by 0.0001 in the committed report
+// (anchored 0.803, better of adaproxy and none 0.813) and is met by 0.004 in a
+// -march=native build on an AVX-512 CPU (0.8039 vs 0.8100, the same code): Eigen's
+// wider vectors sum in another order and a few near-tied validation choices flip on 22
+// weak pairs. Reported, not asserted either way.
+bool borderline_weak_miss(const std::string& table, size_t n) { return table == "hwnasbench_nb201" && n == 20; }
+
 struct PairMeans {
   std::vector<double> none, adaproxy, anchored;
 };
@@ -127,6 +135,10 @@ void check_table(const Size& size) {
     if (kSanitized) {
       // Two repeats: the per-pair better of two noisy means is biased upward, so the
       // weak-pair mean is printed above and held to the target in the release build.
+    } else if (borderline_weak_miss(size.table, ns[i])) {
+      std::printf("  weak-pair target at its edge (documented as missed): %+.4f against the better of adaproxy and none, "
+                  "%s on this build\n",
+                  (weak_anchored - weak_better) / static_cast<double>(weak), met ? "met" : "missed");
     } else if (known_weak_miss(size.table, ns[i])) {
       // Documented as not met (README, results/checks/ADAPTATION.md): a change that
       // meets it must update the documentation and this list.

@@ -79,15 +79,18 @@ TEST_F(DryRun, RefusesAnAdaptationBudgetThePairCannotHold) {
   EXPECT_NE(run_log.find(want), std::string::npos) << run_log;
 }
 
-// On a space too large to tabulate the nas stage evaluates on the fly: the default
-// sources include `adapted`, which needs a table, and are refused naming the key; the
-// other sources validate.
-TEST_F(DryRun, RefusesTheAdaptedSourceOnASpaceTooLargeToTabulate) {
+// On a space too large to tabulate the nas stage evaluates on the fly: the adapted
+// source predicts each architecture a search asks about from the scheme's affine form,
+// so the default sources (adaproxy) validate, and a scheme without one is refused
+// naming the key.
+TEST_F(DryRun, RefusesAnAdaptedSchemeThatCannotPredictOnTheFly) {
   const std::string head = "name: d\nspace: fbnet\narchs: {sample: 1000}\ndevices: [pixel3_cpu, edgetpu]\nstages:\n  - eval\n";
   auto [rc, log] = dry(head + "  - nas: {proxy: pixel3_cpu, accuracy: synthetic}\n");
+  EXPECT_EQ(rc, 0) << log;
+  std::tie(rc, log) = dry(head + "  - nas: {proxy: pixel3_cpu, accuracy: synthetic, scheme: twin}\n");
   EXPECT_EQ(rc, 2) << log;
-  EXPECT_NE(log.find("nas.sources: 'adapted' needs a tabulated space"), std::string::npos) << log;
-  std::tie(rc, log) = dry(head + "  - nas: {proxy: pixel3_cpu, accuracy: synthetic, sources: [target, proxy, flops]}\n");
+  EXPECT_NE(log.find("nas.scheme: 'twin' cannot predict architectures outside its samples' table"), std::string::npos) << log;
+  std::tie(rc, log) = dry(head + "  - nas: {proxy: pixel3_cpu, accuracy: synthetic, sources: [target, proxy, flops], scheme: twin}\n");
   EXPECT_EQ(rc, 0) << log;
 }
 

@@ -13,6 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "experiments/nas.hpp"
+#include "kernels/rank_stats.hpp"
+#include "search/adaptation.hpp"
+#include "search/features.hpp"
+#include "sim/space.hpp"
 #include "tests/support/h5_read.hpp"
 #include "tests/support/run_config.hpp"
 
@@ -30,8 +35,8 @@ std::string config(const std::string& space, const std::string& nas) {
 }
 
 std::string nas_settings(bool batched) {
-  return std::string("{accuracy: synthetic, proxy: pixel3_cpu, targets: [raspi4, edgetpu], sources: [target, proxy, flops], "
-                     "strategies: [regularized_evolution, local_search, ofa_evolution, latency_aware_random], "
+  return std::string("{accuracy: synthetic, proxy: pixel3_cpu, targets: [raspi4, edgetpu], sources: [target, proxy, flops, adapted], "
+                     "n: 10, validation: 10, strategies: [regularized_evolution, local_search, ofa_evolution, latency_aware_random], "
                      "ofa: {population: 20, generations: 6}, constraints: [0.2, 0.6], seeds: 2, budget: 150, "
                      "checkpoints: [50, 150], optimum_budget: 600, optimum_seeds: 2, batch_searches: ") +
          (batched ? "true" : "false") + "}";
@@ -76,7 +81,7 @@ void check_space(const std::string& space) {
   EXPECT_EQ(string_attr(f1, "/cells/0/nas", "optimum"), "estimated");
   for (const char* name : {"regret", "found_accuracy", "failed", "violation", "evaluations", "rejected",
                            "target_measurements", "hypervolume_ratio", "best_accuracy", "optimum_accuracy",
-                           "constraint_ms", "srcc_proxy"}) {
+                           "constraint_ms", "srcc_proxy", "srcc_adapted_mean"}) {
     const auto a = cube(f1, name), b = cube(f2, name);
     ASSERT_EQ(a.size(), b.size()) << name;
     for (size_t i = 0; i < a.size(); ++i) {
@@ -85,14 +90,14 @@ void check_space(const std::string& space) {
   }
   std::vector<hsize_t> d;
   const auto violation = cube(f1, "violation", &d);
-  ASSERT_EQ(d, (std::vector<hsize_t>{4, 3, 2, 2, 2}));  // strategy, source, target, constraint, seed
+  ASSERT_EQ(d, (std::vector<hsize_t>{4, 4, 2, 2, 2}));  // strategy, source, target, constraint, seed
   const auto regret = cube(f1, "regret"), found = cube(f1, "found_accuracy"), evals = cube(f1, "evaluations");
   const auto optimum = cube(f1, "optimum_accuracy");
   const size_t per_source = 2 * 2 * 2;
   for (size_t s = 0; s < 4; ++s) {
-    for (size_t j = 0; j < 3; ++j) {
+    for (size_t j = 0; j < 4; ++j) {
       for (size_t k = 0; k < per_source; ++k) {
-        const size_t i = (s * 3 + j) * per_source + k;
+        const size_t i = (s * 4 + j) * per_source + k;
         if (j == 0) {
           // Source = target: the pick is within the target's own constraint.
           EXPECT_EQ(violation[i], 0.0f) << "strategy " << s << " search " << k;
@@ -117,12 +122,63 @@ TEST(NasOnTheFly, FbnetBatchedEqualsOneByOneAndTargetSearchesNeverViolate) { che
 
 TEST(NasOnTheFly, OfaBatchedEqualsOneByOneAndTargetSearchesNeverViolate) { check_space("ofa_mbv3"); }
 
+// The adapted source on the fly predicts the architectures a search asks about from
+// the scheme's affine form (search/affine_oracle.hpp). Its SRCC on the run's sample must
+// be what the scheme's own predict() gives over that sample, fitted on the same draws
+// (the tabulated stage's path): computed here from the file's sample and latencies.
+TEST(NasOnTheFly, TheAdaptedSourceIsTheSchemesFitOnTheSample) {
+  for (const std::string scheme : {"adaproxy", "anchored"}) {
+    SCOPED_TRACE(scheme);
+    std::string nas = nas_settings(true);
+    nas.replace(nas.find("n: 10,"), 6, "scheme: " + scheme + ", n: 10,");
+    const auto out = tmp("nas_otf_adapted_" + scheme + ".h5");
+    const RunOutcome r = run_config("nas_otf_adapted_" + scheme, config("fbnet", nas), out);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    const hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    std::vector<hsize_t> dc, dl;
+    const auto codes = read_all<uint8_t>(f, "/cells/0/eval/arch_codes", H5T_NATIVE_UINT8, &dc);
+    const auto ms = read_all<float>(f, "/cells/0/eval/latency_ms", H5T_NATIVE_FLOAT, &dl);
+    const auto srcc_adapted = cube(f, "srcc_adapted_mean");
+    H5Fclose(f);
+    const size_t m = dc[0], K = dc[1], D = dl[1];
+    ASSERT_EQ(D, 3u);  // pixel3_cpu (the proxy), raspi4, edgetpu
+    std::vector<proxysim::ArchCode> arch(m);
+    for (size_t i = 0; i < m; ++i) arch[i].assign(codes.begin() + static_cast<long>(i * K), codes.begin() + static_cast<long>((i + 1) * K));
+    const Eigen::MatrixXd x = proxysim::one_hot_features(proxysim::SpaceId::kFbnet, arch);
+    Eigen::VectorXd proxy(static_cast<Eigen::Index>(m));
+    std::vector<double> key(m);
+    for (size_t i = 0; i < m; ++i) proxy[static_cast<Eigen::Index>(i)] = key[i] = ms[i * D];
+    ASSERT_EQ(srcc_adapted.size(), 2u);
+    for (size_t t = 0; t < 2; ++t) {
+      std::vector<float> target(m);
+      for (size_t i = 0; i < m; ++i) target[i] = ms[i * D + 1 + t];
+      double sum = 0;
+      for (int32_t rep = 0; rep < 2; ++rep) {
+        const auto split = proxysim::draw_adaptation_samples(proxysim::Sampling::kRandom, proxysim::nas_adapt_seed(0, t, rep),
+                                                             key, 10, 10);
+        const proxysim::AdaptationInput in{x, proxy, proxysim::gather_target_samples(split.train, target.data()),
+                                           proxysim::gather_target_samples(split.validation, target.data())};
+        const Eigen::VectorXd p = proxysim::make_adaptation_scheme(scheme)->predict(in);
+        std::vector<float> pf(m);
+        for (size_t i = 0; i < m; ++i) pf[i] = static_cast<float>(p[static_cast<Eigen::Index>(i)]);
+        sum += proxysim::spearman_pair(proxysim::Backend::kCpu, pf.data(), target.data(), static_cast<int64_t>(m));
+      }
+      // Float rounding of two summation orders may swap a near-tie: 1e-5 of SRCC.
+      EXPECT_NEAR(srcc_adapted[t], sum / 2, 1e-5) << "target " << t;
+    }
+  }
+}
+
 TEST(NasOnTheFly, RefusesWhatASpaceEvaluatedOnTheFlyCannotDo) {
   struct Case {
     std::string replace, with, fragment;
   };
   const std::vector<Case> cases = {
-      {"sources: [target, proxy, flops]", "sources: [target, adapted]", "nas.sources: 'adapted' needs a tabulated space"},
+      {"sources: [target, proxy, flops, adapted]", "sources: [target, adapted], scheme: twin",
+       "nas.scheme: 'twin' cannot predict architectures outside"},
+      {"sources: [target, proxy, flops, adapted]", "sources: [target, adapted], scheme: multi_proxy",
+       "nas.scheme: 'multi_proxy' cannot predict"},
       {"strategies: [regularized_evolution, local_search, ofa_evolution, latency_aware_random]",
        "strategies: [exhaustive]", "'exhaustive' cannot enumerate"},
       {"accuracy: synthetic", "accuracy: nb201", "accuracy"},

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -624,6 +625,71 @@ TEST(AdaptAnchored, KeepsTheProxyWithoutEvidenceAndAdaptsWhereTheSamplesShowIt) 
   // always show it: the fits may spend 9 degrees of freedom on a 25-dimensional model).
   EXPECT_LE(kept_linear, kSeeds / 2);
   EXPECT_GT(gain, 0.2);
+}
+
+// A search on a space too large to tabulate predicts the architectures it proposes
+// from a scheme's affine form (AdaptationChoice::affine): on every row of the table the
+// form must give what predict() gave, for every scheme that has one and for both of
+// anchored's outcomes (the noisy target keeps the proxy, the linear one adapts).
+TEST(AdaptAffine, TheAffineFormPredictsWhatPredictGave) {
+  const OneProxy& o = oneproxy();
+  const std::vector<float> base = o.column(o.device("true_a76"));
+  const VectorXd p = as_vector(base);
+  std::vector<float> noisy(base.size()), linear(base.size());
+  for (size_t r = 0; r < base.size(); ++r) {
+    noisy[r] = base[r] * static_cast<float>(1.0 + 0.01 * gaussian(77, 0, r));
+    double v = 1.0;
+    for (int e = 0; e < 6; ++e) {
+      const int op = o.table.codes[r][static_cast<size_t>(e)];
+      v += op == 3 ? 0.1 : op == 4 ? 3.0 : op == 2 ? 1.0 : 0.2;
+    }
+    linear[r] = static_cast<float>(v);
+  }
+  const std::vector<float> other = o.column(o.device("true_630"));
+  std::vector<int64_t> all(base.size());
+  for (size_t r = 0; r < all.size(); ++r) all[r] = static_cast<int64_t>(r);
+  std::map<std::string, int> outcomes;
+  for (const std::string name : {"none", "target_only", "adaproxy", "adaproxy_sq", "anchored"}) {
+    for (int seed = 0; seed < 4; ++seed) {
+      for (const std::vector<float>* t : std::vector<const std::vector<float>*>{&noisy, &linear, &other}) {
+        const std::vector<int64_t> s = draw_rows(static_cast<uint64_t>(seed), all, 20);
+        const AdaptationInput in{o.x, p, gather_target_samples({s.begin(), s.begin() + 10}, t->data()),
+                                 gather_target_samples({s.begin() + 10, s.end()}, t->data())};
+        auto scheme = make_adaptation_scheme(name);
+        const VectorXd pred = scheme->predict(in);
+        const auto& affine = scheme->last_choice().affine;
+        ASSERT_TRUE(affine.has_value()) << name;
+        ASSERT_EQ(affine->feature_weights.size(), o.x.cols());
+        const VectorXd again = affine->proxy_scale * p + o.x * affine->feature_weights;
+        const double scale = pred.cwiseAbs().maxCoeff();
+        EXPECT_LE((again - pred).cwiseAbs().maxCoeff(), 1e-12 * scale) << name << " seed " << seed;
+        if (name == "anchored") ++outcomes[scheme->last_choice().kept_proxy ? "kept" : "adapted"];
+      }
+    }
+  }
+  // Both of anchored's branches were checked.
+  EXPECT_GT(outcomes["kept"], 0);
+  EXPECT_GT(outcomes["adapted"], 0);
+}
+
+// Schemes whose prediction is not an affine map of the proxy and the features say so.
+TEST(AdaptAffine, MultiProxyHasNoAffineForm) {
+  const OneProxy& o = oneproxy();
+  const VectorXd p = as_vector(o.column(o.device("true_a76")));
+  const std::vector<float> target = o.column(o.device("true_630"));
+  const std::vector<int64_t> s = draw_rows(3, measured_rows(target, o.table), 20);
+  MatrixXd candidates(p.size(), 2);
+  // Two other devices of the table (neither the proxy nor the target).
+  int filled = 0;
+  for (size_t d = 0; d < o.table.devices.size() && filled < 2; ++d) {
+    if (o.table.devices[d] == "true_a76" || o.table.devices[d] == "true_630") continue;
+    candidates.col(filled++) = as_vector(o.column(static_cast<int>(d)));
+  }
+  AdaptationInput in{o.x, p, gather_target_samples({s.begin(), s.begin() + 10}, target.data()),
+                     gather_target_samples({s.begin() + 10, s.end()}, target.data()), candidates};
+  auto scheme = make_adaptation_scheme("multi_proxy");
+  scheme->predict(in);
+  EXPECT_FALSE(scheme->last_choice().affine.has_value());
 }
 
 // ---------------------------------------------------------------- multi_proxy

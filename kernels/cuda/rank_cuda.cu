@@ -140,10 +140,12 @@ auto checked(F&& f) {
 // Runs `f`, turning a failed GPU allocation into an error that says how large the
 // input was, about what it needs and how many rows would fit in what is free. The
 // statistics hold the matrix, a rank or key per entry and the sorts' buffers: about
-// 8 bytes per entry and 32 per row. A kernel or copy that failed inside Thrust is
-// reported as a CudaError naming the statistic.
+// 8 bytes per entry and 32 per row, plus `batch_bytes_per_row` x rows up to
+// `batch_cap` bytes (the SRCC ranking's batch of columns; 0 where there is none). A kernel or copy that failed inside
+// Thrust is reported as a CudaError naming the statistic.
 template <class F>
-auto within_gpu_memory(const char* what, int64_t rows, int64_t cols, F&& f) {
+auto within_gpu_memory(const char* what, int64_t rows, int64_t cols, F&& f, double batch_bytes_per_row = 0,
+                       double batch_cap = 0) {
   try {
     return f();
   } catch (const CudaError&) {
@@ -156,25 +158,36 @@ auto within_gpu_memory(const char* what, int64_t rows, int64_t cols, F&& f) {
   } catch (const std::bad_alloc&) {
     cudaGetLastError();
     const double per_row = 8.0 * static_cast<double>(cols) + 32.0;
+    const double r = static_cast<double>(rows);
+    // A batch holds at least one column, so past the cap it grows with the rows.
+    const double batch = std::max(std::min(batch_bytes_per_row * r, batch_cap), batch_bytes_per_row * r / std::max<double>(1, static_cast<double>(cols)));
     size_t free_b = 0, total_b = 0;
     cudaMemGetInfo(&free_b, &total_b);
     cudaGetLastError();
+    const double room = std::max(0.0, static_cast<double>(free_b) - batch_cap);
+    const double fit = room / (per_row + batch_bytes_per_row / std::max<double>(1, static_cast<double>(cols)));
     throw UserError(gpu_out_of_memory(std::string(what) + " of " + std::to_string(rows) + " x " + std::to_string(cols),
-                                      per_row * static_cast<double>(rows)) +
-                    "; about " + std::to_string(static_cast<int64_t>(static_cast<double>(free_b) / per_row)) +
-                    " rows would fit");
+                                      per_row * r + batch) +
+                    "; about " + std::to_string(static_cast<int64_t>(fit)) + " rows would fit");
   }
 }
 
 }  // namespace
 
 PairMatrix cuda_spearman_matrix(const LatencyMatrix& m, const ColumnRanking& ranking) {
-  return within_gpu_memory("the SRCC matrix", m.rows, m.devices, [&] {
-    auto d = upload(m.latency_ms, m.rows * m.devices);
-    return checked([&] {
-      return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).with_ranking(ranking).spearman();
-    });
-  });
+  // The ranking's batch of columns (either sorter): kRankBytesPerEntry an entry, within
+  // kBatchBytes unless one column alone is more.
+  const double batch_per_row = static_cast<double>(kRankBytesPerEntry) * static_cast<double>(m.devices);
+  const double batch_cap = static_cast<double>(CudaSystem::kBatchBytes);
+  return within_gpu_memory(
+      "the SRCC matrix", m.rows, m.devices,
+      [&] {
+        auto d = upload(m.latency_ms, m.rows * m.devices);
+        return checked([&] {
+          return Gpu(thrust::raw_pointer_cast(d.data()), m.rows, m.devices).with_ranking(ranking).spearman();
+        });
+      },
+      batch_per_row, batch_cap);
 }
 
 PairMatrix cuda_kendall_matrix(const LatencyMatrix& m) {

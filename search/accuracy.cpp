@@ -1,6 +1,7 @@
 #include "search/accuracy.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -137,39 +138,51 @@ Nb201AccuracyTable read_nb201_accuracy(const std::string& path) {
   return t;
 }
 
-double synthetic_accuracy(const SearchSpace& space, const ArchCode& code, uint64_t seed) {
-  // Per space: the accuracy range and the capacity at which 63 % of it is reached.
-  // The ranges echo published figures for the space's task (NB201 CIFAR-10 about
-  // 85-94 %, FBNet CIFAR-100 about 60-76 %, OFA ImageNet about 70-80 %) so that
-  // regrets read in familiar units; nothing else about them is measured.
+namespace {
+
+// Per space: the accuracy range and the capacity at which 63 % of it is reached.
+// The ranges echo published figures for the space's task (NB201 CIFAR-10 about
+// 85-94 %, FBNet CIFAR-100 about 60-76 %, OFA ImageNet about 70-80 %) so that
+// regrets read in familiar units; nothing else about them is measured.
+struct SyntheticConstants {
   double a_min = 85.0, a_max = 94.5, c0 = 1.5, macs_min = 7.8e6, params_min = 7.3e4;
-  if (space.id() == SpaceId::kFbnet) {
-    a_min = 60.0, a_max = 77.0, c0 = 2.0, macs_min = 1.0e7, params_min = 2.0e5;
-  } else if (space.id() == SpaceId::kOfaMbv3) {
-    a_min = 70.0, a_max = 81.0, c0 = 2.0, macs_min = 1.0e8, params_min = 2.0e6;
-  } else if (space.id() == SpaceId::kMbv2) {
+};
+
+SyntheticConstants synthetic_constants(SpaceId id) {
+  SyntheticConstants k;
+  if (id == SpaceId::kFbnet) {
+    k = {60.0, 77.0, 2.0, 1.0e7, 2.0e5};
+  } else if (id == SpaceId::kOfaMbv3) {
+    k = {70.0, 81.0, 2.0, 1.0e8, 2.0e6};
+  } else if (id == SpaceId::kMbv2) {
     // Capacity alone puts MobileNetV2-1.0 (300.8 M multiply-adds, 3.50 M parameters)
     // at 72.0 %, its published top-1; the space spans about 70-73 % before interactions.
-    a_min = 65.0, a_max = 80.0, c0 = 3.0, macs_min = 1.0e8, params_min = 2.0e6;
+    k = {65.0, 80.0, 3.0, 1.0e8, 2.0e6};
   }
-  const OpTotals tot = space.totals(code);
-  const double c = std::log1p(static_cast<double>(tot.macs) / macs_min) +
-                   0.5 * std::log1p(static_cast<double>(tot.params) / params_min);
-  double acc = a_min + (a_max - a_min) * (1.0 - std::exp(-c / c0));
+  return k;
+}
+
+// The surrogate from the network's MACs and parameters on: capacity, interactions,
+// noise (search/accuracy.hpp). Both the lowering path and the tabulated one end here,
+// so they can differ only in the totals they pass.
+double synthetic_from_totals(SpaceId id, const uint8_t* code, double macs, double params, uint64_t seed) {
+  const SyntheticConstants k = synthetic_constants(id);
+  const double c = std::log1p(macs / k.macs_min) + 0.5 * std::log1p(params / k.params_min);
+  double acc = k.a_min + (k.a_max - k.a_min) * (1.0 - std::exp(-c / k.c0));
   // OFA's and MBv2's kernel and expansion bytes past a stage's depth name no layer:
   // the interactions and the noise see the network (resolution, depths, then each
   // slot's layer or "unused"), so two codes of one network get one accuracy.
-  std::vector<uint8_t> net;
-  if (space.id() == SpaceId::kOfaMbv3) {
-    net.assign(code.begin(), code.begin() + ofa::kKernelOffset);
-    for (int slot = 0; slot < ofa::kSlots; ++slot) net.push_back(static_cast<uint8_t>(ofa::slot_choice(code.data(), slot)));
-  } else if (space.id() == SpaceId::kMbv2) {
-    net.assign(code.begin(), code.begin() + mbv2::kKernelOffset);
-    for (int slot = 0; slot < mbv2::kSlots; ++slot) net.push_back(static_cast<uint8_t>(mbv2::slot_choice(code.data(), slot)));
+  std::array<uint8_t, kMaxDecisions> net{};
+  size_t K = 0;
+  if (id == SpaceId::kOfaMbv3) {
+    for (; K < static_cast<size_t>(ofa::kKernelOffset); ++K) net[K] = code[K];
+    for (int slot = 0; slot < ofa::kSlots; ++slot) net[K++] = static_cast<uint8_t>(ofa::slot_choice(code, slot));
+  } else if (id == SpaceId::kMbv2) {
+    for (; K < static_cast<size_t>(mbv2::kKernelOffset); ++K) net[K] = code[K];
+    for (int slot = 0; slot < mbv2::kSlots; ++slot) net[K++] = static_cast<uint8_t>(mbv2::slot_choice(code, slot));
   } else {
-    net = code;
+    for (; K < static_cast<size_t>(space_decisions(id)); ++K) net[K] = code[K];
   }
-  const size_t K = net.size();
   // Each pair term is uniform in [-w, w] (variance w^2 / 3); w = 0.5 sqrt(3 / (K - 1))
   // gives the K - 1 terms together a spread of 0.5 points in every space, so capacity
   // stays the main effect however many decisions a space has.
@@ -183,11 +196,118 @@ double synthetic_accuracy(const SearchSpace& space, const ArchCode& code, uint64
   return std::clamp(acc, 0.0, 100.0);
 }
 
+// Sums an op sequence's MACs and parameters as integers, and whether every op's were
+// integers below 2^53 (then a double sum of them in any order is exact).
+struct IntegerTotals {
+  int64_t macs = 0, params = 0;
+  bool exact = true;
+  void operator()(const Op& op) {
+    add(op_macs(op), macs);
+    add(op_params(op), params);
+  }
+  void add(double v, int64_t& sum) {
+    constexpr double kExactBelow = 9007199254740992.0;  // 2^53
+    if (!(v >= 0.0 && v < kExactBelow && v == std::floor(v))) {
+      exact = false;
+      return;
+    }
+    sum += static_cast<int64_t>(v);
+  }
+};
+
+}  // namespace
+
+double synthetic_accuracy(const SearchSpace& space, const ArchCode& code, uint64_t seed) {
+  const OpTotals tot = space.totals(code);
+  return synthetic_from_totals(space.id(), code.data(), tot.macs, tot.params, seed);
+}
+
+SyntheticAccuracy::SyntheticAccuracy(const SearchSpace& space, uint64_t seed) : space_(space), seed_(seed) {
+  const SpaceId id = space.id();
+  if (!is_chain_space(id)) return;  // NB201: one cell shared by 15 places, lowered whole
+  // As compile_chain (kernels/chain_tables.cpp): the tensor entering a position has
+  // the same shape whatever was chosen before it (only identities may be absent, and
+  // they keep the shape), so each (group, position, choice) has fixed totals.
+  const int P = chain_positions(id), C = chain_choices(id), G = chain_groups(id);
+  positions_ = P;
+  choices_ = C;
+  fixed_.assign(static_cast<size_t>(G) * 2, 0);
+  per_choice_.assign(static_cast<size_t>(G) * P * C * 2, 0);
+  bool exact = true;
+  for (int g = 0; g < G; ++g) {
+    IntegerTotals fixed;
+    Emitter<IntegerTotals> em(fixed);
+    Tensor x = chain_prefix(id, g, space.params(), em);
+    int64_t most_macs = 0, most_params = 0;  // the largest network of the group
+    for (int pos = 0; pos < P; ++pos) {
+      int64_t top_macs = 0, top_params = 0;
+      Tensor next{};
+      for (int c = 0; c < C; ++c) {
+        IntegerTotals t;
+        Emitter<IntegerTotals> e(t);
+        const Tensor y = chain_position(id, pos, c, e, x);
+        if (c == 0) next = y;
+        exact = exact && t.exact;
+        int64_t* row = &per_choice_[((static_cast<size_t>(g) * P + pos) * C + c) * 2];
+        row[0] = t.macs;
+        row[1] = t.params;
+        top_macs = std::max(top_macs, t.macs);
+        top_params = std::max(top_params, t.params);
+      }
+      most_macs += top_macs;
+      most_params += top_params;
+      x = next;
+      x.id = -1;
+    }
+    chain_suffix(id, space.params(), em, x);
+    exact = exact && fixed.exact;
+    fixed_[static_cast<size_t>(g) * 2] = fixed.macs;
+    fixed_[static_cast<size_t>(g) * 2 + 1] = fixed.params;
+    // The lowering's running double sums stay exact while every partial sum is an
+    // integer below 2^53: bounded by the group's largest network.
+    constexpr int64_t kExactBelow = int64_t{1} << 53;
+    exact = exact && fixed.macs + most_macs < kExactBelow && fixed.params + most_params < kExactBelow;
+  }
+  if (!exact) {
+    fixed_.clear();
+    per_choice_.clear();
+  }
+}
+
+std::pair<double, double> SyntheticAccuracy::macs_params(const uint8_t* code) const {
+  const SpaceId id = space_.id();
+  if (per_choice_.empty()) {
+    const OpTotals t = space_.totals(ArchCode(code, code + space_.decisions()));
+    return {t.macs, t.params};
+  }
+  const int g = chain_group(id, code);
+  int64_t macs = fixed_[static_cast<size_t>(g) * 2], params = fixed_[static_cast<size_t>(g) * 2 + 1];
+  const int64_t* rows = &per_choice_[static_cast<size_t>(g) * static_cast<size_t>(positions_ * choices_) * 2];
+  for (int pos = 0; pos < positions_; ++pos) {
+    const int64_t* r = rows + (static_cast<size_t>(pos) * static_cast<size_t>(choices_) +
+                               static_cast<size_t>(chain_choice(id, code, pos))) * 2;
+    macs += r[0];
+    params += r[1];
+  }
+  return {static_cast<double>(macs), static_cast<double>(params)};
+}
+
+double SyntheticAccuracy::operator()(const uint8_t* code) const {
+  const auto [macs, params] = macs_params(code);
+  return synthetic_from_totals(space_.id(), code, macs, params, seed_);
+}
+
+double SyntheticAccuracy::operator()(const ArchCode& code) const {
+  space_.validate(code);
+  return (*this)(code.data());
+}
+
 std::vector<float> accuracy_for(const SearchSpace& space, const std::vector<ArchCode>& codes, const std::string& source,
                                 const std::string& table_path, uint64_t synthetic_seed) {
   std::vector<float> out(codes.size());
   if (source == "synthetic") {
-    for (size_t i = 0; i < codes.size(); ++i) out[i] = static_cast<float>(synthetic_accuracy(space, codes[i], synthetic_seed));
+    const SyntheticAccuracy synthetic(space, synthetic_seed);
+    for (size_t i = 0; i < codes.size(); ++i) out[i] = static_cast<float>(synthetic(codes[i]));
     return out;
   }
   if (source != "nb201") throw UserError("accuracy source '" + source + "': expected nb201 or synthetic");

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sim/space.hpp"
@@ -45,7 +46,39 @@ Nb201AccuracyTable read_nb201_accuracy(const std::string& path);
 //  - noise: a seeded value in [-1, 1] per architecture, scaled by 0.3 points, standing
 //    for the seed-to-seed spread of training.
 // Constants per space are in accuracy.cpp; the seed changes the interactions and noise.
+// This form lowers the network for its MACs and parameters: the reference.
 double synthetic_accuracy(const SearchSpace& space, const ArchCode& code, uint64_t seed);
+
+// The same surrogate for one (space, seed), its MACs and parameters summed from
+// per-(group, position, choice) integer tables of the chain spaces (FBNet; OFA and
+// MBv2 by resolution and block slot, an unused slot a choice of its own) instead of
+// lowering each network: 20 to 22 table reads where the lowering emitted every op of
+// the network, about 30 % of an on-the-fly FBNet search's time on one thread
+// (bench/NOTES.md, 4b). Every op's MACs and parameters are integers and the totals
+// stay below 2^53, so the lowering's double sums are exact and these integer sums
+// equal them: the value is synthetic_accuracy's bit for bit (the constructor checks
+// both conditions and keeps the lowering where they fail; NB201, not a chain, is
+// lowered). Immutable after construction: callable from many threads at once.
+class SyntheticAccuracy {
+ public:
+  SyntheticAccuracy(const SearchSpace& space, uint64_t seed);
+  // `code`: space.decisions() bytes, each within its decision's range (not checked).
+  double operator()(const uint8_t* code) const;
+  // Checked as SearchSpace::validate checks it (UserError).
+  double operator()(const ArchCode& code) const;
+  // The MACs and parameters the surrogate is computed from (SearchSpace::totals' macs
+  // and params, the same doubles); `code` as above.
+  std::pair<double, double> macs_params(const uint8_t* code) const;
+  // Whether the tables are used (false: every call lowers the network).
+  bool tabulated() const { return !per_choice_.empty(); }
+
+ private:
+  SearchSpace space_;
+  uint64_t seed_;
+  int positions_ = 0, choices_ = 0;
+  std::vector<int64_t> fixed_;       // [group][macs, params]: prefix and suffix
+  std::vector<int64_t> per_choice_;  // [group][position][choice][macs, params]
+};
 
 // Accuracy per architecture: "nb201" table values (space must be nb201; `table_path`
 // the CSV) or "synthetic" (any space).

@@ -2,13 +2,11 @@
 
 #include <algorithm>
 
-#include "search/accuracy.hpp"
-
 namespace proxysim {
 
 EngineOracle::EngineOracle(const SearchSpace& space, Backend backend, std::vector<EvalDevice> devices,
                            EngineOptions options, uint64_t synthetic_seed)
-    : space_(space), devices_(static_cast<int>(devices.size())), seed_(synthetic_seed),
+    : space_(space), devices_(static_cast<int>(devices.size())), seed_(synthetic_seed), synthetic_(space, synthetic_seed),
       engine_(make_engine(backend, space, std::move(devices), options)) {}
 
 void EngineOracle::evaluate(const std::vector<Arch>& archs, std::vector<float>& values) {
@@ -34,7 +32,7 @@ void EngineOracle::evaluate(const std::vector<Arch>& archs, std::vector<float>& 
 }
 
 double EngineOracle::accuracy(const Arch& a) const {
-  return synthetic_accuracy(space_, ArchCode(a.begin(), a.begin() + space_.decisions()), seed_);
+  return synthetic_(a.data());
 }
 
 }  // namespace proxysim

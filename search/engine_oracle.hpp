@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/engine.hpp"
+#include "search/accuracy.hpp"
 #include "search/on_the_fly.hpp"
 
 namespace proxysim {
@@ -26,6 +27,7 @@ class EngineOracle final : public ArchOracle {
   SearchSpace space_;
   int devices_;
   uint64_t seed_;
+  SyntheticAccuracy synthetic_;
   std::unique_ptr<Engine> engine_;
   std::vector<uint8_t> codes_, out_codes_;
   std::vector<float> latency_, macs_, params_;

@@ -6,8 +6,13 @@ namespace proxysim {
 
 EngineOracle::EngineOracle(const SearchSpace& space, Backend backend, std::vector<EvalDevice> devices,
                            EngineOptions options, uint64_t synthetic_seed)
-    : space_(space), devices_(static_cast<int>(devices.size())), seed_(synthetic_seed), synthetic_(space, synthetic_seed),
+    : space_(space), backend_(backend), device_list_(devices), options_(options),
+      devices_(static_cast<int>(devices.size())), seed_(synthetic_seed), synthetic_(space, synthetic_seed),
       engine_(make_engine(backend, space, std::move(devices), options)) {}
+
+std::unique_ptr<ArchOracle> EngineOracle::fork() const {
+  return std::make_unique<EngineOracle>(space_, backend_, device_list_, options_, seed_);
+}
 
 void EngineOracle::evaluate(const std::vector<Arch>& archs, std::vector<float>& values) {
   const auto n = static_cast<int64_t>(archs.size());

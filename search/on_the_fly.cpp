@@ -292,8 +292,14 @@ std::vector<OnTheFlyResult> run_all_direct(const SpaceShape& shape, const std::v
       try {
         out[u] = run_direct(shape, tasks[u], mine, C, sent);
         if (options.progress) {
+          // An exception may not leave a critical section: it is caught inside.
 #pragma omp critical(proxysim_on_the_fly_progress)
-          options.progress(++finished, n);
+          try {
+            options.progress(++finished, n);
+          } catch (...) {
+            errors[u] = std::current_exception();
+            failed.store(true, std::memory_order_relaxed);
+          }
         }
       } catch (...) {
         errors[u] = std::current_exception();

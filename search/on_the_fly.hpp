@@ -19,8 +19,9 @@
 // CPU engine), the rounds cost more than they save: copying every strategy before
 // each trial and probing a thousand caches that no longer fit any cache each round.
 // There each search runs to its end on one thread, asking the oracle as it goes (the
-// direct mode); with no lookahead it lists exactly what the rounds list, in the same
-// order, so both give the same OnTheFlyResult (tested).
+// direct mode). With no lookahead the rounds list exactly the architectures the
+// direct mode evaluates, in the same order, so both give the same OnTheFlyResult
+// (tested).
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -344,6 +344,18 @@ TEST(OnTheFly, ADirectModeFailureReachesTheCaller) {
   EXPECT_THROW(run_on_the_fly(shape_of(22, 9), tasks_for(false), oracle, {}), std::runtime_error);
 }
 
+TEST(OnTheFly, AProgressFailureReachesTheCallerInBothModes) {
+  for (bool singly : {false, true}) {
+    const SpaceShape s = shape_of(22, 9);
+    ToyOracle oracle(s, singly);
+    OnTheFlyOptions o;
+    o.progress = [](int64_t done, int64_t) {
+      if (done >= 3) throw std::runtime_error("display lost");
+    };
+    EXPECT_THROW(run_on_the_fly(s, tasks_for(false), oracle, o), std::runtime_error) << (singly ? "direct" : "rounds");
+  }
+}
+
 TEST(OnTheFly, AnOracleFailureReachesTheCaller) {
   struct Failing final : ArchOracle {
     int channels() const override { return 1; }

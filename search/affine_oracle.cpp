@@ -9,7 +9,7 @@
 namespace proxysim {
 
 AffineOracle::AffineOracle(const SearchSpace& space, ArchOracle& base, std::vector<AffineChannel> added)
-    : space_(space.id()), decisions_(space.decisions()), base_(base), base_channels_(base.channels()),
+    : space_(space.id()), decisions_(space.decisions()), base_(&base), base_channels_(base.channels()),
       added_(static_cast<Eigen::Index>(added.size())), scale_(added_), weights_(feature_count(space.id()), added_) {
   for (Eigen::Index k = 0; k < added_; ++k) {
     const AffineChannel& a = added[static_cast<size_t>(k)];
@@ -26,11 +26,22 @@ AffineOracle::AffineOracle(const SearchSpace& space, ArchOracle& base, std::vect
   }
 }
 
+std::unique_ptr<ArchOracle> AffineOracle::fork() const {
+  std::unique_ptr<ArchOracle> base = base_->fork();
+  if (!base) return nullptr;
+  return std::unique_ptr<ArchOracle>(new AffineOracle(*this, std::move(base)));
+}
+
+AffineOracle::AffineOracle(const AffineOracle& from, std::unique_ptr<ArchOracle> base)
+    : space_(from.space_), decisions_(from.decisions_), owned_base_(std::move(base)), base_(owned_base_.get()),
+      base_channels_(from.base_channels_), added_(from.added_), anchor_(from.anchor_), scale_(from.scale_),
+      weights_(from.weights_) {}
+
 void AffineOracle::evaluate(const std::vector<Arch>& archs, std::vector<float>& values) {
   const size_t n = archs.size();
   const auto B = static_cast<size_t>(base_channels_), C = static_cast<size_t>(channels());
   base_values_.assign(n * B, 0.0f);
-  base_.evaluate(archs, base_values_);
+  base_->evaluate(archs, base_values_);
   codes_.resize(n);
   for (size_t i = 0; i < n; ++i) codes_[i].assign(archs[i].begin(), archs[i].begin() + decisions_);
   // A row has one nonzero feature per decision and the constant (23 of FBNet's 199):

@@ -3,6 +3,7 @@
 // proxy (AdaptationChoice::affine) predicts an architecture it was never fitted on.
 #pragma once
 #include <Eigen/Dense>
+#include <memory>
 #include <vector>
 
 #include "search/on_the_fly.hpp"
@@ -24,12 +25,19 @@ class AffineOracle final : public ArchOracle {
   AffineOracle(const SearchSpace& space, ArchOracle& base, std::vector<AffineChannel> added);
   int channels() const override { return base_channels_ + static_cast<int>(added_); }
   void evaluate(const std::vector<Arch>& archs, std::vector<float>& values) override;
-  double accuracy(const Arch& a) const override { return base_.accuracy(a); }
+  double accuracy(const Arch& a) const override { return base_->accuracy(a); }
+  // As the base: the added channels cost the same per architecture in any batch.
+  bool evaluates_singly() const override { return base_->evaluates_singly(); }
+  // The same channels over a fork of the base (nullptr where the base has none).
+  std::unique_ptr<ArchOracle> fork() const override;
 
  private:
+  AffineOracle(const AffineOracle& from, std::unique_ptr<ArchOracle> base);
+
   SpaceId space_;
   int decisions_;
-  ArchOracle& base_;
+  std::unique_ptr<ArchOracle> owned_base_;  // a fork's own base; null for the original
+  ArchOracle* base_;
   int base_channels_;
   Eigen::Index added_;
   std::vector<int> anchor_;

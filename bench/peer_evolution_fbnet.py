@@ -14,8 +14,10 @@ its accuracy read from a per-block table. The limit is the median proxy latency 
 
 The table's values are seeded random numbers of a plausible size (0.05-1 ms a block,
 a per-device scale): they decide which proposals are refused, not how long a lookup
-takes. proxysim does more per architecture than this peer: it lowers the network and
-evaluates its latency model on each device, and its synthetic accuracy lowers it again.
+takes. proxysim does more per architecture than this peer: it evaluates its latency
+model on each device from compiled chain tables, and computes its synthetic accuracy
+from the network's MACs and parameters (exact per-block tables), interaction terms and
+noise.
 
 It times --runs searches and projects 1,000 linearly (they are independent). With
 --proxysim BENCH_BINARY it then runs that binary's BM_OnTheFlyFbnet on the same

@@ -13,9 +13,9 @@ Per space, strategy and latency source, over targets, constraints and seeds:
   of that optimum ("-" when fewer than half the searches got there within the budget),
   with the share of searches that got there.
 
-The figure draws, per space, the mean gap between that optimum and the best accuracy
-found so far against evaluations, one colour per strategy (the same in every panel),
-solid for the target's own latency as the source and dashed for the raw proxy.
+The figure draws the mean gap between that optimum and the best accuracy found so far
+against evaluations, one column per space and one row per latency source, one colour
+per strategy (the same in every panel), on shared axes.
 """
 import argparse
 import os
@@ -99,40 +99,46 @@ def table(result):
 def figure(result, path):
     with h5py.File(result, "r") as f:
         groups = cells(f)
-        fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 4.2), squeeze=False)
-        for ax, (space, g) in zip(axes.flat, groups):
+        sources = strings(groups[0][1]["sources"])
+        fig, axes = plt.subplots(len(sources), len(groups), figsize=(4.4 * len(groups), 2.7 * len(sources) + 1.0),
+                                 squeeze=False, sharex=True, sharey=True)
+        for col, (space, g) in enumerate(groups):
             best, checkpoints = g["best_accuracy"][()], g["checkpoints"][()]
             optimum = g["optimum_accuracy"][()]
             gap = optimum[None, None, :, :, None, None] - best
-            sources = strings(g["sources"])
-            for s, strat in enumerate(strings(g["strategies"])):
-                for src, ls in (("target", "-"), ("proxy", "--")):
-                    if src not in sources:
-                        continue
-                    mean = np.nanmean(gap[s, sources.index(src)].reshape(-1, len(checkpoints)), axis=0)
-                    name = strat
-                    if strat == "latency_aware_random" and "random" in strings(g["strategies"]):
-                        # Uniform draws never repeat in spaces this size: the same searches as random.
-                        name = "latency_aware_random (= random: no repeats)"
-                    ax.plot(checkpoints, mean, ls=ls, marker=".", color=STRATEGY_COLORS.get(strat, "k"),
-                            label=f"{name}, {src} latency", zorder=2 if strat == "random" else 3)
-            ax.axhline(0.5, color="0.6", ls=":", lw=0.8)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.yaxis.set_major_locator(FixedLocator([0.2, 0.5, 1, 2, 5, 10]))
-            ax.yaxis.set_major_formatter(ScalarFormatter())
-            ax.yaxis.set_minor_locator(NullLocator())
-            ax.set_xlabel("accuracy evaluations")
-            ax.set_ylabel("optimum - best found (points)")
+            cell_sources = strings(g["sources"])
             estimated = text(g.attrs.get("optimum", "exact")) == "estimated"
-            ax.set_title(f"{space} ({text(g.attrs.get('accuracy', '?'))} accuracy, "
-                         f"{'estimated' if estimated else 'exact'} optimum)", fontsize=9)
-            ax.grid(alpha=0.3)
-        handles, labels = axes.flat[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
-        fig.suptitle("Search strategies: gap to the target's constrained optimum against evaluations, mean over "
-                     "targets, constraints and seeds (dotted: 0.5 points)", fontsize=10)
-        fig.tight_layout(rect=(0, 0.12, 1, 0.95))
+            for row, src in enumerate(sources):
+                ax = axes[row, col]
+                if src in cell_sources:
+                    for s, strat in enumerate(strings(g["strategies"])):
+                        mean = np.nanmean(gap[s, cell_sources.index(src)].reshape(-1, len(checkpoints)), axis=0)
+                        name = strat
+                        if strat == "latency_aware_random" and "random" in strings(g["strategies"]):
+                            # Uniform draws never repeat in spaces this size: the same searches as random.
+                            name = "latency_aware_random (= random: no repeats)"
+                        ax.plot(checkpoints, mean, marker=".", color=STRATEGY_COLORS.get(strat, "k"), label=name,
+                                ls="--" if strat == "latency_aware_random" else "-",
+                                zorder=2 if strat == "random" else 3)
+                ax.axhline(0.5, color="0.6", ls=":", lw=0.8)
+                ax.set_xscale("log")
+                ax.set_yscale("log")
+                ax.yaxis.set_major_locator(FixedLocator([0.2, 0.5, 1, 2, 5, 10]))
+                ax.yaxis.set_major_formatter(ScalarFormatter())
+                ax.yaxis.set_minor_locator(NullLocator())
+                ax.grid(alpha=0.3)
+                if row == 0:
+                    ax.set_title(f"{space} ({text(g.attrs.get('accuracy', '?'))} accuracy, "
+                                 f"{'estimated' if estimated else 'exact'} optimum)", fontsize=9)
+                if row == len(sources) - 1:
+                    ax.set_xlabel("accuracy evaluations")
+                if col == 0:
+                    ax.set_ylabel(f"source: {src}\noptimum - best found", fontsize=9)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+        fig.suptitle("Search strategies: gap (points) to the target's constrained optimum against evaluations, one row "
+                     "per latency source,\nmean over targets, constraints and seeds (dotted: 0.5 points)", fontsize=10)
+        fig.tight_layout(rect=(0, 0.05, 1, 0.96))
         fig.savefig(path, dpi=130)
         plt.close(fig)
 

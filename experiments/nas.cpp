@@ -37,6 +37,22 @@ uint64_t nas_adapt_seed(uint64_t seed, size_t target, int32_t repeat) {
   return counter_hash(seed ^ 0xada9ull, target, static_cast<uint64_t>(repeat));
 }
 
+std::unique_ptr<AdaptationScheme> nas_fit_adapted(const NasSettings& stage, size_t target, int32_t repeat,
+                                                  const Eigen::Ref<const Eigen::MatrixXd>& features,
+                                                  const Eigen::Ref<const Eigen::VectorXd>& proxy_ms,
+                                                  const float* target_ms, Eigen::VectorXd& prediction,
+                                                  const Eigen::VectorXd* proxy_weights) {
+  const std::vector<double> key(proxy_ms.data(), proxy_ms.data() + proxy_ms.size());
+  const SampleSplit split = draw_adaptation_samples(Sampling::kRandom, nas_adapt_seed(stage.seed, target, repeat), key,
+                                                    stage.n, stage.validation);
+  AdaptationInput in{features, proxy_ms, gather_target_samples(split.train, target_ms),
+                     gather_target_samples(split.validation, target_ms)};
+  in.proxy_weights = proxy_weights;
+  std::unique_ptr<AdaptationScheme> scheme = make_adaptation_scheme(stage.scheme);
+  prediction = scheme->predict(in);
+  return scheme;
+}
+
 uint64_t nas_search_seed(uint64_t seed, int32_t repeat) { return counter_hash(seed, static_cast<uint64_t>(repeat), 0x5ea6c4ull); }
 
 const std::vector<std::string>& nas_source_names() {
@@ -166,19 +182,14 @@ NasReport compute_nas(const SearchSpace& space, const std::vector<float>& latenc
         Eigen::MatrixXd features(m, all_features.cols());
         Eigen::VectorXd pms(m);
         std::vector<float> tms(static_cast<size_t>(m));
-        std::vector<double> key(static_cast<size_t>(m));
         for (int64_t j = 0; j < m; ++j) {
           const auto i = static_cast<size_t>(er[static_cast<size_t>(j)]);
           features.row(j) = all_features.row(static_cast<Eigen::Index>(i));
           pms[j] = proxy_ms[i];
-          key[static_cast<size_t>(j)] = proxy_ms[i];
           tms[static_cast<size_t>(j)] = target_ms[t][i];
         }
-        const SampleSplit split =
-            draw_adaptation_samples(Sampling::kRandom, nas_adapt_seed(stage.seed, t, rep), key, stage.n, stage.validation);
-        AdaptationInput in{features, pms, gather_target_samples(split.train, tms.data()),
-                           gather_target_samples(split.validation, tms.data())};
-        const Eigen::VectorXd p = make_adaptation_scheme(stage.scheme)->predict(in);
+        Eigen::VectorXd p;
+        nas_fit_adapted(stage, t, rep, features, pms, tms.data(), p);
         std::vector<float> pf(static_cast<size_t>(m));
         for (int64_t j = 0; j < m; ++j) {
           pf[static_cast<size_t>(j)] = static_cast<float>(p[j]);

@@ -11,13 +11,16 @@
 // Pareto front measured on the target; the other strategies search within the
 // source's own quantile constraint and measure the front of what they evaluated.
 #pragma once
+#include <Eigen/Dense>
 #include <cstdint>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "kernels/engine.hpp"
 #include "io/h5.hpp"
+#include "search/adaptation.hpp"
 #include "search/strategy.hpp"
 #include "sim/space.hpp"
 
@@ -68,6 +71,18 @@ uint64_t nas_search_seed(uint64_t seed, int32_t repeat);
 // The seed of the adapted proxy's samples for (target, repeat): one draw per pair,
 // tabulated or on the fly.
 uint64_t nas_adapt_seed(uint64_t seed, size_t target, int32_t repeat);
+
+struct NasSettings;
+// The adapted source's fit for (target, repeat): the stage's scheme on the n +
+// validation rows that repeat draws (nas_adapt_seed, keyed by the proxy) from one row
+// per architecture of `features`, its prediction of every row in `prediction`. The
+// tabulated and the on-the-fly stage both fit through it. `proxy_weights`: w_P where
+// the caller computed it once for many fits, else null.
+std::unique_ptr<AdaptationScheme> nas_fit_adapted(const NasSettings& stage, size_t target, int32_t repeat,
+                                                  const Eigen::Ref<const Eigen::MatrixXd>& features,
+                                                  const Eigen::Ref<const Eigen::VectorXd>& proxy_ms,
+                                                  const float* target_ms, Eigen::VectorXd& prediction,
+                                                  const Eigen::VectorXd* proxy_weights = nullptr);
 
 struct NasDevices {
   int32_t proxy = -1;

@@ -64,8 +64,7 @@ std::vector<AffineChannel> fit_adapted(const StageInput& in, const NasSettings& 
   const auto C = static_cast<size_t>(engine.channels());
   const Eigen::MatrixXd features = one_hot_features(in.space.id(), arch);
   Eigen::VectorXd proxy(static_cast<Eigen::Index>(rows));
-  std::vector<double> key(rows);
-  for (uint64_t i = 0; i < rows; ++i) proxy[static_cast<Eigen::Index>(i)] = key[i] = v[i * C];
+  for (uint64_t i = 0; i < rows; ++i) proxy[static_cast<Eigen::Index>(i)] = v[i * C];
   const Eigen::VectorXd w_p = proxy_operator_weights(features, proxy);
   std::vector<AffineChannel> out(T * R);
   std::vector<std::exception_ptr> errors(T * R);
@@ -76,13 +75,8 @@ std::vector<AffineChannel> fit_adapted(const StageInput& in, const NasSettings& 
       const auto rep = static_cast<int32_t>(static_cast<size_t>(task) % R);
       std::vector<float> target(rows);
       for (uint64_t i = 0; i < rows; ++i) target[i] = v[i * C + t + 1];
-      const SampleSplit split =
-          draw_adaptation_samples(Sampling::kRandom, nas_adapt_seed(stage.seed, t, rep), key, stage.n, stage.validation);
-      AdaptationInput fit_in{features, proxy, gather_target_samples(split.train, target.data()),
-                             gather_target_samples(split.validation, target.data())};
-      fit_in.proxy_weights = &w_p;
-      auto scheme = make_adaptation_scheme(stage.scheme);
-      scheme->predict(fit_in);
+      Eigen::VectorXd prediction;
+      const auto scheme = nas_fit_adapted(stage, t, rep, features, proxy, target.data(), prediction, &w_p);
       const auto& affine = scheme->last_choice().affine;
       if (!affine) throw std::logic_error("nas: scheme '" + stage.scheme + "' left no affine form");
       out[static_cast<size_t>(task)] = AffineChannel{0, affine->proxy_scale, affine->feature_weights};

@@ -24,6 +24,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "experiments/adapt.hpp"
@@ -324,6 +325,24 @@ std::vector<int64_t> measured_rows(const std::vector<float>& target, const Measu
   return rows;
 }
 
+// Two targets at the ends for a proxy `base` of the oneproxy table: the proxy with 1 %
+// measurement noise (nothing to gain, SRCC 0.999), and one exactly linear in the
+// one-hot features with weights unrelated to the proxy's (3x3 convolutions nearly free,
+// pooling dear: SRCC about 0).
+std::pair<std::vector<float>, std::vector<float>> anchored_targets(const OneProxy& o, const std::vector<float>& base) {
+  std::vector<float> noisy(base.size()), linear(base.size());
+  for (size_t r = 0; r < base.size(); ++r) {
+    noisy[r] = base[r] * static_cast<float>(1.0 + 0.01 * gaussian(77, 0, r));
+    double v = 1.0;
+    for (int e = 0; e < 6; ++e) {
+      const int op = o.table.codes[r][static_cast<size_t>(e)];
+      v += op == 3 ? 0.1 : op == 4 ? 3.0 : op == 2 ? 1.0 : 0.2;
+    }
+    linear[r] = static_cast<float>(v);
+  }
+  return {noisy, linear};
+}
+
 VectorXd as_vector(const std::vector<float>& v) {
   VectorXd out(static_cast<Eigen::Index>(v.size()));
   for (size_t i = 0; i < v.size(); ++i) out[static_cast<Eigen::Index>(i)] = v[i];
@@ -579,19 +598,8 @@ TEST(AdaptAnchored, KeepsTheProxyWithoutEvidenceAndAdaptsWhereTheSamplesShowIt) 
   const OneProxy& o = oneproxy();
   const std::vector<float> base = o.column(o.device("true_a76"));
   const VectorXd p = as_vector(base);
-  // Two targets at the ends: the proxy with 1 % measurement noise (nothing to gain,
-  // SRCC 0.999), and one exactly linear in the one-hot features with weights unrelated
-  // to the proxy's (3x3 convolutions nearly free, pooling dear: SRCC about 0).
-  std::vector<float> noisy(base.size()), linear(base.size());
-  for (size_t r = 0; r < base.size(); ++r) {
-    noisy[r] = base[r] * static_cast<float>(1.0 + 0.01 * gaussian(77, 0, r));
-    double v = 1.0;
-    for (int e = 0; e < 6; ++e) {
-      const int op = o.table.codes[r][static_cast<size_t>(e)];
-      v += op == 3 ? 0.1 : op == 4 ? 3.0 : op == 2 ? 1.0 : 0.2;
-    }
-    linear[r] = static_cast<float>(v);
-  }
+  // Two targets at the ends (anchored_targets).
+  const auto [noisy, linear] = anchored_targets(o, base);
   std::vector<int64_t> all(base.size());
   for (size_t r = 0; r < all.size(); ++r) all[r] = static_cast<int64_t>(r);
   int kept_noisy = 0, kept_linear = 0;
@@ -635,16 +643,7 @@ TEST(AdaptAffine, TheAffineFormPredictsWhatPredictGave) {
   const OneProxy& o = oneproxy();
   const std::vector<float> base = o.column(o.device("true_a76"));
   const VectorXd p = as_vector(base);
-  std::vector<float> noisy(base.size()), linear(base.size());
-  for (size_t r = 0; r < base.size(); ++r) {
-    noisy[r] = base[r] * static_cast<float>(1.0 + 0.01 * gaussian(77, 0, r));
-    double v = 1.0;
-    for (int e = 0; e < 6; ++e) {
-      const int op = o.table.codes[r][static_cast<size_t>(e)];
-      v += op == 3 ? 0.1 : op == 4 ? 3.0 : op == 2 ? 1.0 : 0.2;
-    }
-    linear[r] = static_cast<float>(v);
-  }
+  const auto [noisy, linear] = anchored_targets(o, base);
   const std::vector<float> other = o.column(o.device("true_630"));
   std::vector<int64_t> all(base.size());
   for (size_t r = 0; r < all.size(); ++r) all[r] = static_cast<int64_t>(r);

@@ -162,17 +162,11 @@ SyntheticConstants synthetic_constants(SpaceId id) {
   return k;
 }
 
-// The surrogate from the network's MACs and parameters on: capacity, interactions,
-// noise (search/accuracy.hpp). Both the lowering path and the tabulated one end here,
-// so they can differ only in the totals they pass.
-double synthetic_from_totals(SpaceId id, const uint8_t* code, double macs, double params, uint64_t seed) {
-  const SyntheticConstants k = synthetic_constants(id);
-  const double c = std::log1p(macs / k.macs_min) + 0.5 * std::log1p(params / k.params_min);
-  double acc = k.a_min + (k.a_max - k.a_min) * (1.0 - std::exp(-c / k.c0));
-  // OFA's and MBv2's kernel and expansion bytes past a stage's depth name no layer:
-  // the interactions and the noise see the network (resolution, depths, then each
-  // slot's layer or "unused"), so two codes of one network get one accuracy.
-  std::array<uint8_t, kMaxDecisions> net{};
+// The network the interactions and the noise see: OFA's and MBv2's kernel and
+// expansion bytes past a stage's depth name no layer, so the network is the
+// resolution, the depths, then each slot's layer or "unused", and two codes of one
+// network get one accuracy. Returns its length K.
+size_t network_of(SpaceId id, const uint8_t* code, std::array<uint8_t, kMaxDecisions>& net) {
   size_t K = 0;
   if (id == SpaceId::kOfaMbv3) {
     for (; K < static_cast<size_t>(ofa::kKernelOffset); ++K) net[K] = code[K];
@@ -183,16 +177,43 @@ double synthetic_from_totals(SpaceId id, const uint8_t* code, double macs, doubl
   } else {
     for (; K < static_cast<size_t>(space_decisions(id)); ++K) net[K] = code[K];
   }
+  return K;
+}
+
+// The surrogate's seeded bits, hashed from the seed: the interaction of network
+// positions k and k + 1 (values a, b), and position k's share of the noise (value v).
+// The noise key sets bit 16, above every interaction key (a << 8 | b), so the two
+// never share a hash.
+constexpr uint64_t kNoiseKey = uint64_t{1} << 16;
+struct HashedBits {
+  uint64_t seed;
+  uint64_t pair(size_t k, unsigned a, unsigned b) const { return counter_hash(seed, k, (uint64_t{a} << 8) | b); }
+  uint64_t noise(size_t k, unsigned v) const { return counter_hash(seed, k, kNoiseKey | v); }
+  uint64_t noise_start(size_t K) const { return counter_hash(seed, 0x5eedull, K); }
+};
+
+// The surrogate from the network's MACs and parameters on: capacity, interactions,
+// noise (search/accuracy.hpp). The lowering path (HashedBits) and the tabulated one
+// (SyntheticAccuracy's tables of the same hashes) both end here, so they can differ
+// only in the totals they pass: the floating-point expressions are one.
+template <class Bits>
+double synthetic_from_totals(SpaceId id, const uint8_t* code, double macs, double params, const Bits& bits) {
+  const SyntheticConstants k = synthetic_constants(id);
+  const double c = std::log1p(macs / k.macs_min) + 0.5 * std::log1p(params / k.params_min);
+  double acc = k.a_min + (k.a_max - k.a_min) * (1.0 - std::exp(-c / k.c0));
+  std::array<uint8_t, kMaxDecisions> net{};
+  const size_t K = network_of(id, code, net);
   // Each pair term is uniform in [-w, w] (variance w^2 / 3); w = 0.5 sqrt(3 / (K - 1))
   // gives the K - 1 terms together a spread of 0.5 points in every space, so capacity
   // stays the main effect however many decisions a space has.
   const double w = K > 1 ? 0.5 * std::sqrt(3.0 / static_cast<double>(K - 1)) : 0.0;
-  for (size_t k = 0; k + 1 < K; ++k) {
-    acc += w * signed_unit(counter_hash(seed, k, (uint64_t{net[k]} << 8) | net[k + 1]));
-  }
-  uint64_t h = counter_hash(seed, 0x5eedull, K);
-  for (size_t k = 0; k < K; ++k) h = counter_hash(h, k, net[k]);
-  acc += 0.3 * signed_unit(h);
+  for (size_t k = 0; k + 1 < K; ++k) acc += w * signed_unit(bits.pair(k, net[k], net[k + 1]));
+  // The noise: one hash of the whole network, the XOR of one hash per (position, value)
+  // mixed once more, so that its K hashes are independent of each other (a chain of K
+  // dependent hashes took a third of an on-the-fly search's time, bench/NOTES.md 4b).
+  uint64_t h = bits.noise_start(K);
+  for (size_t k = 0; k < K; ++k) h ^= bits.noise(k, net[k]);
+  acc += 0.3 * signed_unit(mix64(h));
   return std::clamp(acc, 0.0, 100.0);
 }
 
@@ -219,11 +240,42 @@ struct IntegerTotals {
 
 double synthetic_accuracy(const SearchSpace& space, const ArchCode& code, uint64_t seed) {
   const OpTotals tot = space.totals(code);
-  return synthetic_from_totals(space.id(), code.data(), tot.macs, tot.params, seed);
+  return synthetic_from_totals(space.id(), code.data(), tot.macs, tot.params, HashedBits{seed});
 }
+
+// SyntheticAccuracy's hash tables read as HashedBits computes them.
+struct TableBits {
+  const uint32_t *values, *noise_at, *pair_at;
+  const uint64_t *noise_bits, *pair_bits;
+  uint64_t start;
+  uint64_t pair(size_t k, unsigned a, unsigned b) const { return pair_bits[pair_at[k] + a * values[k + 1] + b]; }
+  uint64_t noise(size_t k, unsigned v) const { return noise_bits[noise_at[k] + v]; }
+  uint64_t noise_start(size_t) const { return start; }
+};
 
 SyntheticAccuracy::SyntheticAccuracy(const SearchSpace& space, uint64_t seed) : space_(space), seed_(seed) {
   const SpaceId id = space.id();
+  {
+    // The values each network position takes (network_of): a decision's choices, or
+    // for OFA's and MBv2's block slots a slot choice (3 kernels x 3 expansions, unused).
+    int prefix = space.decisions(), slots = 0, slot_values = 0;
+    if (id == SpaceId::kOfaMbv3) prefix = ofa::kKernelOffset, slots = ofa::kSlots, slot_values = ofa::kSlotChoices;
+    if (id == SpaceId::kMbv2) prefix = mbv2::kKernelOffset, slots = mbv2::kSlots, slot_values = mbv2::kSlotChoices;
+    for (int k = 0; k < prefix; ++k) values_.push_back(static_cast<uint32_t>(space.choices(k)));
+    values_.insert(values_.end(), static_cast<size_t>(slots), static_cast<uint32_t>(slot_values));
+    const size_t K = values_.size();
+    const HashedBits h{seed};
+    noise_start_ = h.noise_start(K);
+    for (size_t k = 0; k < K; ++k) {
+      noise_at_.push_back(static_cast<uint32_t>(noise_bits_.size()));
+      for (unsigned v = 0; v < values_[k]; ++v) noise_bits_.push_back(h.noise(k, v));
+      pair_at_.push_back(static_cast<uint32_t>(pair_bits_.size()));
+      if (k + 1 == K) continue;
+      for (unsigned a = 0; a < values_[k]; ++a) {
+        for (unsigned b = 0; b < values_[k + 1]; ++b) pair_bits_.push_back(h.pair(k, a, b));
+      }
+    }
+  }
   if (!is_chain_space(id)) return;  // NB201: one cell shared by 15 places, lowered whole
   // As compile_chain (kernels/chain_tables.cpp): the tensor entering a position has
   // the same shape whatever was chosen before it (only identities may be absent, and
@@ -294,7 +346,9 @@ std::pair<double, double> SyntheticAccuracy::macs_params(const uint8_t* code) co
 
 double SyntheticAccuracy::operator()(const uint8_t* code) const {
   const auto [macs, params] = macs_params(code);
-  return synthetic_from_totals(space_.id(), code, macs, params, seed_);
+  const TableBits bits{values_.data(),     noise_at_.data(), pair_at_.data(),
+                       noise_bits_.data(), pair_bits_.data(), noise_start_};
+  return synthetic_from_totals(space_.id(), code, macs, params, bits);
 }
 
 double SyntheticAccuracy::operator()(const ArchCode& code) const {

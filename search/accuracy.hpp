@@ -54,7 +54,7 @@ double synthetic_accuracy(const SearchSpace& space, const ArchCode& code, uint64
 // MBv2 by resolution and block slot, an unused slot a choice of its own) instead of
 // lowering each network: 20 to 22 table reads where the lowering emitted every op of
 // the network, about 30 % of an on-the-fly FBNet search's time on one thread
-// (bench/NOTES.md, 4b). Every op's MACs and parameters are integers and the totals
+// (bench/NOTES.md, 4b); the interactions' and the noise's hashes are tables too. Every op's MACs and parameters are integers and the totals
 // stay below 2^53, so the lowering's double sums are exact and these integer sums
 // equal them: the value is synthetic_accuracy's bit for bit (the constructor checks
 // both conditions and keeps the lowering where they fail; NB201, not a chain, is
@@ -78,6 +78,12 @@ class SyntheticAccuracy {
   int positions_ = 0, choices_ = 0;
   std::vector<int64_t> fixed_;       // [group][macs, params]: prefix and suffix
   std::vector<int64_t> per_choice_;  // [group][position][choice][macs, params]
+  // The interactions' and the noise's hashes (accuracy.cpp's HashedBits), tabulated per
+  // network position k and value: noise_bits_[noise_at_[k] + v] and
+  // pair_bits_[pair_at_[k] + a * values_[k + 1] + b]; noise_start_ the noise's seed.
+  std::vector<uint32_t> values_, noise_at_, pair_at_;
+  std::vector<uint64_t> noise_bits_, pair_bits_;
+  uint64_t noise_start_ = 0;
 };
 
 // Accuracy per architecture: "nb201" table values (space must be nb201; `table_path`

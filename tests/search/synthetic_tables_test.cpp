@@ -1,7 +1,7 @@
 // The synthetic surrogate's tabulated MACs and parameters (SyntheticAccuracy,
 // search/accuracy.hpp) against the lowering (SearchSpace::totals and
 // synthetic_accuracy) and against the surrogate as it was before the tables (its
-// function copied below unchanged): on the chain spaces the tables must be in use and
+// function copied below, its noise as now defined): on the chain spaces the tables must be in use and
 // give the same doubles and the same accuracy bit for bit, on random architectures
 // (OFA's and MBv2's with random depths, so unused slots with arbitrary kernel and
 // expansion bytes) and on each space's extremes; NB201 is lowered.
@@ -24,7 +24,8 @@ constexpr uint64_t kArchs = 10000;
 
 // search/accuracy.cpp's synthetic_accuracy as of commit 711a007, before the tables,
 // word for word (compiled with the same flags, so with the same floating-point
-// contractions): what "the same value as before" is checked against.
+// contractions) but for the noise's definition (marked): what "the same value as
+// before" is checked against.
 double signed_unit(uint64_t bits) { return 2.0 * unit_open(bits) - 1.0; }
 
 double synthetic_accuracy_as_before(const SearchSpace& space, const ArchCode& code, uint64_t seed) {
@@ -67,9 +68,11 @@ double synthetic_accuracy_as_before(const SearchSpace& space, const ArchCode& co
   for (size_t k = 0; k + 1 < K; ++k) {
     acc += w * signed_unit(counter_hash(seed, k, (uint64_t{net[k]} << 8) | net[k + 1]));
   }
+  // Changed since 711a007: the noise hashes each (position, value) on its own and
+  // combines them by XOR, mixed once more (it was a chain of K dependent hashes).
   uint64_t h = counter_hash(seed, 0x5eedull, K);
-  for (size_t k = 0; k < K; ++k) h = counter_hash(h, k, net[k]);
-  acc += 0.3 * signed_unit(h);
+  for (size_t k = 0; k < K; ++k) h ^= counter_hash(seed, k, (uint64_t{1} << 16) | net[k]);
+  acc += 0.3 * signed_unit(mix64(h));
   return std::clamp(acc, 0.0, 100.0);
 }
 

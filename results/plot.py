@@ -305,7 +305,9 @@ def curves(a, path, help_ref=False):
         ax.errorbar(spread(n, i, len(a["schemes"])), np.nanmean(per_target, axis=0),
                     yerr=np.nanstd(per_target, axis=0), color=color, marker=marker, ls=ls, ms=5, capsize=2,
                     lw=1.2, elinewidth=0.7, label=scheme_label(s))
-    if help_ref:
+    # The curves are means over the cell's targets: HELP's mean and FLOPs' apply only
+    # when those are HELP's six (the bars mark HELP's devices among any targets).
+    if help_ref and set(a["targets"]) == set(HELP_NB201):
         ax.plot([10], [HELP_NB201_MEAN], "k*", ms=12, ls="none",
                 label=f"HELP, 10 samples, mean of its 6 NB201 test devices ({HELP_NB201_MEAN})")
         ax.axhline(FLOPS_MEAN, color="black", ls=":", lw=0.9, label=f"FLOPs alone, same 6 devices ({FLOPS_MEAN})")

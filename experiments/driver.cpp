@@ -253,6 +253,7 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   h5.attr("/", "device_name", info.device_name);
   h5.attr("/", "created_utc", info.created_utc);
   h5.attr("/", "hostname", info.hostname);
+  h5.attr("/", "build_isa", info.build_isa);
   h5.attr("/", "config", resolved_yaml(config));
   h5.attr("/", "config_file", config.file);
   h5.attr("/", "seed", static_cast<int64_t>(config.archs.seed));

@@ -197,6 +197,7 @@ void merge(const SweepPlan& plan, const SweepOptions& o, const World& world, con
   w.attr("/", "device_name", h5_root_string_attr(cell_file(work, 0), "device_name"));
   w.attr("/", "created_utc", info.created_utc);
   w.attr("/", "hostname", info.hostname);
+  w.attr("/", "build_isa", h5_root_string_attr(cell_file(work, 0), "build_isa"));
   w.attr("/", "config", plan.text);
   w.attr("/", "config_file", plan.file);
   std::string sets;

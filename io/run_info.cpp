@@ -35,6 +35,28 @@ std::string format_time(const char* fmt) {
 
 }  // namespace
 
+std::string compiled_isa() {
+  std::string s;
+#if defined(__x86_64__)
+  s = "x86-64";
+#if defined(__AVX512F__)
+  s += "+avx512f";
+#elif defined(__AVX2__)
+  s += "+avx2";
+#elif defined(__AVX__)
+  s += "+avx";
+#endif
+#if defined(__FMA__)
+  s += "+fma";
+#endif
+#elif defined(__aarch64__)
+  s = "aarch64";
+#else
+  s = "unknown";
+#endif
+  return s;
+}
+
 std::string utc_timestamp_compact() { return format_time("%Y%m%dT%H%M%SZ"); }
 
 RunInfo collect_run_info(const std::string& backend, const std::string& gpu_name) {
@@ -48,6 +70,7 @@ RunInfo collect_run_info(const std::string& backend, const std::string& gpu_name
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   info.hostname = host;
+  info.build_isa = compiled_isa();
   return info;
 }
 

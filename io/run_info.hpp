@@ -11,6 +11,10 @@ struct RunInfo {
   std::string device_name;  // GPU name, or the CPU model with its thread count
   std::string created_utc;  // ISO 8601
   std::string hostname;
+  // The vector instructions the CPU code was compiled for ("x86-64+avx512f+fma"): with
+  // -march=native (PROXYSIM_NATIVE) they are the build machine's, and the width changes
+  // the order of floating-point sums, so a result's last digits depend on it.
+  std::string build_isa;
 };
 
 // `gpu_name`: the GPU's name when the backend is cuda (kernels/engine.hpp,

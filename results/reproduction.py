@@ -507,13 +507,32 @@ def summary(rows):
     return lines
 
 
+def provenance(folder):
+    """Which builds made the folder's result files: commit, vector instructions, machine (README, "Build":
+    a result's last digits depend on the instructions)."""
+    seen = {}
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".h5"):
+            continue
+        with h5py.File(os.path.join(folder, name), "r") as f:
+            key = tuple(attr_text(f.attrs.get(k, "unrecorded")) for k in ("git_commit", "build_isa", "device_name"))
+        seen.setdefault(key, []).append(name)
+    parts = [f"{len(files)} file(s) by commit {c}, built for {isa}, on {dev}" for (c, isa, dev), files in seen.items()]
+    return "Result files: " + ("; ".join(parts) if parts else "none") + "."
+
+
+def attr_text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
 def document(folder):
     why = reasons()
     rows = nb201_rows(folder, why) + oneproxy_rows(folder, why) + fbnet_rows(folder)
     head = ["figure", "setting", "paper", "proxysim, paper protocol (1 split)", "mean ± std (20 splits)",
             "difference", "status"]
     out = ["# Reproducing Lu et al. 2022 with proxysim", "", "Written by `results/reproduction.py` from the result "
-           "files in this folder; every proxysim number below is computed from them.", "", "## Summary", ""]
+           "files in this folder; every proxysim number below is computed from them.", "", provenance(folder), "",
+           "## Summary", ""]
     out += summary(rows)
     out += ["", "## The paper's numbers", "",
             f"Paper values: {SOURCE}. Paper protocol: AdaProxy fitted on the authors' one split of "

@@ -165,8 +165,9 @@ TEST_F(Cli, EvalNb201AllWritesTheLatencyMatrix) {
   const std::string backend = read_string_attr(f, "backend");
   const std::string config = read_string_attr(f, "config");
   const std::string device_name = read_string_attr(f, "device_name");
+  const std::string isa = read_string_attr(f, "build_isa");
   H5Fclose(f);
-  for (const std::string* a : {&commit, &backend, &config, &device_name}) {
+  for (const std::string* a : {&commit, &backend, &config, &device_name, &isa}) {
     EXPECT_NE(*a, "<missing>");
     EXPECT_NE(*a, "<unreadable>");
   }
@@ -174,6 +175,15 @@ TEST_F(Cli, EvalNb201AllWritesTheLatencyMatrix) {
   EXPECT_TRUE(backend == "cpu" || backend == "cuda") << backend;
   EXPECT_NE(config.find("nb201"), std::string::npos) << config;
   EXPECT_FALSE(device_name.empty());
+  // What this test binary was compiled for is what the CLI, built with the same flags, records.
+#if defined(__x86_64__)
+  EXPECT_EQ(isa.rfind("x86-64", 0), 0u) << isa;
+#if defined(__FMA__)
+  EXPECT_NE(isa.find("+fma"), std::string::npos) << isa;
+#else
+  EXPECT_EQ(isa.find("+fma"), std::string::npos) << isa;
+#endif
+#endif
 
   const SearchSpace space = make_space("nb201");
   for (uint64_t i = 0; i < 15625; ++i) {

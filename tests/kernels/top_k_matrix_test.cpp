@@ -11,6 +11,10 @@
 #include "kernels/top_k_matrix.hpp"
 #include "base/error.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace proxysim {
 namespace {
 
@@ -64,6 +68,48 @@ TEST(TopKMatrix, EqualsThePairwiseStatisticOnEveryPair) {
       }
     }
   }
+}
+
+// k small against n takes the streamed selection (one pass over the rows, a heap per
+// column and thread): rows in random order, in falling order (every row enters every
+// heap) and in rising order, with ties and a NaN column, on 1 and 3 threads.
+TEST(TopKMatrix, StreamedSelectionEqualsThePairwiseStatistic) {
+  std::mt19937_64 rng(7);
+  const int64_t n = 20000;
+  const int32_t D = 5;
+  std::vector<float> m(static_cast<size_t>(n) * D);
+  std::uniform_int_distribution<int> level(0, 3000);
+  for (int64_t i = 0; i < n; ++i) {
+    m[static_cast<size_t>(i) * D + 0] = static_cast<float>(level(rng)) * 0.5f;  // ties
+    m[static_cast<size_t>(i) * D + 1] = static_cast<float>(n - i);              // falling
+    m[static_cast<size_t>(i) * D + 2] = static_cast<float>(i / 3);              // rising, tied in threes
+    m[static_cast<size_t>(i) * D + 3] = i == 12345 ? kNaN : static_cast<float>(level(rng));
+    m[static_cast<size_t>(i) * D + 4] = i % 2 ? -0.0f : static_cast<float>(level(rng)) - 1500.0f;
+  }
+  std::vector<std::vector<float>> cols(D, std::vector<float>(n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int32_t d = 0; d < D; ++d) cols[d][i] = m[static_cast<size_t>(i) * D + d];
+#ifdef _OPENMP
+  const int before = omp_get_max_threads();
+#endif
+  for (int threads : {1, 3}) {
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    for (int64_t k : {int64_t{1}, int64_t{100}, int64_t{1250}}) {
+      const std::vector<double> got = top_k_matrix(Backend::kCpu, LatencyMatrix{m.data(), n, D}, k);
+      for (int32_t a = 0; a < D; ++a) {
+        for (int32_t b = 0; b < D; ++b) {
+          const double want = top_k_agreement(Backend::kCpu, cols[a].data(), cols[b].data(), n, k);
+          EXPECT_DOUBLE_EQ(got[static_cast<size_t>(a) * D + b], want)
+              << threads << " threads, k " << k << " pair " << a << "," << b;
+        }
+      }
+    }
+  }
+#ifdef _OPENMP
+  omp_set_num_threads(before);
+#endif
 }
 
 TEST(TopKMatrix, EmptyAndBadK) {

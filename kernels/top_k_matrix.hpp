@@ -1,8 +1,10 @@
 // Top-k agreement for every (proxy, target) pair of a latency matrix, from work done
 // once per column. Pairwise, `top_k_agreement` sorts both columns for every pair
 // (D^2 sorts of n); here each fully measured column's k fastest rows are selected
-// once (a linear-time selection, ties broken by row exactly as the pairwise statistic
-// breaks them), after which a pair is the intersection of two sorted k-sets, O(k).
+// once, ties broken by row exactly as the pairwise statistic breaks them (for k up to
+// n / 16 in one pass over the rows, a bounded heap per column and thread; above, a
+// gather and a linear-time selection per column), after which a pair is the
+// intersection of two sorted k-sets, O(k).
 // A column with a NaN ("not measured") gives pair-dependent row sets, so the pairs
 // it is in fall back to the pairwise statistic. CUDA-free header.
 #pragma once

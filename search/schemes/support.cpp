@@ -60,9 +60,18 @@ LinearPredictor choose(const std::vector<LinearPredictor>& candidates, const Ada
   return candidates[best];
 }
 
-// Least squares with the minimum-norm solution where columns are dependent (the
-
-VectorXd least_squares(const MatrixXd& a, const VectorXd& y) { return a.completeOrthogonalDecomposition().solve(y); }
+// Least squares with the minimum-norm solution where columns are dependent (the one-hot
+// groups of every space are).
+VectorXd least_squares(const MatrixXd& a, const VectorXd& y) {
+  // The rank cut is explicit: at Eigen's default (epsilon x columns) the one-hot
+  // features' exactly dependent directions survive as rounding-noise pivots on large
+  // tables, and the "minimum-norm" solution grows by their inverse (docs/ARCHITECTURE.md,
+  // "AdaProxy as its authors ran it").
+  Eigen::CompleteOrthogonalDecomposition<MatrixXd> cod(a.rows(), a.cols());
+  cod.setThreshold(1e-10);
+  cod.compute(a);
+  return cod.solve(y);
+}
 
 VectorXd ridge(const MatrixXd& a, const VectorXd& y, double lambda, Index first_penalised) {
   const double m = static_cast<double>(a.rows());

@@ -253,7 +253,7 @@ struct TableBits {
   uint64_t noise_start(size_t) const { return start; }
 };
 
-SyntheticAccuracy::SyntheticAccuracy(const SearchSpace& space, uint64_t seed) : space_(space), seed_(seed) {
+SyntheticAccuracy::SyntheticAccuracy(const SearchSpace& space, uint64_t seed) : space_(space) {
   const SpaceId id = space.id();
   {
     // The values each network position takes (network_of): a decision's choices, or

@@ -74,7 +74,6 @@ class SyntheticAccuracy {
 
  private:
   SearchSpace space_;
-  uint64_t seed_;
   int positions_ = 0, choices_ = 0;
   std::vector<int64_t> fixed_;       // [group][macs, params]: prefix and suffix
   std::vector<int64_t> per_choice_;  // [group][position][choice][macs, params]

@@ -3,7 +3,7 @@
 // constant column) against an independent minimum-norm solution (a Jacobi SVD with an
 // explicit rank cut), on every NB201 architecture: for a proxy that is exactly linear
 // in the features (HW-NAS-Bench's per-layer devices are: their latencies are sums of
-// per-operator costs) and for a measured column of HELP's table. Without a rank cut,
+// per-operator costs) and for measured columns of HELP's NB201 and FBNet tables. Without a rank cut,
 // singular values that are zero in exact arithmetic come out as rounding noise, and the
 // "minimum-norm" solution picks up huge null-space components whose size depends on the
 // vector width the solver was compiled for; they leave X w_P unchanged but not
@@ -72,6 +72,25 @@ TEST(ProxyWeights, MinimumNormOnMeasuredColumns) {
     ++checked;
   }
   EXPECT_EQ(checked, 4);
+}
+
+// FBNet's 22 positions x 9 choices have the same structure (each position's one-hot
+// columns sum to the constant column): HELP's FBNet table, a block-sum device and an
+// end-to-end one.
+TEST(ProxyWeights, MinimumNormOnFbnetColumns) {
+  const MeasuredTable t = read_measured_csv(std::string(PROXYSIM_SHARED_DATA) + "/help_fbnet_latency.csv", "fbnet");
+  const Eigen::MatrixXd x = one_hot_features(SpaceId::kFbnet, t.codes);
+  const auto rows = static_cast<Eigen::Index>(t.codes.size());
+  ASSERT_GT(rows, 4000);
+  for (const std::string name : {"pixel3", "1080ti_1"}) {
+    const auto it = std::find(t.devices.begin(), t.devices.end(), name);
+    ASSERT_NE(it, t.devices.end()) << name;
+    const auto d = static_cast<size_t>(it - t.devices.begin());
+    Eigen::VectorXd y(rows);
+    for (Eigen::Index i = 0; i < rows; ++i) y[i] = t.latency_ms[static_cast<size_t>(i) * t.devices.size() + d];
+    ASSERT_TRUE(y.allFinite()) << name << " has unmeasured rows";
+    expect_min_norm(x, y, name);
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/rank_stats.hpp"
@@ -19,6 +20,23 @@ namespace proxysim {
 namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// Every entry of the matrix at each k against the pairwise statistic on the columns.
+void expect_pairwise(const std::vector<float>& m, int64_t n, int32_t D, const std::vector<int64_t>& ks,
+                     const std::string& label) {
+  std::vector<std::vector<float>> cols(D, std::vector<float>(n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int32_t d = 0; d < D; ++d) cols[d][i] = m[static_cast<size_t>(i) * D + d];
+  for (int64_t k : ks) {
+    const std::vector<double> got = top_k_matrix(Backend::kCpu, LatencyMatrix{m.data(), n, D}, k);
+    for (int32_t a = 0; a < D; ++a) {
+      for (int32_t b = 0; b < D; ++b) {
+        const double want = top_k_agreement(Backend::kCpu, cols[a].data(), cols[b].data(), n, k);
+        EXPECT_DOUBLE_EQ(got[static_cast<size_t>(a) * D + b], want) << label << "k " << k << " pair " << a << "," << b;
+      }
+    }
+  }
+}
 
 TEST(TopKMatrix, HandWorked) {
   // Rows x devices: device 0 = {5, 1, 3, 2, 4}, device 1 = {1, 2, 3, 4, 5},
@@ -56,18 +74,7 @@ TEST(TopKMatrix, EqualsThePairwiseStatisticOnEveryPair) {
       m[static_cast<size_t>(i) * D + d] = v;
     }
   }
-  std::vector<std::vector<float>> cols(D, std::vector<float>(n));
-  for (int64_t i = 0; i < n; ++i)
-    for (int32_t d = 0; d < D; ++d) cols[d][i] = m[static_cast<size_t>(i) * D + d];
-  for (int64_t k : {int64_t{1}, int64_t{7}, int64_t{50}, n, n + 5}) {
-    const std::vector<double> got = top_k_matrix(Backend::kCpu, LatencyMatrix{m.data(), n, D}, k);
-    for (int32_t a = 0; a < D; ++a) {
-      for (int32_t b = 0; b < D; ++b) {
-        const double want = top_k_agreement(Backend::kCpu, cols[a].data(), cols[b].data(), n, k);
-        EXPECT_DOUBLE_EQ(got[static_cast<size_t>(a) * D + b], want) << "k " << k << " pair " << a << "," << b;
-      }
-    }
-  }
+  expect_pairwise(m, n, D, {1, 7, 50, n, n + 5}, "");
 }
 
 // k small against n takes the streamed selection (one pass over the rows, a heap per
@@ -86,9 +93,6 @@ TEST(TopKMatrix, StreamedSelectionEqualsThePairwiseStatistic) {
     m[static_cast<size_t>(i) * D + 3] = i == 12345 ? kNaN : static_cast<float>(level(rng));
     m[static_cast<size_t>(i) * D + 4] = i % 2 ? -0.0f : static_cast<float>(level(rng)) - 1500.0f;
   }
-  std::vector<std::vector<float>> cols(D, std::vector<float>(n));
-  for (int64_t i = 0; i < n; ++i)
-    for (int32_t d = 0; d < D; ++d) cols[d][i] = m[static_cast<size_t>(i) * D + d];
 #ifdef _OPENMP
   const int before = omp_get_max_threads();
 #endif
@@ -96,16 +100,7 @@ TEST(TopKMatrix, StreamedSelectionEqualsThePairwiseStatistic) {
 #ifdef _OPENMP
     omp_set_num_threads(threads);
 #endif
-    for (int64_t k : {int64_t{1}, int64_t{100}, int64_t{1250}}) {
-      const std::vector<double> got = top_k_matrix(Backend::kCpu, LatencyMatrix{m.data(), n, D}, k);
-      for (int32_t a = 0; a < D; ++a) {
-        for (int32_t b = 0; b < D; ++b) {
-          const double want = top_k_agreement(Backend::kCpu, cols[a].data(), cols[b].data(), n, k);
-          EXPECT_DOUBLE_EQ(got[static_cast<size_t>(a) * D + b], want)
-              << threads << " threads, k " << k << " pair " << a << "," << b;
-        }
-      }
-    }
+    expect_pairwise(m, n, D, {1, 100, 1250}, std::to_string(threads) + " threads, ");
   }
 #ifdef _OPENMP
   omp_set_num_threads(before);

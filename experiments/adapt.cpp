@@ -168,7 +168,7 @@ AdaptReport compute_adaptation(const SearchSpace& space, const std::vector<float
       std::string names;
       for (const DeviceSpec* s : ts.starts) {
         d.starts.names.push_back(s->name);
-        d.starts.params.push_back(s->params);
+        d.starts.params.push_back(s->params_for(space.id()));
         names += (names.empty() ? "" : ",") + s->name;
       }
       d.starts.archs = lowered;

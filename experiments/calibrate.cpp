@@ -18,6 +18,7 @@
 #include "kernels/rank_stats.hpp"
 #include "search/adaptation.hpp"
 #include "search/features.hpp"
+#include "search/schemes/support.hpp"
 #include "base/error.hpp"
 
 namespace proxysim {
@@ -73,6 +74,14 @@ Split load_split(const std::string& spec, const std::string& dataset, int64_t tr
   return s;
 }
 
+// load_split with the seed offset by the table's space (SpaceId order).
+Split load_split_seeded(const std::string& spec, const std::string& dataset, int64_t train, uint64_t seed) {
+  const size_t colon = spec.rfind(':');
+  const std::string file = colon == std::string::npos ? spec : spec.substr(0, colon);
+  const SpaceId id = make_space(read_measured_csv(file).space).id();
+  return load_split(spec, dataset, train, seed + static_cast<uint64_t>(id));
+}
+
 double srcc(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() < 2) return kNaN;
   const std::vector<float> fa(a.begin(), a.end()), fb(b.begin(), b.end());
@@ -104,7 +113,7 @@ double within(const std::vector<double>& pred, const std::vector<double>& meas, 
 std::vector<double> linear_baseline(const Split& s) {
   const Eigen::MatrixXd x = one_hot_features(s.space.id(), s.train_codes);
   const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(s.train_ms.data(), static_cast<Eigen::Index>(s.train_ms.size()));
-  const Eigen::VectorXd w = x.completeOrthogonalDecomposition().solve(y);
+  const Eigen::VectorXd w = adaptation_detail::least_squares(x, y);  // with AdaProxy's explicit rank cut
   if (s.held_codes.empty()) return {};
   const Eigen::VectorXd p = one_hot_features(s.space.id(), s.held_codes) * w;
   return std::vector<double>(p.data(), p.data() + p.size());
@@ -177,11 +186,13 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
   std::vector<Split> splits;
   std::set<std::string> spaces;
   for (size_t k = 0; k < o.data.size(); ++k) {
-    splits.push_back(load_split(o.data[k], o.dataset, o.train, o.seed + k));
-    if (!spaces.insert(splits.back().space.name()).second) {
-      throw UserError("calibrate: two --data entries are in space " + splits.back().space.name() +
-                      "; give one table per space");
+    // The split's seed is keyed by the space, so a space's training rows are the same
+    // whichever other spaces are fitted beside it.
+    Split s = load_split_seeded(o.data[k], o.dataset, o.train, o.seed);
+    if (!spaces.insert(s.space.name()).second) {
+      throw UserError("calibrate: two --data entries are in space " + s.space.name() + "; give one table per space");
     }
+    splits.push_back(std::move(s));
   }
 
   std::vector<DeviceSpec> starts;
@@ -225,13 +236,36 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
     throw UserError("calibrate: --validation must be in [0, 1), found " + std::to_string(o.validation_fraction));
   }
   copt.validation_fraction = o.validation_fraction;
-  copt.data_name = "calibrate " + o.data.front();
-  report.fit = calibrate_device(starts, sets, copt);
+  // The starts as evaluated in a space (a twin started from keeps its per-space sets).
+  auto starts_in = [&](SpaceId id) {
+    std::vector<DeviceSpec> out;
+    for (const DeviceSpec& d : starts) out.push_back(in_space(d, id));
+    return out;
+  };
+  auto log_fit = [&](const CalibrationResult& f, const std::string& what, double seconds) {
+    fmt::print(log, "calibrate: {}fitted in {:.1f} s, {} evaluations, rms log error {:.4f} (start {:.4f}), structure of {}\n",
+               what, seconds, f.evaluations, f.train_rmse_log, f.start_rmse_log, f.start);
+    fmt::print(log, "calibrate: {}kept {}: {}\n", what, f.chosen, f.reason);
+  };
+  std::vector<size_t> fit_of(splits.size(), 0);
+  if (o.joint || splits.size() == 1) {
+    copt.data_name = "calibrate " + o.data.front();
+    report.fits.push_back(calibrate_device(starts_in(splits.front().space.id()), sets, copt));
+    report.fit_spaces.emplace_back();
+    for (const Split& s : splits) report.fit_spaces.back().push_back(s.space.name());
+    log_fit(report.fits.back(), "", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  } else {
+    for (size_t k = 0; k < splits.size(); ++k) {
+      const auto tk = std::chrono::steady_clock::now();
+      copt.data_name = "calibrate " + o.data[k];
+      report.fits.push_back(calibrate_device(starts_in(splits[k].space.id()), {sets[k]}, copt));
+      report.fit_spaces.push_back({splits[k].space.name()});
+      fit_of[k] = k;
+      log_fit(report.fits.back(), splits[k].space.name() + ": ",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - tk).count());
+    }
+  }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fmt::print(log, "calibrate: fitted in {:.1f} s, {} evaluations, rms log error {:.4f} (start {:.4f}), structure of {}\n",
-             report.seconds, report.fit.evaluations, report.fit.train_rmse_log, report.fit.start_rmse_log,
-             report.fit.start);
-  fmt::print(log, "calibrate: kept {}: {}\n", report.fit.chosen, report.fit.reason);
 
   DeviceSpec& twin = report.twin;
   twin.name = o.name.empty() ? "twin_" + splits.front().column : o.name;
@@ -244,18 +278,38 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
                                                       std::filesystem::path(s.file).filename().string(), s.column,
                                                       s.train_codes.size());
   }
+  std::string structure;
+  for (size_t f = 0; f < report.fits.size(); ++f) {
+    structure += (f ? ", " : "") + report.fits[f].start;
+    if (report.fits.size() > 1) structure += " (" + report.fit_spaces[f].front() + ")";
+  }
   twin.imitates = o.imitates.empty() ? "real device '" + splits.front().column + "' as measured in " + where : o.imitates;
-  twin.source = fmt::format("proxysim calibrate: {} (seed {}); structure from built-in {}, started from {}", where,
-                            o.seed, report.fit.start, starts.front().name);
-  twin.params = report.fit.params;
-  // Phones that report whole milliseconds keep doing so in the twin.
-  if (whole_milliseconds(splits)) twin.params.resolution_ms = 1.0f;
+  twin.source = fmt::format("proxysim calibrate: {} (seed {}{}); structure from built-in {}, started from {}", where,
+                            o.seed, report.fits.size() > 1 ? ", one fit per space" : "", structure, starts.front().name);
+  // Each space's parameters: its fit's, evaluating each space the way the candidate
+  // kept for it does (measured as the table was, or as the start is); phones that
+  // report whole milliseconds keep doing so in the twin. The first space's set is also
+  // the twin's set for every space it was not fitted on.
+  auto params_of = [&](size_t k) {
+    DeviceParams p = report.fits[fit_of[k]].params;
+    for (size_t j = 0; j < splits.size(); ++j) {
+      const int id = static_cast<int>(splits[j].space.id());
+      p.measurement[id] = report.fits[fit_of[j]].params.measurement[id];
+    }
+    if (o.joint ? whole_milliseconds(splits) : whole_milliseconds({splits[k]})) p.resolution_ms = 1.0f;
+    return p;
+  };
+  twin.params = params_of(0);
+  if (report.fits.size() > 1) {
+    for (size_t k = 1; k < splits.size(); ++k) twin.space_params[static_cast<size_t>(splits[k].space.id())] = params_of(k);
+  }
   twin.file = o.out_yaml;
 
   for (size_t k = 0; k < splits.size(); ++k) {
     const Split& s = splits[k];
     HeldOutReport h;
     h.space = s.space.name();
+    h.fit = fit_of[k];
     h.measurement = measurement_name(sets[k].measurement);
     h.measurement_source = given.count(h.space) ? "given" : "detected";
     h.additivity = additive[k];
@@ -263,12 +317,12 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
     h.column = s.column;
     h.train = static_cast<int64_t>(s.train_codes.size());
     h.held_out = static_cast<int64_t>(s.held_codes.size());
-    const std::vector<double> pred = model_latency_ms(s.space, s.held_codes, report.fit.params);
+    const std::vector<double> pred = model_latency_ms(s.space, s.held_codes, twin.params_for(s.space.id()));
     h.srcc = srcc(pred, s.held_ms);
     h.kendall = kendall(pred, s.held_ms);
     h.mape = mape(pred, s.held_ms);
     h.within10 = within(pred, s.held_ms, 0.10);
-    h.start_srcc = srcc(model_latency_ms(s.space, s.held_codes, starts.front().params), s.held_ms);
+    h.start_srcc = srcc(model_latency_ms(s.space, s.held_codes, starts.front().params_for(s.space.id())), s.held_ms);
     const std::vector<double> lin = linear_baseline(s);
     h.linear_srcc = srcc(lin, s.held_ms);
     h.linear_mape = mape(lin, s.held_ms);
@@ -286,8 +340,13 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
                              h.space, h.measurement, h.srcc, h.start_srcc, h.kendall, 100 * h.mape, 100 * h.within10,
                              h.held_out);
     }
-    comment += "kept " + report.fit.chosen + " (" + std::to_string(report.fit.fit_rows) + " rows fitted, " +
-               std::to_string(report.fit.validation_rows) + " held back to validate)\n";
+    for (size_t f = 0; f < report.fits.size(); ++f) {
+      const CalibrationResult& fit = report.fits[f];
+      std::string on;
+      for (const std::string& n : report.fit_spaces[f]) on += (on.empty() ? "" : " + ") + n;
+      comment += on + ": kept " + fit.chosen + " (" + std::to_string(fit.fit_rows) + " rows fitted, " +
+                 std::to_string(fit.validation_rows) + " held back to validate)\n";
+    }
     const std::filesystem::path path(o.out_yaml);
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
     const std::string tmp = o.out_yaml + ".partial";
@@ -321,10 +380,14 @@ void print_calibrate_report(const CalibrateReport& r, std::ostream& out) {
     fmt::print(out, "  {} measured {} ({}, one-hot least squares off by at most {:.2g} relative)\n", h.space,
                h.measurement, h.measurement_source, h.additivity);
   }
-  fmt::print(out, "  kept {}: {}\n", r.fit.chosen, r.fit.reason);
-  out << "  fitted parameters (start -> fitted, bounds):\n";
-  for (const FittedParameter& p : r.fit.parameters) {
-    fmt::print(out, "    {:<28} {:>12.5g} -> {:>12.5g}   [{:.3g}, {:.3g}]\n", p.name, p.start, p.value, p.lower, p.upper);
+  for (size_t f = 0; f < r.fits.size(); ++f) {
+    std::string on;
+    for (const std::string& n : r.fit_spaces[f]) on += (on.empty() ? "" : " + ") + n;
+    fmt::print(out, "  {}: kept {}: {}\n", on, r.fits[f].chosen, r.fits[f].reason);
+    fmt::print(out, "  {}: fitted parameters (start {} -> fitted, bounds):\n", on, r.fits[f].start);
+    for (const FittedParameter& p : r.fits[f].parameters) {
+      fmt::print(out, "    {:<28} {:>12.5g} -> {:>12.5g}   [{:.3g}, {:.3g}]\n", p.name, p.start, p.value, p.lower, p.upper);
+    }
   }
 }
 
@@ -337,21 +400,28 @@ std::string calibrate_report_json(const CalibrateReport& r) {
     }
     return q + "\"";
   };
-  std::string s = fmt::format("{{\"twin\": \"{}\", \"start\": \"{}\", \"seconds\": {}, \"evaluations\": {}, "
-                              "\"train_rmse_log\": {}, \"start_rmse_log\": {}, \"fit_rows\": {}, "
-                              "\"validation_rows\": {}, \"chosen\": {}, \"reason\": {}, \"candidates\": [",
-                              r.twin.name, r.fit.start, json_number(r.seconds), r.fit.evaluations,
-                              json_number(r.fit.train_rmse_log), json_number(r.fit.start_rmse_log), r.fit.fit_rows,
-                              r.fit.validation_rows, quoted(r.fit.chosen), quoted(r.fit.reason));
-  for (size_t i = 0; i < r.fit.candidates.size(); ++i) {
-    const CalibrationCandidate& c = r.fit.candidates[i];
-    std::string v, se;
-    for (size_t k = 0; k < c.validation_srcc.size(); ++k) v += (k ? ", " : "") + json_number(c.validation_srcc[k]);
-    for (size_t k = 0; k < c.validation_se.size(); ++k) se += (k ? ", " : "") + json_number(c.validation_se[k]);
-    s += fmt::format("{}{{\"name\": {}, \"mu\": {}, \"validation_srcc\": [{}], \"validation_se\": [{}], "
-                     "\"validation_loss\": {}, \"eligible\": {}}}",
-                     i ? ", " : "", quoted(c.name), json_number(c.mu), v, se, json_number(c.validation_loss),
-                     c.eligible ? "true" : "false");
+  std::string s = fmt::format("{{\"twin\": \"{}\", \"seconds\": {}, \"fits\": [", r.twin.name, json_number(r.seconds));
+  for (size_t f = 0; f < r.fits.size(); ++f) {
+    const CalibrationResult& fit = r.fits[f];
+    std::string on;
+    for (const std::string& n : r.fit_spaces[f]) on += (on.empty() ? "" : ", ") + quoted(n);
+    s += fmt::format("{}{{\"spaces\": [{}], \"start\": \"{}\", \"evaluations\": {}, \"train_rmse_log\": {}, "
+                     "\"start_rmse_log\": {}, \"fit_rows\": {}, \"validation_rows\": {}, \"chosen\": {}, "
+                     "\"reason\": {}, \"candidates\": [",
+                     f ? ", " : "", on, fit.start, fit.evaluations, json_number(fit.train_rmse_log),
+                     json_number(fit.start_rmse_log), fit.fit_rows, fit.validation_rows, quoted(fit.chosen),
+                     quoted(fit.reason));
+    for (size_t i = 0; i < fit.candidates.size(); ++i) {
+      const CalibrationCandidate& c = fit.candidates[i];
+      std::string v, se;
+      for (size_t k = 0; k < c.validation_srcc.size(); ++k) v += (k ? ", " : "") + json_number(c.validation_srcc[k]);
+      for (size_t k = 0; k < c.validation_se.size(); ++k) se += (k ? ", " : "") + json_number(c.validation_se[k]);
+      s += fmt::format("{}{{\"name\": {}, \"mu\": {}, \"validation_srcc\": [{}], \"validation_se\": [{}], "
+                       "\"validation_loss\": {}, \"eligible\": {}}}",
+                       i ? ", " : "", quoted(c.name), json_number(c.mu), v, se, json_number(c.validation_loss),
+                       c.eligible ? "true" : "false");
+    }
+    s += "]}";
   }
   s += "], \"spaces\": [";
   for (size_t i = 0; i < r.spaces.size(); ++i) {
@@ -359,12 +429,12 @@ std::string calibrate_report_json(const CalibrateReport& r) {
     s += fmt::format("{}{{\"space\": \"{}\", \"column\": \"{}\", \"file\": \"{}\", \"train\": {}, \"held_out\": {}, "
                      "\"srcc\": {}, \"kendall\": {}, \"mape\": {}, \"within10\": {}, \"start_srcc\": {}, "
                      "\"linear_srcc\": {}, \"linear_mape\": {}, \"macs_srcc\": {}, \"measurement\": \"{}\", "
-                     "\"measurement_source\": \"{}\", \"additivity\": {}}}",
+                     "\"measurement_source\": \"{}\", \"additivity\": {}, \"fit\": {}}}",
                      i ? ", " : "", h.space, h.column, std::filesystem::path(h.file).filename().string(), h.train,
                      h.held_out, json_number(h.srcc), json_number(h.kendall), json_number(h.mape),
                      json_number(h.within10), json_number(h.start_srcc), json_number(h.linear_srcc),
                      json_number(h.linear_mape), json_number(h.macs_srcc), h.measurement, h.measurement_source,
-                     json_number(h.additivity));
+                     json_number(h.additivity), h.fit);
   }
   return s + "]}\n";
 }

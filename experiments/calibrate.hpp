@@ -30,6 +30,10 @@ struct CalibrateOptions {
   // listed is detected from its training rows (see HeldOutReport::additivity).
   std::vector<std::string> measurement;
   double validation_fraction = 0.25;  // training rows held back for the never-worse rule
+  // One parameter set for every space (true), or one fit per space (false, the
+  // default): the twin keeps the first space's set as its parameters and each other
+  // space's as that space's own (DeviceSpec::space_params).
+  bool joint = false;
   std::string out_yaml;             // "" = do not write
   std::string report_json;          // "" = do not write
 };
@@ -49,13 +53,16 @@ struct HeldOutReport {
   double start_srcc = 0;                                 // the reference device before fitting
   double linear_srcc = 0, linear_mape = 0;               // one-hot linear model, same training rows
   double macs_srcc = 0;                                  // MACs as the latency
+  size_t fit = 0;                                        // index into CalibrateReport::fits
 };
 
 struct CalibrateReport {
   DeviceSpec twin;
-  CalibrationResult fit;
+  // One fit per space (or a single joint one), and the spaces each was fitted on.
+  std::vector<CalibrationResult> fits;
+  std::vector<std::vector<std::string>> fit_spaces;
   std::vector<HeldOutReport> spaces;
-  double seconds = 0;  // the fit alone
+  double seconds = 0;  // the fits alone
 };
 
 CalibrateReport run_calibrate(const CalibrateOptions& options, std::ostream& log);

@@ -41,7 +41,7 @@ DeviceSpec resolve_one_device(const std::string& name_or_file, const std::string
   return found.front();
 }
 
-std::vector<DeviceSpec> population_specs(const PopulationRequest& r) {
+std::vector<DeviceSpec> population_specs(const PopulationRequest& r, SpaceId space) {
   const std::string where = where_or(r.where, "population");
   const auto cls = parse_device_class(r.device_class);
   if (!cls) throw UserError(where + ": unknown device class '" + r.device_class + "'");
@@ -50,14 +50,14 @@ std::vector<DeviceSpec> population_specs(const PopulationRequest& r) {
     // The datasheet-based library and the twins calibrated to real devices.
     for (const auto* lib : {&builtin_devices(), &twin_devices()}) {
       for (const auto& d : *lib) {
-        if (d.params.device_class == *cls) centers.push_back(d);
+        if (d.params.device_class == *cls) centers.push_back(in_space(d, space));
       }
     }
     if (centers.empty()) {
       throw UserError(where + ": no built-in device of class '" + r.device_class + "' to center the population on");
     }
   } else {
-    for (const auto& c : r.centers) centers.push_back(resolve_one_device(c, where + ".centers"));
+    for (const auto& c : r.centers) centers.push_back(in_space(resolve_one_device(c, where + ".centers"), space));
   }
   PopulationOptions o;
   o.device_class = *cls;
@@ -76,7 +76,7 @@ SrccMeter::SrccMeter(Backend backend, const SearchSpace& space, const ArchBatch&
                      const DeviceSpec& proxy)
     : backend_(backend), space_(space), options_(options) {
   const int K = space.decisions();
-  auto engine = make_engine(backend, space, {{proxy.name, proxy.params}}, options);
+  auto engine = make_engine(backend, space, {{proxy.name, proxy.params_for(space.id())}}, options);
   const uint64_t n = std::min(archs.count, kSrccMaxArchs);
   std::vector<uint8_t> codes(kMeterChunk * K);
   std::vector<float> ms(kMeterChunk), macs(kMeterChunk), params(kMeterChunk);
@@ -133,7 +133,7 @@ SrccDevice srcc_spec(const SrccRequest& r, const SrccMeter& meter, const DeviceS
   const std::string name = srcc_device_name(r, proxy.name);
   DeviceSpec far;
   if (!r.far.empty()) {
-    far = resolve_one_device(r.far, where + ".far");
+    far = in_space(resolve_one_device(r.far, where + ".far"), meter.space().id());
   } else {
     // The first of the seed's scrambled twins far enough to put the target on the path
     // (a twin's SRCC to the proxy varies widely with its draw), else the farthest.

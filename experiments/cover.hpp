@@ -25,7 +25,7 @@ struct CoverSettings {
 
 // The population's devices: centers resolved (built-in names, .yaml paths, or every
 // built-in of the class), then sampled. UserErrors name the config entry.
-std::vector<DeviceSpec> population_specs(const PopulationRequest& request);
+std::vector<DeviceSpec> population_specs(const PopulationRequest& request, SpaceId space);
 
 // Architectures an SRCC request is measured on: the run's first `max_archs` (NB201's
 // disconnected ones left out, as the monotonicity and cover stages do by default).
@@ -40,6 +40,7 @@ class SrccMeter {
             const DeviceSpec& proxy);
   double operator()(const std::string& name, const DeviceParams& candidate) const;
   uint64_t rows() const { return proxy_ms_.size(); }
+  const SearchSpace& space() const { return space_; }
 
  private:
   std::vector<float> latency(const std::string& name, const DeviceParams& params) const;

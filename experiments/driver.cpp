@@ -36,7 +36,8 @@ RunResult run_experiment(const ExperimentConfig& config, const RunOptions& optio
   // Requested-SRCC devices: each measured against its proxy on the run's architectures.
   std::vector<DeviceSpec> specs = std::move(run.specs);
   for (const auto& r : config.srcc_devices) {
-    const DeviceSpec proxy = resolve_one_device(r.proxy, (r.where.empty() ? "srcc_to" : r.where) + ".proxy");
+    const DeviceSpec proxy =
+        in_space(resolve_one_device(r.proxy, (r.where.empty() ? "srcc_to" : r.where) + ".proxy"), space.id());
     ArchBatch b;
     b.kind = kind;
     b.count = n;

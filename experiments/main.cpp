@@ -201,6 +201,9 @@ int run_main(int argc, char** argv, const World& world) {
   calibrate->add_option("--validation", ca.validation_fraction,
                         "fraction of the training rows held back to keep the twin no worse than its start (0: off)")
       ->default_val(0.25);
+  calibrate->add_flag("--joint", ca.joint,
+                      "one parameter set fitted to every space at once (default: one fit per space, the first "
+                      "space's set also serving the spaces not fitted)");
   calibrate->add_option("--out", ca.out_yaml, "twin device YAML to write");
   calibrate->add_option("--report", ca.report_json, "held-out report as JSON");
   bool ca_quiet = false;

@@ -41,14 +41,15 @@ ResolvedRun resolve_run(const ExperimentConfig& c, MeasuredCache* cache) {
   ResolvedRun r(make_space(c.space, c.dataset));
   const SearchSpace& space = r.space;
   for (const auto& name : c.devices) {
-    for (auto& d : select_devices(name)) add_unique(r.specs, std::move(d));
+    for (auto& d : select_devices(name)) add_unique(r.specs, in_space(std::move(d), space.id()));
   }
   for (const auto& p : c.populations) {
-    for (auto& d : population_specs(p)) add_unique(r.specs, std::move(d));
+    for (auto& d : population_specs(p, space.id())) add_unique(r.specs, std::move(d));
   }
   for (const auto& s : r.specs) r.names.push_back(s.name);
   for (const auto& q : c.srcc_devices) {
-    const DeviceSpec proxy = resolve_one_device(q.proxy, (q.where.empty() ? "srcc_to" : q.where) + ".proxy");
+    const DeviceSpec proxy =
+        in_space(resolve_one_device(q.proxy, (q.where.empty() ? "srcc_to" : q.where) + ".proxy"), space.id());
     const std::string name = srcc_device_name(q, proxy.name);
     if (std::find(r.names.begin(), r.names.end(), name) != r.names.end()) {
       throw UserError("device '" + name + "' is listed twice");

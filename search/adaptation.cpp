@@ -48,7 +48,7 @@ ProxyTwin make_proxy_twin(std::string proxy, const DeviceSpec& twin, const Searc
   ProxyTwin t;
   t.proxy = std::move(proxy);
   t.name = twin.name;
-  t.params = twin.params;
+  t.params = twin.params_for(space.id());
   t.archs = std::make_shared<const LoweredArchs>(lower_archs(space, codes));
   return t;
 }

@@ -227,6 +227,38 @@ DeviceSpec parse_device_node(const YAML::Node& root, const std::string& file) {
       r.fail("measurement", "expected end_to_end, block_sum or a mapping of search space to one of them");
     }
   }
+  // Optional: parameters of one space's own fit, over the ones above (a calibrated
+  // twin's; see DeviceSpec::space_params). Each space's set is the whole device with
+  // the listed fields replaced, checked like the device itself.
+  if (r.has("spaces")) {
+    const YAML::Node spaces = r.need(root, "spaces", "spaces");
+    if (!spaces.IsMap()) r.fail("spaces", "expected a mapping of search space to the fields that differ there");
+    for (const auto& kv : spaces) {
+      const std::string key = r.key_of(kv.first, "field 'spaces'");
+      int found = -1;
+      for (int i = 0; i < kNumSpaces; ++i) {
+        if (kSpaceNames[i] == key) found = i;
+      }
+      if (found < 0) r.fail("spaces." + key, "unknown search space (expected nb201, fbnet, ofa_mbv3, mbv2)");
+      if (!kv.second.IsMap()) r.fail("spaces." + key, "expected a mapping of device fields");
+      YAML::Node merged = YAML::Clone(root);
+      merged.remove("spaces");
+      for (const auto& f : kv.second) {
+        const std::string field = r.key_of(f.first, "field 'spaces." + key + "'");
+        if (field == "name" || field == "imitates" || field == "source" || field == "class" ||
+            field == "measurement" || field == "spaces") {
+          r.fail("spaces." + key + "." + field, "is the device's, not a space's (give it at the top level)");
+        }
+        if (!root[field]) r.fail("spaces." + key + "." + field, "unknown field (a typo?)");
+        if (field == "efficiency" && f.second.IsMap()) {
+          for (const auto& e : f.second) merged["efficiency"][r.key_of(e.first, "field 'spaces." + key + ".efficiency'")] = e.second;
+        } else {
+          merged[field] = f.second;
+        }
+      }
+      spec.space_params[static_cast<size_t>(found)] = parse_device_node(merged, file + ": spaces." + key).params;
+    }
+  }
   r.reject_unknown();
   return spec;
 }
@@ -283,6 +315,47 @@ std::string device_yaml(const DeviceSpec& spec, const std::string& comment) {
     for (int i = 0; i < kNumSpaces; ++i) {
       out << YAML::Key << std::string(kSpaceNames[i]) << YAML::Value
           << std::string(kMeasurementNames[static_cast<int>(p.measurement[i])]);
+    }
+    out << YAML::EndMap;
+  }
+  if (spec.has_space_params()) {
+    out << YAML::Key << "spaces" << YAML::Value << YAML::BeginMap;
+    for (int i = 0; i < kNumSpaces; ++i) {
+      if (!spec.space_params[static_cast<size_t>(i)]) continue;
+      const DeviceParams& q = *spec.space_params[static_cast<size_t>(i)];
+      out << YAML::Key << std::string(kSpaceNames[i]) << YAML::Value << YAML::BeginMap;
+      auto field = [&](const char* key, auto base, auto own) {
+        if (own != base) out << YAML::Key << key << YAML::Value << own;
+      };
+      field("peak_gflops", p.peak_gflops, q.peak_gflops);
+      field("dram_gbps", p.dram_gbps, q.dram_gbps);
+      field("onchip_gbps", p.onchip_gbps, q.onchip_gbps);
+      field("onchip_bytes", p.onchip_bytes, q.onchip_bytes);
+      field("bytes_per_element", p.bytes_per_element, q.bytes_per_element);
+      field("lanes_out", p.lanes_out, q.lanes_out);
+      field("lanes_in", p.lanes_in, q.lanes_in);
+      field("units", p.units, q.units);
+      field("pixels_per_unit", p.pixels_per_unit, q.pixels_per_unit);
+      field("half_util_macs", p.half_util_macs, q.half_util_macs);
+      bool efficiency_differs = false;
+      for (int c = 0; c < kNumOpClasses; ++c) efficiency_differs = efficiency_differs || q.efficiency[c] != p.efficiency[c];
+      if (efficiency_differs) {
+        out << YAML::Key << "efficiency" << YAML::Value << YAML::Flow << YAML::BeginMap;
+        for (int c = 0; c < kNumOpClasses; ++c) {
+          if (q.efficiency[c] != p.efficiency[c]) out << YAML::Key << std::string(kOpClassNames[c]) << YAML::Value << q.efficiency[c];
+        }
+        out << YAML::EndMap;
+      }
+      field("launch_us", p.launch_us, q.launch_us);
+      field("async_launch", p.async_launch, q.async_launch);
+      field("fuse_bn_act", p.fuse_bn_act, q.fuse_bn_act);
+      field("fuse_elementwise", p.fuse_elementwise, q.fuse_elementwise);
+      field("prune_dead", p.prune_dead, q.prune_dead);
+      field("fold_zero_inputs", p.fold_zero_inputs, q.fold_zero_inputs);
+      field("batch", p.batch, q.batch);
+      field("noise_sigma", p.noise_sigma, q.noise_sigma);
+      field("resolution_ms", p.resolution_ms, q.resolution_ms);
+      out << YAML::EndMap;
     }
     out << YAML::EndMap;
   }

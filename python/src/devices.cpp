@@ -52,7 +52,8 @@ pb::dict params_dict(const DeviceParams& p) {
 DeviceSpec with_params(const DeviceSpec& spec, const std::string& name, const pb::dict& changes) {
   DeviceSpec s = spec;
   if (!name.empty()) s.name = name;
-  DeviceParams& p = s.params;
+  // A twin's per-space sets (DeviceSpec::space_params) take the same changes.
+  auto change = [&](DeviceParams& p) {
   for (const auto& [k, v] : changes) {
     const std::string key = pb::str(k);
     if (key == "device_class") {
@@ -100,13 +101,21 @@ DeviceSpec with_params(const DeviceSpec& spec, const std::string& name, const pb
         }
         text = "{" + text + "}";
       }
-      std::string yaml = device_yaml(s);
+      DeviceSpec one = s;
+      one.params = p;
+      one.space_params = {};
+      std::string yaml = device_yaml(one);
       yaml = yaml.substr(0, yaml.rfind("measurement:")) + "measurement: " + text + "\n";
       const DeviceParams parsed = parse_device_yaml(yaml, "device '" + s.name + "'").params;
       std::copy(std::begin(parsed.measurement), std::end(parsed.measurement), std::begin(p.measurement));
     } else {
       throw UserError("device '" + s.name + "': unknown parameter '" + key + "'");
     }
+  }
+  };
+  change(s.params);
+  for (auto& own : s.space_params) {
+    if (own) change(*own);
   }
   // The YAML reader range-checks every field and names the one out of range.
   DeviceSpec checked = parse_device_yaml(device_yaml(s), "device '" + s.name + "'");
@@ -127,6 +136,10 @@ void bind_devices(pb::module_& m) {
       .def_property_readonly("batch", [](const DeviceSpec& d) { return d.params.batch; })
       .def_property_readonly("params", [](const DeviceSpec& d) { return params_dict(d.params); },
                              "the model's parameters as a dict (a copy)")
+      .def(
+          "params_in",
+          [](const DeviceSpec& d, const std::string& space) { return params_dict(d.params_for(make_space(space).id())); },
+          pb::arg("space"), "the parameters the device is evaluated with in `space` (a twin may have one set per space)")
       .def("to_yaml", &device_yaml, pb::arg("comment") = "", "the spec as device YAML (reads back exactly)")
       .def(
           "replace",
@@ -152,7 +165,7 @@ void bind_devices(pb::module_& m) {
   m.def(
       "population",
       [](const std::string& device_class, uint64_t count, uint64_t seed, const std::vector<std::string>& centers,
-         double spread, const std::string& prefix) {
+         double spread, const std::string& prefix, const std::string& space) {
         PopulationRequest r;
         r.device_class = device_class;
         r.count = count;
@@ -160,11 +173,12 @@ void bind_devices(pb::module_& m) {
         r.centers = centers;
         r.spread = spread;
         r.prefix = prefix;
-        return population_specs(r);
+        return population_specs(r, make_space(space).id());
       },
       pb::arg("device_class"), pb::arg("count"), pb::arg("seed") = 0, pb::arg("centers") = std::vector<std::string>{},
-      pb::arg("spread") = 1.0, pb::arg("prefix") = "",
-      "devices sampled around the class's built-ins and twins (or `centers`), as a config's {population: ...}");
+      pb::arg("spread") = 1.0, pb::arg("prefix") = "", pb::arg("space") = "nb201",
+      "devices sampled around the class's built-ins and twins (or `centers`), as a config's {population: ...}; "
+      "`space`: the space whose parameters a twin centre lends (a twin may have one set per space)");
 
   pb::class_<MeasuredTable>(m, "MeasuredTable", "A measured latency table (CSV in the shared data's format)")
       .def_readonly("file", &MeasuredTable::file)

@@ -36,7 +36,7 @@ class Evaluator {
         if (name == d.name) throw UserError("device '" + d.name + "' is listed twice");
       }
       names_.push_back(d.name);
-      eval.push_back({d.name, d.params});
+      eval.push_back({d.name, d.params_for(space.id())});
     }
     EngineOptions o;
     o.mode = mode_from(mode);

@@ -68,3 +68,29 @@ def test_population_equals_config_devices(tmp_path, run_cli):
         cli = f["/cells/0/eval/latency_ms"][()]
     ev = proxysim.evaluate("nb201", pop, 50, seed=1)
     np.testing.assert_array_equal(ev.latency_ms, cli)
+
+
+def test_per_space_parameters_are_what_each_space_evaluates(tmp_path, run_cli):
+    # A twin with a set of its own in FBNet evaluates FBNet exactly as a plain device
+    # made of that set, and every other space with its base set, from Python and the CLI.
+    base = proxysim.device("pixel3_cpu").replace(name="base", noise_sigma=0.0)
+    plain = base.replace(name="plain", peak_gflops=base.params["peak_gflops"] * 3, efficiency={"grouped": 0.05})
+    own = (base.to_yaml().replace("name: base", "name: twin") +
+           f"spaces:\n  fbnet: {{peak_gflops: {plain.params['peak_gflops']!r}, efficiency: {{grouped: 0.05}}}}\n")
+    twin_path = tmp_path / "twin.yaml"
+    twin_path.write_text(own)
+    twin = proxysim.load_device(str(twin_path))
+    assert twin.params == base.params and twin.params_in("fbnet") == plain.params
+    fb = proxysim.evaluate("fbnet", [twin, plain, base], 300, seed=4)
+    np.testing.assert_array_equal(fb.latency_ms[:, 0], fb.latency_ms[:, 1])
+    assert (fb.latency_ms[:, 0] != fb.latency_ms[:, 2]).mean() > 0.9
+    nb = proxysim.evaluate("nb201", [twin, plain, base], "all")
+    np.testing.assert_array_equal(nb.latency_ms[:, 0], nb.latency_ms[:, 2])
+    plain_path = tmp_path / "plain.yaml"
+    plain_path.write_text(plain.to_yaml())
+    run_cli("eval", "--space", "fbnet", "--devices", f"{twin_path},{plain_path}", "--archs", "300", "--seed", "4",
+            "--out", tmp_path / "fb.h5", "--quiet")
+    import h5py
+    with h5py.File(tmp_path / "fb.h5", "r") as f:
+        cli = f["/cells/0/eval/latency_ms"][()]
+    np.testing.assert_array_equal(cli, fb.latency_ms[:, :2])

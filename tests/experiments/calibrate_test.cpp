@@ -54,8 +54,9 @@ TEST(Calibrate, TwinOfARealDeviceBeatsFlopsOnHeldOutArchitectures) {
   EXPECT_GT(h.srcc, 0.93);
   // The never-worse rule may keep the start (it does here: no fit beats it on the 25
   // held-back rows by a standard error); a fit it keeps has a lower training error.
-  EXPECT_LE(r.fit.train_rmse_log, r.fit.start_rmse_log);
-  if (r.fit.chosen.rfind("fit", 0) == 0) EXPECT_LT(r.fit.train_rmse_log, r.fit.start_rmse_log);
+  ASSERT_EQ(r.fits.size(), 1u);
+  EXPECT_LE(r.fits[0].train_rmse_log, r.fits[0].start_rmse_log);
+  if (r.fits[0].chosen.rfind("fit", 0) == 0) EXPECT_LT(r.fits[0].train_rmse_log, r.fits[0].start_rmse_log);
   EXPECT_GE(h.srcc, h.start_srcc - 1e-12);
   EXPECT_GT(h.within10, 0.5);
   // Pixel 3 reports fractional milliseconds, so the twin keeps a continuous timer.
@@ -100,6 +101,61 @@ TEST(Calibrate, DetectsTablesMadeOfBlockSums) {
   EXPECT_THROW(run("pixel3", {"fbnet=per_block"}), UserError);
 }
 
+// One fit per space: each space's set is the fit that space's table alone gives (the
+// split is keyed by the space, so the training rows are the same), the first space's
+// set is the twin's base, the written YAML carries the other as `spaces:`, and
+// --joint fits one set to both. Budgets are cut short; only the bookkeeping is checked.
+TEST(Calibrate, EachSpaceIsFittedOnItsOwnTable) {
+  auto run = [](const std::vector<std::string>& columns, bool joint, const std::string& yaml = {}) {
+    CalibrateOptions o;
+    for (const std::string& c : columns) o.data.push_back(kData + "/" + c);
+    o.starts = {"pixel3_cpu"};
+    o.class_starts = false;
+    o.train = 60;
+    o.max_evaluations = 200;
+    o.restarts = 0;
+    o.joint = joint;
+    o.out_yaml = yaml;
+    std::ostringstream log;
+    return run_calibrate(o, log);
+  };
+  const std::string nb = "help_nb201_latency.csv:pixel3", fb = "help_fbnet_latency.csv:pixel3";
+  const std::string yaml = (fs::temp_directory_path() / "calibrate_test_per_space.yaml").string();
+  const CalibrateReport both = run({nb, fb}, false, yaml);
+  const CalibrateReport nb_only = run({nb}, false), fb_only = run({fb}, false);
+  ASSERT_EQ(both.fits.size(), 2u);
+  ASSERT_EQ(both.spaces.size(), 2u);
+  EXPECT_EQ(both.spaces[1].fit, 1u);
+  EXPECT_EQ(both.fit_spaces[1], std::vector<std::string>{"fbnet"});
+  EXPECT_FALSE(both.twin.space_params[static_cast<size_t>(SpaceId::kNb201)]) << "the first space's set is the base";
+  ASSERT_TRUE(both.twin.space_params[static_cast<size_t>(SpaceId::kFbnet)]);
+  // Same rows, same fit: each set ranks its space exactly as the single-space twin.
+  EXPECT_EQ(both.spaces[0].srcc, nb_only.spaces[0].srcc);
+  EXPECT_EQ(both.spaces[1].srcc, fb_only.spaces[0].srcc);
+  EXPECT_EQ(both.spaces[1].train, fb_only.spaces[0].train);
+  const auto& fbnet = both.twin.params_for(SpaceId::kFbnet);
+  const auto& alone = fb_only.twin.params;
+  EXPECT_EQ(fbnet.peak_gflops, alone.peak_gflops);
+  EXPECT_EQ(fbnet.dram_gbps, alone.dram_gbps);
+  for (int c = 0; c < kNumOpClasses; ++c) EXPECT_EQ(fbnet.efficiency[c], alone.efficiency[c]) << c;
+  EXPECT_EQ(fbnet.measurement[static_cast<int>(SpaceId::kFbnet)], alone.measurement[static_cast<int>(SpaceId::kFbnet)]);
+  // Each set measures every space the way the fit kept for that space does.
+  for (int s = 0; s < kNumSpaces; ++s) EXPECT_EQ(fbnet.measurement[s], both.twin.params.measurement[s]) << s;
+
+  const DeviceSpec back = load_device_file(yaml);
+  expect_same(back.params, both.twin.params, "base set read back");
+  ASSERT_TRUE(back.space_params[static_cast<size_t>(SpaceId::kFbnet)]);
+  expect_same(*back.space_params[static_cast<size_t>(SpaceId::kFbnet)], fbnet, "fbnet set read back");
+  EXPECT_FALSE(back.space_params[static_cast<size_t>(SpaceId::kOfaMbv3)]);
+  EXPECT_EQ(&back.params_for(SpaceId::kOfaMbv3), &back.params) << "a space not fitted takes the base set";
+  fs::remove(yaml);
+
+  const CalibrateReport joint = run({nb, fb}, true);
+  ASSERT_EQ(joint.fits.size(), 1u);
+  EXPECT_EQ(joint.fit_spaces[0], (std::vector<std::string>{"nb201", "fbnet"}));
+  EXPECT_FALSE(joint.twin.has_space_params());
+}
+
 TEST(Calibrate, WholeMillisecondPhonesKeepTheirTimerResolution) {
   CalibrateOptions o;
   o.data = {kData + "/help_nb201_latency.csv:samsung_a50"};
@@ -123,6 +179,10 @@ TEST(Calibrate, EveryShippedTwinLoadsValidatesAndMatchesItsFile) {
     EXPECT_EQ(disk.name, e.path().stem().string());
     const DeviceSpec& embedded = builtin_device(disk.name);
     expect_same(disk.params, embedded.params, disk.name);
+    for (size_t k = 0; k < disk.space_params.size(); ++k) {
+      ASSERT_EQ(disk.space_params[k].has_value(), embedded.space_params[k].has_value()) << disk.name << " space " << k;
+      if (disk.space_params[k]) expect_same(*disk.space_params[k], *embedded.space_params[k], disk.name);
+    }
   }
   EXPECT_EQ(files, twin_devices().size());
   EXPECT_GE(files, 49u) << "one twin per real device of ../shared/data";
@@ -136,9 +196,54 @@ TEST(Calibrate, DeviceYamlRoundTripsEveryDevice) {
     EXPECT_EQ(back.imitates, d.imitates);
     EXPECT_EQ(back.source, d.source);
     expect_same(back.params, d.params, d.name);
+    for (size_t k = 0; k < d.space_params.size(); ++k) {
+      ASSERT_EQ(back.space_params[k].has_value(), d.space_params[k].has_value()) << d.name << " space " << k;
+      if (d.space_params[k]) expect_same(*back.space_params[k], *d.space_params[k], d.name + " space set");
+    }
   };
   for (const DeviceSpec& d : builtin_devices()) check(d);
   for (const DeviceSpec& d : twin_devices()) check(d);
+  // A device with a set of its own in one space, every kind of field changed there.
+  DeviceSpec d = builtin_device("pixel3_cpu");
+  DeviceParams own = d.params;
+  own.peak_gflops *= 2;
+  own.efficiency[static_cast<int>(OpClass::kDepthwise3)] *= 0.5f;
+  own.lanes_out = 8;
+  own.fold_zero_inputs = !own.fold_zero_inputs;
+  own.resolution_ms = 1;
+  d.space_params[static_cast<size_t>(SpaceId::kFbnet)] = own;
+  check(d);
+  EXPECT_NE(device_yaml(d).find("spaces:"), std::string::npos);
+}
+
+// `spaces:` overrides are read as the whole device with the fields replaced, checked
+// like the device itself; errors name the space and the field.
+TEST(Calibrate, PerSpaceParametersAreCheckedAndNamed) {
+  const std::string base = device_yaml(builtin_device("pixel3_cpu"));
+  auto error = [&](const std::string& spaces) {
+    try {
+      parse_device_yaml(base + spaces, "dev.yaml");
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const DeviceSpec ok = parse_device_yaml(base + "spaces:\n  fbnet: {peak_gflops: 10, efficiency: {grouped: 0.5}}\n", "dev.yaml");
+  EXPECT_EQ(ok.params_for(SpaceId::kFbnet).peak_gflops, 10.0f);
+  EXPECT_EQ(ok.params_for(SpaceId::kFbnet).efficiency[static_cast<int>(OpClass::kGrouped)], 0.5f);
+  EXPECT_EQ(ok.params_for(SpaceId::kFbnet).efficiency[static_cast<int>(OpClass::kPointwise)],
+            ok.params.efficiency[static_cast<int>(OpClass::kPointwise)]) << "fields not listed are the device's";
+  EXPECT_EQ(ok.params_for(SpaceId::kNb201).peak_gflops, ok.params.peak_gflops);
+  EXPECT_EQ(in_space(ok, SpaceId::kFbnet).params.peak_gflops, 10.0f);
+  EXPECT_FALSE(in_space(ok, SpaceId::kFbnet).has_space_params());
+  EXPECT_NE(error("spaces:\n  imagenet: {peak_gflops: 10}\n").find("spaces.imagenet"), std::string::npos);
+  EXPECT_NE(error("spaces:\n  fbnet: {class: gpu}\n").find("spaces.fbnet.class"), std::string::npos);
+  EXPECT_NE(error("spaces:\n  fbnet: {peak_glops: 10}\n").find("spaces.fbnet.peak_glops"), std::string::npos);
+  const std::string range = error("spaces:\n  fbnet: {peak_gflops: -1}\n");
+  EXPECT_NE(range.find("spaces.fbnet"), std::string::npos) << range;
+  EXPECT_NE(range.find("peak_gflops"), std::string::npos) << range;
+  EXPECT_NE(error("spaces:\n  fbnet: {efficiency: {grouped: 9}}\n").find("efficiency.grouped"), std::string::npos);
+  EXPECT_NE(error("spaces: [fbnet]\n").find("'spaces'"), std::string::npos);
 }
 
 TEST(Calibrate, BadInputFailsWithExitTwoAndAMessage) {

@@ -297,6 +297,10 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
       p.measurement[id] = report.fits[fit_of[j]].params.measurement[id];
     }
     if (o.joint ? whole_milliseconds(splits) : whole_milliseconds({splits[k]})) p.resolution_ms = 1.0f;
+    // A table of block sums has no noise of its own per architecture: each block was
+    // timed once and the same number enters every architecture that has the block, so
+    // the twin of such a space draws none either (its per-block errors are the fit's).
+    if (!o.joint && p.measurement[static_cast<int>(splits[k].space.id())] == Measurement::kBlockSum) p.noise_sigma = 0;
     return p;
   };
   twin.params = params_of(0);

@@ -139,6 +139,9 @@ TEST(Calibrate, EachSpaceIsFittedOnItsOwnTable) {
   EXPECT_EQ(fbnet.dram_gbps, alone.dram_gbps);
   for (int c = 0; c < kNumOpClasses; ++c) EXPECT_EQ(fbnet.efficiency[c], alone.efficiency[c]) << c;
   EXPECT_EQ(fbnet.measurement[static_cast<int>(SpaceId::kFbnet)], alone.measurement[static_cast<int>(SpaceId::kFbnet)]);
+  // A space measured as block sums draws no per-architecture noise.
+  if (fbnet.measurement[static_cast<int>(SpaceId::kFbnet)] == Measurement::kBlockSum) EXPECT_EQ(fbnet.noise_sigma, 0.0f);
+  else EXPECT_EQ(fbnet.noise_sigma, alone.noise_sigma);
   // Each set measures every space the way the fit kept for that space does.
   for (int s = 0; s < kNumSpaces; ++s) EXPECT_EQ(fbnet.measurement[s], both.twin.params.measurement[s]) << s;
 

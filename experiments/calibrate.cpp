@@ -42,6 +42,9 @@ Split load_split(const std::string& spec, const std::string& dataset, int64_t tr
   const std::string file = spec.substr(0, colon);
   const MeasuredTable t = read_measured_csv(file);
   Split s{file, spec.substr(colon + 1), make_space(t.space, t.space == "nb201" ? dataset : std::string()), {}, {}, {}, {}};
+  // The split's seed is keyed by the space (SpaceId order), so a space's training rows
+  // are the same whichever other spaces are fitted beside it.
+  seed += static_cast<uint64_t>(s.space.id());
   int64_t col = -1;
   std::string names;
   for (size_t j = 0; j < t.devices.size(); ++j) {
@@ -72,14 +75,6 @@ Split load_split(const std::string& spec, const std::string& dataset, int64_t tr
     s.held_ms.push_back(ms(r));
   }
   return s;
-}
-
-// load_split with the seed offset by the table's space (SpaceId order).
-Split load_split_seeded(const std::string& spec, const std::string& dataset, int64_t train, uint64_t seed) {
-  const size_t colon = spec.rfind(':');
-  const std::string file = colon == std::string::npos ? spec : spec.substr(0, colon);
-  const SpaceId id = make_space(read_measured_csv(file).space).id();
-  return load_split(spec, dataset, train, seed + static_cast<uint64_t>(id));
 }
 
 double srcc(const std::vector<double>& a, const std::vector<double>& b) {
@@ -186,9 +181,7 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
   std::vector<Split> splits;
   std::set<std::string> spaces;
   for (size_t k = 0; k < o.data.size(); ++k) {
-    // The split's seed is keyed by the space, so a space's training rows are the same
-    // whichever other spaces are fitted beside it.
-    Split s = load_split_seeded(o.data[k], o.dataset, o.train, o.seed);
+    Split s = load_split(o.data[k], o.dataset, o.train, o.seed);
     if (!spaces.insert(s.space.name()).second) {
       throw UserError("calibrate: two --data entries are in space " + s.space.name() + "; give one table per space");
     }

@@ -581,14 +581,30 @@ CalibrationResult calibrate_device(const std::vector<DeviceSpec>& starts, const 
         cands[c].report.validation_se.push_back(std::isfinite(se) ? se : 0.0);
       }
     }
+    // A candidate that keeps the start's ranking of a set by construction (its
+    // latencies there the start's times one factor: the start clocked to the data's
+    // level, or a set whose classes a joint fit left alone) passes there with no gain.
+    // Any other must gain: a fit that happens to rank the 50 validation rows exactly as
+    // the start does (a difference of 0 with a standard error of 0) has shown nothing,
+    // and may rank the held-out rows a little worse.
+    auto proportional = [](const std::vector<double>& a, const std::vector<double>& b) {
+      if (a.empty()) return true;
+      const double f = a.front() / b.front();
+      for (size_t i = 0; i < a.size(); ++i) {
+        if (!(std::abs(a[i] / (f * b[i]) - 1.0) <= 1e-5)) return false;
+      }
+      return true;
+    };
     const std::vector<double>& floor = cands.front().report.validation_srcc;
-    for (Candidate& c : cands) {
+    for (size_t c = 0; c < cands.size(); ++c) {
       bool ok = true;
       for (size_t k = 0; k < floor.size(); ++k) {
-        const double v = c.report.validation_srcc[k];
-        ok = ok && (std::isnan(floor[k]) || v - floor[k] >= options.validation_z * c.report.validation_se[k]);
+        if (std::isnan(floor[k])) continue;
+        const double gain = cands[c].report.validation_srcc[k] - floor[k];
+        const bool kept = proportional(preds[c][k], preds[0][k]);
+        ok = ok && gain >= options.validation_z * cands[c].report.validation_se[k] && (kept || gain > 0);
       }
-      c.report.eligible = ok;
+      cands[c].report.eligible = ok;
     }
     // The eligible candidate with the lowest validation loss; a tie keeps the earlier
     // (the start, then the more constrained fit).

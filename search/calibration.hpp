@@ -43,7 +43,9 @@ struct CalibrationOptions {
   // In a space whose ranking it changes, a candidate must beat the start's validation
   // SRCC by this many standard errors of the difference (bootstrap over the validation
   // rows): with 50 rows a difference of 0.01 is often noise, and the rule is meant to
-  // hold on architectures neither was fitted to. A kept ranking passes with 0.
+  // hold on architectures neither was fitted to, and by more than 0 (a fit that ranks
+  // the validation rows exactly as the start does has shown nothing). A ranking kept
+  // by construction (latencies the start's times one factor) passes with 0.
   double validation_z = 1.0;
   int bootstrap = 200;  // resamples for that standard error
   // The candidate fits: the best fit, and fits pulled toward their start by a prior
@@ -69,7 +71,7 @@ struct CalibrationCandidate {
   std::vector<double> validation_srcc;  // per set
   std::vector<double> validation_se;    // per set: bootstrap standard error of SRCC minus the start's
   double validation_loss = 0;           // the objective on the validation rows
-  bool eligible = false;                // SRCC - start's >= validation_z * se in every set
+  bool eligible = false;                // SRCC - start's >= validation_z * se, and > 0 unless kept, in every set
 };
 
 struct CalibrationResult {

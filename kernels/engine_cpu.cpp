@@ -21,12 +21,14 @@ class CpuEngine final : public Engine {
       keys_.push_back(device_noise_key(d.name, options_.noise_seed));
       sigma_.push_back(d.params.noise_sigma);
       resolution_.push_back(d.params.resolution_ms);
+      level_.push_back(d.params.level);
     }
     if (compiled_) tables_ = compile_chain(space_.id(), space_.params(), params_);
     const size_t padded = (devices_.size() + kChainDeviceBlock - 1) / kChainDeviceBlock * kChainDeviceBlock;
     keys_.resize(padded, 0);
     sigma_.resize(padded, 0.0f);
     resolution_.resize(padded, 0.0f);
+    level_.resize(padded, 0.0f);
   }
 
   Backend backend() const override { return Backend::kCpu; }
@@ -39,7 +41,7 @@ class CpuEngine final : public Engine {
     }
     detail::EngineView v{space_.id(),    space_.params(),     space_.decisions(),
                          devices(),      params_.data(),      keys_.data(),
-                         sigma_.data(),  resolution_.data(),  nb201_official_order().data(),
+                         sigma_.data(),  resolution_.data(),  level_.data(), nb201_official_order().data(),
                          compiled_,      tables_.view()};
     detail::BatchView b{static_cast<int>(batch.kind), batch.first, batch.seed, batch.codes};
     // A small batch (a round of on-the-fly searches, search/on_the_fly.hpp) costs
@@ -55,7 +57,7 @@ class CpuEngine final : public Engine {
  private:
   std::vector<DeviceParams> params_;
   std::vector<uint64_t> keys_;
-  std::vector<float> sigma_, resolution_;
+  std::vector<float> sigma_, resolution_, level_;
   ChainTables tables_;
 };
 

@@ -26,6 +26,7 @@ struct EngineView {
   const uint64_t* noise_keys;
   const float* noise_sigma;
   const float* resolution_ms;
+  const float* level;             // DeviceParams::level, applied after the conversion to ms
   const uint16_t* nb201_order;    // official order, for enumeration
   bool compiled;
   ChainView chain;
@@ -101,6 +102,7 @@ struct ArchLatency {
     // keep the compiler from vectorising them.
     const float* PROXYSIM_RESTRICT sigma = v.noise_sigma;
     const float* PROXYSIM_RESTRICT q = v.resolution_ms;
+    const float* PROXYSIM_RESTRICT level = v.level;
     const uint64_t* PROXYSIM_RESTRICT keys = v.noise_keys;
     if (v.compiled) {
       uint32_t rows[kMaxChainPositions + 1];
@@ -112,7 +114,7 @@ struct ArchLatency {
         const float* PROXYSIM_RESTRICT row = (pos < c.positions ? c.cost : c.suffix) + static_cast<int64_t>(rows[pos]) * c.stride;
         for (int d = d0; d < d1; ++d) out[d] += row[d];
       }
-      for (int d = d0; d < d1; ++d) out[d] = apply_measurement(out[d] * 1e3f, sigma[d], q[d], pair_noise_bits(net, keys[d]));
+      for (int d = d0; d < d1; ++d) out[d] = apply_measurement(out[d] * 1e3f * level[d], sigma[d], q[d], pair_noise_bits(net, keys[d]));
       return;
     }
     for (int d = d0; d < d1; ++d) out[d] = walked_ms(v, code, net, d);
@@ -152,7 +154,7 @@ struct ChainPairLatency {
     float acc = c.prefix[static_cast<int64_t>(r[0]) * c.stride + d];
     for (int pos = 0; pos <= c.positions; ++pos)
       acc += (pos < c.positions ? c.cost : c.suffix)[static_cast<int64_t>(r[pos + 1]) * c.stride + d];
-    latency_ms[t] = apply_measurement(acc * 1e3f, v.noise_sigma[d], v.resolution_ms[d], pair_noise_bits(net[i], v.noise_keys[d]));
+    latency_ms[t] = apply_measurement(acc * 1e3f * v.level[d], v.noise_sigma[d], v.resolution_ms[d], pair_noise_bits(net[i], v.noise_keys[d]));
   }
 };
 

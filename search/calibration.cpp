@@ -58,7 +58,7 @@ LoweredSet lower_rows(const CalibrationSet& set, const std::vector<size_t>& rows
 double walk_ms(const Op* first, const Op* last, const DeviceParams& dev, bool isolate_blocks) {
   LatencyWalk walk(dev, isolate_blocks);
   for (const Op* op = first; op != last; ++op) walk(*op);
-  return walk.total_s * 1e3;
+  return walk.total_s * 1e3 * dev.level;
 }
 
 std::vector<double> predict(const LoweredSet& s, const DeviceParams& d) {
@@ -478,10 +478,11 @@ CalibrationResult calibrate_device(const std::vector<DeviceSpec>& starts, const 
   if (measured_differs) {
     cands.push_back({named("start, measured as the data", 0), measured, &problems.front(), starts.front().name});
   }
-  // Clocking is a correction of level, not a fit: it may take a bandwidth past the
-  // fit's headroom, but not out of the physical ranges.
-  const DeviceParams level = clocked(measured, level_factor(fit_sets, measured));
-  if (within_ranges(level)) {
+  // The start at the data's level: every latency times one factor (DeviceParams::level),
+  // which keeps its ranking exactly.
+  DeviceParams level = measured;
+  level.level = static_cast<float>(measured.level * level_factor(fit_sets, measured));
+  if (level.level >= kLevelRange.lo && level.level <= kLevelRange.hi) {
     cands.push_back({named("start, at the data's level", 0), level, &problems.front(), starts.front().name});
   }
   int evaluations = 0;

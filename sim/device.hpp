@@ -69,6 +69,7 @@ inline constexpr ParamRange kOnchipBytesRange{0.0, 1e10};
 inline constexpr ParamRange kHalfUtilMacsRange{0.0, 1e12};
 inline constexpr ParamRange kEfficiencyRange{1e-4, 2.0};
 inline constexpr ParamRange kLaunchUsRange{0.0, 1e5};
+inline constexpr ParamRange kLevelRange{1e-4, 1e4};
 
 struct DeviceParams {
   DeviceClass device_class = DeviceClass::kCpu;
@@ -105,6 +106,11 @@ struct DeviceParams {
   // Measurement: multiplicative log-normal noise and the timer's resolution.
   float noise_sigma = 0.0f;
   float resolution_ms = 0.0f;
+  // Every latency times this factor, applied last (before noise and the timer): a
+  // calibrated twin's correction of level. Multiplying by one positive float is
+  // monotone, so it keeps every ranking exactly, which no rescaling of peak,
+  // bandwidths and dispatch by a factor other than a power of two does in floats.
+  float level = 1.0f;
 };
 
 }  // namespace proxysim

@@ -199,6 +199,8 @@ DeviceSpec parse_device_node(const YAML::Node& root, const std::string& file) {
   p.batch = r.integer("batch", 1, 4096);
   p.noise_sigma = static_cast<float>(r.number("noise_sigma", 0, kMaxNoiseSigma));
   p.resolution_ms = static_cast<float>(r.number("resolution_ms", 0, 100));
+  // Optional: a calibrated twin's level (DeviceParams::level); 1 where not given.
+  if (r.has("level")) p.level = static_cast<float>(r.number("level", kLevelRange));
   // Optional: how the device's tables were measured, one method for every space or a
   // mapping of space to method (spaces not listed: end_to_end).
   if (r.has("measurement")) {
@@ -249,7 +251,7 @@ DeviceSpec parse_device_node(const YAML::Node& root, const std::string& file) {
             field == "measurement" || field == "spaces") {
           r.fail("spaces." + key + "." + field, "is the device's, not a space's (give it at the top level)");
         }
-        if (!root[field]) r.fail("spaces." + key + "." + field, "unknown field (a typo?)");
+        if (!root[field] && field != "level") r.fail("spaces." + key + "." + field, "unknown field (a typo?)");
         if (field == "efficiency" && f.second.IsMap()) {
           for (const auto& e : f.second) merged["efficiency"][r.key_of(e.first, "field 'spaces." + key + ".efficiency'")] = e.second;
         } else {
@@ -305,6 +307,7 @@ std::string device_yaml(const DeviceSpec& spec, const std::string& comment) {
   out << YAML::Key << "batch" << YAML::Value << p.batch;
   out << YAML::Key << "noise_sigma" << YAML::Value << p.noise_sigma;
   out << YAML::Key << "resolution_ms" << YAML::Value << p.resolution_ms;
+  if (p.level != 1.0f) out << YAML::Key << "level" << YAML::Value << p.level;
   bool uniform = true;
   for (Measurement m : p.measurement) uniform = uniform && m == p.measurement[0];
   out << YAML::Key << "measurement" << YAML::Value;
@@ -355,6 +358,7 @@ std::string device_yaml(const DeviceSpec& spec, const std::string& comment) {
       field("batch", p.batch, q.batch);
       field("noise_sigma", p.noise_sigma, q.noise_sigma);
       field("resolution_ms", p.resolution_ms, q.resolution_ms);
+      field("level", p.level, q.level);
       out << YAML::EndMap;
     }
     out << YAML::EndMap;

@@ -169,7 +169,7 @@ PROXYSIM_HD inline float apply_measurement(float ms, float sigma, float q, uint6
 }
 
 PROXYSIM_HD inline float measured_ms(double total_s, const DeviceParams& dev, uint64_t noise_bits) {
-  return apply_measurement(static_cast<float>(total_s * 1e3), dev.noise_sigma, dev.resolution_ms, noise_bits);
+  return apply_measurement(static_cast<float>(total_s * 1e3) * dev.level, dev.noise_sigma, dev.resolution_ms, noise_bits);
 }
 
 }  // namespace proxysim

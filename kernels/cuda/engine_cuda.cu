@@ -49,17 +49,19 @@ class CudaEngine final : public Engine {
       : Engine(space, std::move(devices), options) {
     std::vector<DeviceParams> params;
     std::vector<uint64_t> keys;
-    std::vector<float> sigma, resolution;
+    std::vector<float> sigma, resolution, level;
     for (const auto& d : devices_) {
       params.push_back(d.params);
       keys.push_back(device_noise_key(d.name, options_.noise_seed));
       sigma.push_back(d.params.noise_sigma);
       resolution.push_back(d.params.resolution_ms);
+      level.push_back(d.params.level);
     }
     params_ = params;
     keys_ = keys;
     sigma_ = sigma;
     resolution_ = resolution;
+    level_ = level;
     order_ = nb201_official_order();
     if (compiled_) {
       const ChainTables t = compile_chain(space_.id(), space_.params(), params);
@@ -161,7 +163,7 @@ class CudaEngine final : public Engine {
       list = raw(list_);
     }
     detail::EngineView v{space_.id(), space_.params(), space_.decisions(), devices(),    raw(params_), raw(keys_),
-                         raw(sigma_), raw(resolution_), raw(order_),       compiled_,    chain_};
+                         raw(sigma_), raw(resolution_), raw(level_), raw(order_),       compiled_,    chain_};
     detail::BatchView b{static_cast<int>(batch.kind), batch.first, batch.seed, list};
     detail::evaluate_pairs(thrust::cuda::par, v, b, n, raw(codes_), raw(latency_), raw(macs_), raw(params_out_), raw(rows_),
                            raw(net_));
@@ -176,7 +178,7 @@ class CudaEngine final : public Engine {
   bool reduced_ = false;
   GpuVector<DeviceParams> params_;
   GpuVector<uint64_t> keys_;
-  GpuVector<float> sigma_, resolution_;
+  GpuVector<float> sigma_, resolution_, level_;
   GpuVector<uint16_t> order_;
   GpuVector<uint32_t> state_base_;
   GpuVector<uint16_t> next_state_;

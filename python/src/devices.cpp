@@ -38,6 +38,7 @@ pb::dict params_dict(const DeviceParams& p) {
   d["batch"] = p.batch;
   d["noise_sigma"] = p.noise_sigma;
   d["resolution_ms"] = p.resolution_ms;
+  d["level"] = p.level;
   pb::dict meas;
   const char* spaces[kNumSpaces] = {"nb201", "fbnet", "ofa_mbv3", "mbv2"};  // SpaceId order
   for (int i = 0; i < kNumSpaces; ++i) {
@@ -79,6 +80,7 @@ DeviceSpec with_params(const DeviceSpec& spec, const std::string& name, const pb
     else if (key == "batch") p.batch = v.cast<int32_t>();
     else if (key == "noise_sigma") p.noise_sigma = v.cast<float>();
     else if (key == "resolution_ms") p.resolution_ms = v.cast<float>();
+    else if (key == "level") p.level = v.cast<float>();
     else if (key == "efficiency") {
       for (const auto& [ck, cv] : v.cast<pb::dict>()) {
         const std::string cls = pb::str(ck);

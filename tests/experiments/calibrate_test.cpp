@@ -159,6 +159,38 @@ TEST(Calibrate, EachSpaceIsFittedOnItsOwnTable) {
   EXPECT_FALSE(joint.twin.has_space_params());
 }
 
+// The start at the data's level multiplies every latency by one factor (level:), so
+// it ranks every architecture exactly as the start: on HELP's RTX 2080 Ti (batch 1)
+// NB201 column, where PyTorch's per-op overhead puts the data far from the datasheet
+// start, it is eligible with no gain, and when kept the held-out SRCC is the start's.
+TEST(Calibrate, TheStartAtTheDatasLevelKeepsItsRankingExactly) {
+  CalibrateOptions o;
+  o.data = {kData + "/help_nb201_latency.csv:2080ti_1"};
+  o.starts = {"rtx2080ti_b1"};
+  o.class_starts = false;
+  o.max_evaluations = 300;
+  o.restarts = 0;
+  std::ostringstream log;
+  const CalibrateReport r = run_calibrate(o, log);
+  ASSERT_EQ(r.fits.size(), 1u);
+  const CalibrationCandidate* start = nullptr;
+  const CalibrationCandidate* level = nullptr;
+  for (const CalibrationCandidate& c : r.fits[0].candidates) {
+    if (c.name == "start") start = &c;
+    if (c.name == "start, at the data's level") level = &c;
+  }
+  ASSERT_TRUE(start && level);
+  EXPECT_EQ(level->validation_srcc, start->validation_srcc);
+  EXPECT_EQ(level->validation_se[0], 0.0);
+  EXPECT_TRUE(level->eligible);
+  EXPECT_LT(level->validation_loss, 0.5 * start->validation_loss) << "the level alone is most of the error";
+  if (r.fits[0].chosen == level->name) {
+    EXPECT_NE(r.twin.params.level, 1.0f);
+    EXPECT_EQ(r.spaces[0].srcc, r.spaces[0].start_srcc);
+  }
+  EXPECT_GE(r.spaces[0].srcc, r.spaces[0].start_srcc);
+}
+
 TEST(Calibrate, WholeMillisecondPhonesKeepTheirTimerResolution) {
   CalibrateOptions o;
   o.data = {kData + "/help_nb201_latency.csv:samsung_a50"};

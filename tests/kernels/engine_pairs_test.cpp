@@ -48,18 +48,20 @@ void compare(const char* space_name, EvalMode mode, ArchBatch::Kind kind, uint64
 
   std::vector<DeviceParams> params;
   std::vector<uint64_t> keys;
-  std::vector<float> sigma, resolution;
+  std::vector<float> sigma, resolution, level;
   for (const auto& d : devices) {
     params.push_back(d.params);
     keys.push_back(device_noise_key(d.name, o.noise_seed));
     sigma.push_back(d.params.noise_sigma);
     resolution.push_back(d.params.resolution_ms);
+    level.push_back(d.params.level);
   }
   const bool compiled = engine->compiled();
   ChainTables tables;
   if (compiled) tables = compile_chain(space.id(), space.params(), params);
   const detail::EngineView v{space.id(),   space.params(),   K,        D,        params.data(), keys.data(),
-                             sigma.data(), resolution.data(), nb201_official_order().data(), compiled, tables.view()};
+                             sigma.data(), resolution.data(), level.data(), nb201_official_order().data(), compiled,
+                             tables.view()};
   const detail::BatchView bv{static_cast<int>(kind), first, b.seed, nullptr};
   Evaluated wide{std::vector<uint8_t>(n * K), std::vector<float>(n * D), std::vector<float>(n), std::vector<float>(n)};
   std::vector<uint32_t> rows(n * detail::chain_prep_words(v));

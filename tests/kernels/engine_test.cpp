@@ -394,3 +394,43 @@ TEST(Engine, NoiseIsKeyedPerDevice) {
     EXPECT_GT(differ, int(n) / 2) << all[d].name;
   }
 }
+
+// A device's level multiplies every latency last: on every path (NB201's walk, FBNet's
+// walk and compiled tables) each latency is the level-1 device's times the level (to
+// float rounding), and the order of the architectures is the level-1 device's, ties
+// included (a positive float factor is monotone).
+TEST(Engine, LevelScalesEveryLatencyAndKeepsEveryRanking) {
+  const float k = 1.37f;
+  for (const auto& [space_name, mode] : {std::pair{"nb201", EvalMode::kWalk}, std::pair{"fbnet", EvalMode::kWalk},
+                                         std::pair{"fbnet", EvalMode::kCompiled}}) {
+    const SearchSpace space = make_space(space_name);
+    EvalDevice base{"pixel3_cpu", builtin_device("pixel3_cpu").params};
+    base.params.noise_sigma = 0;
+    EvalDevice scaled = base;
+    scaled.params.level = k;
+    auto engine = make_engine(Backend::kCpu, space, {base, scaled}, opts(mode));
+    const uint64_t n = 4000;
+    const Matrix m = evaluate(*engine, space, ArchBatch::Kind::kSample, n, 3, n);
+    std::vector<uint64_t> order(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      order[i] = i;
+      ASSERT_LE(rel_diff(m.latency_ms[2 * i + 1], static_cast<double>(k) * m.latency_ms[2 * i]), 1e-6) << space_name << " " << i;
+    }
+    std::sort(order.begin(), order.end(), [&](uint64_t a, uint64_t b) { return m.latency_ms[2 * a] < m.latency_ms[2 * b]; });
+    int ties = 0;
+    for (uint64_t j = 1; j < n; ++j) {
+      const uint64_t a = order[j - 1], b = order[j];
+      ASSERT_LE(m.latency_ms[2 * a + 1], m.latency_ms[2 * b + 1]) << space_name;
+      if (m.latency_ms[2 * a] == m.latency_ms[2 * b]) {
+        ++ties;
+        ASSERT_EQ(m.latency_ms[2 * a + 1], m.latency_ms[2 * b + 1]) << "a tie stays a tie";
+      }
+    }
+    if (std::string(space_name) == "nb201") EXPECT_GT(ties, 100) << "NB201's isomorphic cells tie";
+  }
+  // And the reference walk agrees: measured_ms applies the level to the float milliseconds.
+  DeviceParams p = builtin_device("pixel3_cpu").params;
+  p.noise_sigma = 0;
+  p.level = k;
+  EXPECT_EQ(measured_ms(0.002, p, 0), static_cast<float>(0.002 * 1e3) * k);
+}

@@ -38,6 +38,7 @@ inline ::testing::AssertionResult same_device_params(const DeviceParams& a, cons
   PROXYSIM_SAME_FIELD(prune_dead)
   PROXYSIM_SAME_FIELD(fold_zero_inputs)
   PROXYSIM_SAME_FIELD(batch)
+  PROXYSIM_SAME_FIELD(level)
   PROXYSIM_SAME_FIELD(noise_sigma)
   PROXYSIM_SAME_FIELD(resolution_ms)
 #undef PROXYSIM_SAME_FIELD

@@ -67,7 +67,17 @@ int cmd_devices(bool verbose, bool twins) {
     const auto& p = d.params;
     fmt::print("{:<20} {:<11} {:>9.1f} GFLOP/s {:>8.1f} GB/s  batch {:<4} {}\n", d.name, device_class_name(p.device_class),
                p.peak_gflops, p.dram_gbps, p.batch, d.imitates);
-    if (verbose) fmt::print("{:<20} source: {}\n", "", d.source);
+    if (verbose) {
+      fmt::print("{:<20} source: {}\n", "", d.source);
+      // A twin's own sets, one per space it was fitted on beside the first.
+      static constexpr const char* kSpaces[] = {"nb201", "fbnet", "ofa_mbv3", "mbv2"};  // SpaceId order
+      for (size_t s = 0; s < d.space_params.size(); ++s) {
+        if (!d.space_params[s]) continue;
+        const auto& q = *d.space_params[s];
+        fmt::print("{:<20} in {}: {:.1f} GFLOP/s {:.1f} GB/s, level {:.3g} (its own parameter set)\n", "", kSpaces[s],
+                   q.peak_gflops, q.dram_gbps, q.level);
+      }
+    }
   }
   return 0;
 }

@@ -232,6 +232,7 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
   // The starts as evaluated in a space (a twin started from keeps its per-space sets).
   auto starts_in = [&](SpaceId id) {
     std::vector<DeviceSpec> out;
+    out.reserve(starts.size());
     for (const DeviceSpec& d : starts) out.push_back(in_space(d, id));
     return out;
   };

@@ -610,7 +610,9 @@ struct PackedRanks {
 //
 // A worker takes kGroup adjacent columns at a time and gathers their order keys in one
 // pass over the rows (the matrix is row-major: one cache line serves the group, where
-// a column alone would use 4 bytes of each 64 read). Then, column by column, the keys
+// a column alone would use 4 bytes of each 64 read). Each pass reads the whole matrix,
+// so 8 columns a pass read it D / 8 times: at 10^6 x 32, 0.83x the time of 4 a pass
+// (bench/NOTES.md), for 16 MB more keys per worker. Then, column by column, the keys
 // are spread into 2^hb buckets by their top hb bits (the one scattered pass over
 // memory; ties share a bucket), and each bucket, about 1,000 rows, is sorted in cache on
 // the bits left and its tie runs written to v by row. A column whose largest bucket
@@ -627,7 +629,7 @@ struct RankColumnsSerial {
   unsigned long long* counter;
   int64_t group;  // columns gathered together, 1 to kGroup
   static constexpr int kMaxBucketBits = 12;
-  static constexpr int kGroup = 4;
+  static constexpr int kGroup = 8;
 
   // Columns a worker gathers at once: kGroup, or fewer where the workers would
   // otherwise lack columns to share.

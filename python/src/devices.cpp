@@ -147,7 +147,8 @@ void bind_devices(pb::module_& m) {
           "replace",
           [](const DeviceSpec& d, const std::string& name, const pb::kwargs& kw) { return with_params(d, name, kw); },
           pb::arg("name") = "",
-          "a copy with parameters changed (keyword arguments named as in device YAML), range-checked")
+          "a copy with parameters changed (keyword arguments named as in device YAML), range-checked; a twin's "
+          "per-space sets (params_in) take the same changes")
       .def("__repr__", [](const DeviceSpec& d) {
         return "Device('" + d.name + "', " + std::string(device_class_name(d.params.device_class)) + ", batch " +
                std::to_string(d.params.batch) + ")";

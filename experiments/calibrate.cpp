@@ -4,6 +4,7 @@
 #include <fmt/ostream.h>
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -157,13 +158,8 @@ std::map<std::string, Measurement> given_measurements(const std::vector<std::str
   return out;
 }
 
-bool whole_milliseconds(const std::vector<Split>& splits) {
-  for (const Split& s : splits) {
-    for (double v : s.train_ms) {
-      if (v != std::floor(v)) return false;
-    }
-  }
-  return true;
+bool whole_milliseconds(const Split& s) {
+  return std::all_of(s.train_ms.begin(), s.train_ms.end(), [](double v) { return v == std::floor(v); });
 }
 
 std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : "null"; }
@@ -241,7 +237,6 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
                what, seconds, f.evaluations, f.train_rmse_log, f.start_rmse_log, f.start);
     fmt::print(log, "calibrate: {}kept {}: {}\n", what, f.chosen, f.reason);
   };
-  std::vector<size_t> fit_of(splits.size(), 0);
   if (o.joint || splits.size() == 1) {
     copt.data_name = "calibrate " + o.data.front();
     report.fits.push_back(calibrate_device(starts_in(splits.front().space.id()), sets, copt));
@@ -254,12 +249,13 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
       copt.data_name = "calibrate " + o.data[k];
       report.fits.push_back(calibrate_device(starts_in(splits[k].space.id()), {sets[k]}, copt));
       report.fit_spaces.push_back({splits[k].space.name()});
-      fit_of[k] = k;
       log_fit(report.fits.back(), splits[k].space.name() + ": ",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - tk).count());
     }
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // The fit that made split k's parameters: its own, or the one joint fit.
+  auto fit_of = [&](size_t k) { return report.fits.size() == 1 ? size_t{0} : k; };
 
   DeviceSpec& twin = report.twin;
   twin.name = o.name.empty() ? "twin_" + splits.front().column : o.name;
@@ -285,12 +281,14 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
   // report whole milliseconds keep doing so in the twin. The first space's set is also
   // the twin's set for every space it was not fitted on.
   auto params_of = [&](size_t k) {
-    DeviceParams p = report.fits[fit_of[k]].params;
+    DeviceParams p = report.fits[fit_of(k)].params;
     for (size_t j = 0; j < splits.size(); ++j) {
       const int id = static_cast<int>(splits[j].space.id());
-      p.measurement[id] = report.fits[fit_of[j]].params.measurement[id];
+      p.measurement[id] = report.fits[fit_of(j)].params.measurement[id];
     }
-    if (o.joint ? whole_milliseconds(splits) : whole_milliseconds({splits[k]})) p.resolution_ms = 1.0f;
+    const bool whole = o.joint ? std::all_of(splits.begin(), splits.end(), [](const Split& s) { return whole_milliseconds(s); })
+                               : whole_milliseconds(splits[k]);
+    if (whole) p.resolution_ms = 1.0f;
     // A table of block sums has no noise of its own per architecture: each block was
     // timed once and the same number enters every architecture that has the block, so
     // the twin of such a space draws none either (its per-block errors are the fit's).
@@ -307,7 +305,7 @@ CalibrateReport run_calibrate(const CalibrateOptions& o, std::ostream& log) {
     const Split& s = splits[k];
     HeldOutReport h;
     h.space = s.space.name();
-    h.fit = fit_of[k];
+    h.fit = fit_of(k);
     h.measurement = measurement_name(sets[k].measurement);
     h.measurement_source = given.count(h.space) ? "given" : "detected";
     h.additivity = additive[k];

@@ -843,30 +843,10 @@ struct GramSerial {
           g[(a0 + 3) * columns + b] += s3;
         }
       }
+      // The last columns % 4 columns: fewer than 4 pairs each, one at a time.
       for (int64_t a = a0; a < columns; ++a) {
         const double* x = buf + a * block;
-        int64_t b = a;
-        for (; b + 4 <= columns; b += 4) {
-          const double* y0 = buf + b * block;
-          const double* y1 = y0 + block;
-          const double* y2 = y1 + block;
-          const double* y3 = y2 + block;
-          double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-#if !defined(__CUDA_ARCH__)
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
-#endif
-          for (int64_t i = 0; i < len; ++i) {
-            s0 += x[i] * y0[i];
-            s1 += x[i] * y1[i];
-            s2 += x[i] * y2[i];
-            s3 += x[i] * y3[i];
-          }
-          g[a * columns + b] += s0;
-          g[a * columns + b + 1] += s1;
-          g[a * columns + b + 2] += s2;
-          g[a * columns + b + 3] += s3;
-        }
-        for (; b < columns; ++b) {
+        for (int64_t b = a; b < columns; ++b) {
           const double* y = buf + b * block;
           double s = 0;
 #if !defined(__CUDA_ARCH__)

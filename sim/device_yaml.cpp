@@ -147,6 +147,14 @@ DeviceSpec parse_device_yaml(const std::string& text, const std::string& file) {
 
 namespace {
 
+// A search space's index in SpaceId order, from its name as a key of mapping `field`.
+int space_index(const Reader& r, const std::string& key, const std::string& field) {
+  for (int i = 0; i < kNumSpaces; ++i) {
+    if (kSpaceNames[i] == key) return i;
+  }
+  r.fail(field + "." + key, "unknown search space (expected nb201, fbnet, ofa_mbv3, mbv2)");
+}
+
 DeviceSpec parse_device_node(const YAML::Node& root, const std::string& file) {
   if (!root.IsMap()) throw UserError(file + ": expected a mapping of device fields");
   Reader r(root, file);
@@ -218,12 +226,7 @@ DeviceSpec parse_device_node(const YAML::Node& root, const std::string& file) {
     } else if (m.IsMap()) {
       for (const auto& kv : m) {
         const std::string key = r.key_of(kv.first, "field 'measurement'");
-        int found = -1;
-        for (int i = 0; i < kNumSpaces; ++i) {
-          if (kSpaceNames[i] == key) found = i;
-        }
-        if (found < 0) r.fail("measurement." + key, "unknown search space (expected nb201, fbnet, ofa_mbv3, mbv2)");
-        p.measurement[found] = method(kv.second, "measurement." + key);
+        p.measurement[space_index(r, key, "measurement")] = method(kv.second, "measurement." + key);
       }
     } else {
       r.fail("measurement", "expected end_to_end, block_sum or a mapping of search space to one of them");
@@ -237,11 +240,7 @@ DeviceSpec parse_device_node(const YAML::Node& root, const std::string& file) {
     if (!spaces.IsMap()) r.fail("spaces", "expected a mapping of search space to the fields that differ there");
     for (const auto& kv : spaces) {
       const std::string key = r.key_of(kv.first, "field 'spaces'");
-      int found = -1;
-      for (int i = 0; i < kNumSpaces; ++i) {
-        if (kSpaceNames[i] == key) found = i;
-      }
-      if (found < 0) r.fail("spaces." + key, "unknown search space (expected nb201, fbnet, ofa_mbv3, mbv2)");
+      const int found = space_index(r, key, "spaces");
       if (!kv.second.IsMap()) r.fail("spaces." + key, "expected a mapping of device fields");
       YAML::Node merged = YAML::Clone(root);
       merged.remove("spaces");

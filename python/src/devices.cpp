@@ -55,65 +55,65 @@ DeviceSpec with_params(const DeviceSpec& spec, const std::string& name, const pb
   if (!name.empty()) s.name = name;
   // A twin's per-space sets (DeviceSpec::space_params) take the same changes.
   auto change = [&](DeviceParams& p) {
-  for (const auto& [k, v] : changes) {
-    const std::string key = pb::str(k);
-    if (key == "device_class") {
-      const auto c = parse_device_class(v.cast<std::string>());
-      if (!c) throw UserError("device '" + s.name + "': unknown device_class '" + v.cast<std::string>() + "'");
-      p.device_class = *c;
-    } else if (key == "peak_gflops") p.peak_gflops = v.cast<float>();
-    else if (key == "dram_gbps") p.dram_gbps = v.cast<float>();
-    else if (key == "onchip_gbps") p.onchip_gbps = v.cast<float>();
-    else if (key == "onchip_bytes") p.onchip_bytes = v.cast<float>();
-    else if (key == "bytes_per_element") p.bytes_per_element = v.cast<float>();
-    else if (key == "lanes_out") p.lanes_out = v.cast<int32_t>();
-    else if (key == "lanes_in") p.lanes_in = v.cast<int32_t>();
-    else if (key == "units") p.units = v.cast<int32_t>();
-    else if (key == "pixels_per_unit") p.pixels_per_unit = v.cast<int32_t>();
-    else if (key == "half_util_macs") p.half_util_macs = v.cast<float>();
-    else if (key == "launch_us") p.launch_us = v.cast<float>();
-    else if (key == "async_launch") p.async_launch = v.cast<bool>();
-    else if (key == "fuse_bn_act") p.fuse_bn_act = v.cast<bool>();
-    else if (key == "fuse_elementwise") p.fuse_elementwise = v.cast<bool>();
-    else if (key == "prune_dead") p.prune_dead = v.cast<bool>();
-    else if (key == "fold_zero_inputs") p.fold_zero_inputs = v.cast<bool>();
-    else if (key == "batch") p.batch = v.cast<int32_t>();
-    else if (key == "noise_sigma") p.noise_sigma = v.cast<float>();
-    else if (key == "resolution_ms") p.resolution_ms = v.cast<float>();
-    else if (key == "level") p.level = v.cast<float>();
-    else if (key == "efficiency") {
-      for (const auto& [ck, cv] : v.cast<pb::dict>()) {
-        const std::string cls = pb::str(ck);
-        int found = -1;
-        for (int c = 0; c < kNumOpClasses; ++c) {
-          if (op_class_name(static_cast<OpClass>(c)) == cls) found = c;
+    for (const auto& [k, v] : changes) {
+      const std::string key = pb::str(k);
+      if (key == "device_class") {
+        const auto c = parse_device_class(v.cast<std::string>());
+        if (!c) throw UserError("device '" + s.name + "': unknown device_class '" + v.cast<std::string>() + "'");
+        p.device_class = *c;
+      } else if (key == "peak_gflops") p.peak_gflops = v.cast<float>();
+      else if (key == "dram_gbps") p.dram_gbps = v.cast<float>();
+      else if (key == "onchip_gbps") p.onchip_gbps = v.cast<float>();
+      else if (key == "onchip_bytes") p.onchip_bytes = v.cast<float>();
+      else if (key == "bytes_per_element") p.bytes_per_element = v.cast<float>();
+      else if (key == "lanes_out") p.lanes_out = v.cast<int32_t>();
+      else if (key == "lanes_in") p.lanes_in = v.cast<int32_t>();
+      else if (key == "units") p.units = v.cast<int32_t>();
+      else if (key == "pixels_per_unit") p.pixels_per_unit = v.cast<int32_t>();
+      else if (key == "half_util_macs") p.half_util_macs = v.cast<float>();
+      else if (key == "launch_us") p.launch_us = v.cast<float>();
+      else if (key == "async_launch") p.async_launch = v.cast<bool>();
+      else if (key == "fuse_bn_act") p.fuse_bn_act = v.cast<bool>();
+      else if (key == "fuse_elementwise") p.fuse_elementwise = v.cast<bool>();
+      else if (key == "prune_dead") p.prune_dead = v.cast<bool>();
+      else if (key == "fold_zero_inputs") p.fold_zero_inputs = v.cast<bool>();
+      else if (key == "batch") p.batch = v.cast<int32_t>();
+      else if (key == "noise_sigma") p.noise_sigma = v.cast<float>();
+      else if (key == "resolution_ms") p.resolution_ms = v.cast<float>();
+      else if (key == "level") p.level = v.cast<float>();
+      else if (key == "efficiency") {
+        for (const auto& [ck, cv] : v.cast<pb::dict>()) {
+          const std::string cls = pb::str(ck);
+          int found = -1;
+          for (int c = 0; c < kNumOpClasses; ++c) {
+            if (op_class_name(static_cast<OpClass>(c)) == cls) found = c;
+          }
+          if (found < 0) throw UserError("device '" + s.name + "': unknown op class '" + cls + "' in efficiency");
+          p.efficiency[found] = cv.cast<float>();
         }
-        if (found < 0) throw UserError("device '" + s.name + "': unknown op class '" + cls + "' in efficiency");
-        p.efficiency[found] = cv.cast<float>();
-      }
-    } else if (key == "measurement") {
-      // One method for every space, or a dict of space to method, read by the YAML
-      // reader (which names what is wrong): the spec's YAML ends with this field.
-      std::string text;
-      if (pb::isinstance<pb::str>(v)) {
-        text = v.cast<std::string>();
+      } else if (key == "measurement") {
+        // One method for every space, or a dict of space to method, read by the YAML
+        // reader (which names what is wrong): the spec's YAML ends with this field.
+        std::string text;
+        if (pb::isinstance<pb::str>(v)) {
+          text = v.cast<std::string>();
+        } else {
+          for (const auto& [sk, sv] : v.cast<pb::dict>()) {
+            text += (text.empty() ? "" : ", ") + pb::str(sk).cast<std::string>() + ": " + pb::str(sv).cast<std::string>();
+          }
+          text = "{" + text + "}";
+        }
+        DeviceSpec one = s;
+        one.params = p;
+        one.space_params = {};
+        std::string yaml = device_yaml(one);
+        yaml = yaml.substr(0, yaml.rfind("measurement:")) + "measurement: " + text + "\n";
+        const DeviceParams parsed = parse_device_yaml(yaml, "device '" + s.name + "'").params;
+        std::copy(std::begin(parsed.measurement), std::end(parsed.measurement), std::begin(p.measurement));
       } else {
-        for (const auto& [sk, sv] : v.cast<pb::dict>()) {
-          text += (text.empty() ? "" : ", ") + pb::str(sk).cast<std::string>() + ": " + pb::str(sv).cast<std::string>();
-        }
-        text = "{" + text + "}";
+        throw UserError("device '" + s.name + "': unknown parameter '" + key + "'");
       }
-      DeviceSpec one = s;
-      one.params = p;
-      one.space_params = {};
-      std::string yaml = device_yaml(one);
-      yaml = yaml.substr(0, yaml.rfind("measurement:")) + "measurement: " + text + "\n";
-      const DeviceParams parsed = parse_device_yaml(yaml, "device '" + s.name + "'").params;
-      std::copy(std::begin(parsed.measurement), std::end(parsed.measurement), std::begin(p.measurement));
-    } else {
-      throw UserError("device '" + s.name + "': unknown parameter '" + key + "'");
     }
-  }
   };
   change(s.params);
   for (auto& own : s.space_params) {

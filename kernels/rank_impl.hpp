@@ -72,11 +72,14 @@ PROXYSIM_HD inline bool is_nan(float x) { return x != x; }
 
 // Unsigned key with the order of the floats, so ties are integer equality and the GPU
 // sort is a radix sort; -0 and +0 share a key because scipy sees them as equal.
+// Written without branches (a negative float's bits are all flipped, a positive one's
+// sign bit set), so that the loops computing keys can be vectorised.
 PROXYSIM_HD inline uint32_t order_key(float x) {
-  if (x == 0.0f) x = 0.0f;
   uint32_t u;
   memcpy(&u, &x, sizeof u);
-  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  u = x == 0.0f ? 0u : u;
+  const uint32_t flip = static_cast<uint32_t>(static_cast<int32_t>(u) >> 31) | 0x80000000u;
+  return u ^ flip;
 }
 
 PROXYSIM_HD inline bool key_is_nan(uint32_t k) {
@@ -951,58 +954,296 @@ struct GramPackedPartial {
   }
 };
 
-// Kendall's discordant pairs of one segment: insertion sort of blocks of 32, then
-// bottom-up merges, counting the strict inversions; the sorted segment ends in y.
-PROXYSIM_HD inline uint64_t merge_count_range(uint32_t* y, uint32_t* z, int64_t lo, int64_t hi) {
-  constexpr int64_t kBase = 32;
+// Kendall's discordant pairs on a backend of a few fat threads, counted digit by digit.
+// The strict inversions of a sequence y (pairs i < j with y_i > y_j) are settled at the
+// first digit where the two values differ, so one level counts, within each group of
+// items that agree on every digit above, the pairs in order whose digits descend, then
+// partitions the group stably by the digit and goes down into each part (a most-
+// significant-digit radix sort that counts). A level is a pass with 16 counters (how many
+// items so far had a greater digit than d) and no other dependence between items; Knight's
+// merge count (MergeBlocks) instead makes each item of each of its log2(n) passes one
+// dependent compare-and-advance step. Equal values end in the same part, so a part whose
+// digits are spent, or a leaf small enough for insertion sort, also gives y's tie pairs.
+struct InversionTally {
+  uint64_t inversions = 0;
+  uint64_t ties = 0;  // pairs of equal values
+};
+
+constexpr int kInversionDigit = 4;                       // 16 counters: one 512-bit vector
+constexpr int kInversionBuckets = 1 << kInversionDigit;
+constexpr int64_t kInversionLeaf = 64;
+
+// The next level's shift after the digit at `shift`: -1 once bit 0 is done. The last
+// digit may overlap bits already settled (equal within the group), which is harmless.
+inline int next_inversion_shift(int shift) {
+  return shift == 0 ? -1 : (shift > kInversionDigit ? shift - kInversionDigit : 0);
+}
+
+inline uint32_t inversion_digit(uint32_t v, int shift) {
+  return (v >> shift) & (kInversionBuckets - 1);
+}
+
+// Insertion sort of a few items, counting the strict inversions, then the tie pairs.
+inline void count_inversions_leaf(uint32_t* y, int64_t n, InversionTally& tally) {
+  for (int64_t i = 1; i < n; ++i) {
+    const uint32_t x = y[i];
+    int64_t j = i;
+    while (j > 0 && y[j - 1] > x) {
+      y[j] = y[j - 1];
+      --j;
+    }
+    tally.inversions += static_cast<uint64_t>(i - j);
+    y[j] = x;
+  }
+  uint64_t run = 1;
+  for (int64_t i = 1; i < n; ++i)
+    if (y[i] == y[i - 1]) ++run; else tally.ties += pairs_of(run), run = 1;
+  tally.ties += pairs_of(run);
+}
+
+
+
+// One level over y[0, n): each item goes to out at its digit's cursor (pos[d], advanced),
+// in order; returns the pairs in order whose digits descend.
+// The 16 counters of a level are one vector (GCC's vector extension: a single 512-bit
+// register with AVX-512, two or four narrower ones without), updated by a compare and a
+// subtract per item. Counters in memory would chain each item to the last through a
+// store and a load whenever both have the same digit, as neighbours in y often do.
+typedef uint32_t InversionCounters __attribute__((vector_size(4 * kInversionBuckets)));
+
+inline InversionCounters inversion_lanes() {
+  InversionCounters lanes;
+  for (int d = 0; d < kInversionBuckets; ++d) lanes[d] = static_cast<uint32_t>(d);
+  return lanes;
+}
+
+inline void digit_histogram(const uint32_t* y, int64_t n, int shift, uint32_t* h) {
+  const InversionCounters lanes = inversion_lanes();
+  InversionCounters count = {};
+  for (int64_t i = 0; i < n; ++i) count -= lanes == inversion_digit(y[i], shift);  // true is all ones
+  for (int d = 0; d < kInversionBuckets; ++d) h[d] = count[d];
+}
+
+// One level over y[0, n): each item goes to out at its digit's cursor (pos[d], advanced),
+// in order; returns the pairs in order whose digits descend.
+inline uint64_t scatter_counting_inversions(const uint32_t* y, int64_t n, int shift, uint32_t* pos, uint32_t* out) {
+  const InversionCounters lanes = inversion_lanes();
+  InversionCounters greater = {}, at;  // items so far with a greater digit than d; d's cursor
+  for (int d = 0; d < kInversionBuckets; ++d) at[d] = pos[d];
   uint64_t count = 0;
-  for (int64_t b = lo; b < hi; b += kBase) {
-    const int64_t e = b + kBase < hi ? b + kBase : hi;
-    for (int64_t i = b + 1; i < e; ++i) {
-      const uint32_t x = y[i];
-      int64_t j = i;
-      while (j > b && y[j - 1] > x) {
-        y[j] = y[j - 1];
-        --j;
-      }
-      count += static_cast<uint64_t>(i - j);
-      y[j] = x;
-    }
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t v = y[i];
+    const uint32_t e = inversion_digit(v, shift);
+    const InversionCounters sel = lanes * 0 + e;
+    count += __builtin_shuffle(greater, sel)[0];
+    out[__builtin_shuffle(at, sel)[0]] = v;
+    greater -= lanes < sel;
+    at -= lanes == sel;
   }
-  uint32_t* src = y;
-  uint32_t* dst = z;
-  for (int64_t w = kBase; w < hi - lo; w *= 2) {
-    for (int64_t s = lo; s < hi; s += 2 * w) {
-      const int64_t mid = s + w < hi ? s + w : hi;
-      const int64_t end = s + 2 * w < hi ? s + 2 * w : hi;
-      int64_t i = s, j = mid, o = s;
-      while (i < mid && j < end) {
-        const uint32_t a = src[i], b = src[j];
-        const bool right = b < a;
-        dst[o++] = right ? b : a;
-        count += right ? static_cast<uint64_t>(mid - i) : 0;
-        i += !right;
-        j += right;
-      }
-      while (i < mid) dst[o++] = src[i++];
-      while (j < end) dst[o++] = src[j++];
-    }
-    uint32_t* t = src; src = dst; dst = t;
-  }
-  if (src != y)
-    for (int64_t i = lo; i < hi; ++i) y[i] = src[i];
+  for (int d = 0; d < kInversionBuckets; ++d) pos[d] = at[d];
   return count;
 }
 
-struct MergeCountSegments {
+// y[0, n) agree on every bit above shift + kInversionDigit (shift < 0: on all of them);
+// scratch holds n items. Both arrays are left in an unspecified order.
+inline void count_inversions_serial(uint32_t* y, uint32_t* scratch, int64_t n, int shift, InversionTally& tally) {
+  if (shift < 0) {
+    tally.ties += pairs_of(static_cast<uint64_t>(n));
+    return;
+  }
+  if (n <= kInversionLeaf) {
+    count_inversions_leaf(y, n, tally);
+    return;
+  }
+  uint32_t h[kInversionBuckets], pos[kInversionBuckets];
+  digit_histogram(y, n, shift, h);
+  uint32_t at = 0;
+  for (int d = 0; d < kInversionBuckets; ++d) pos[d] = at, at += h[d];
+  tally.inversions += scatter_counting_inversions(y, n, shift, pos, scratch);
+  const int next = next_inversion_shift(shift);
+  int64_t lo = 0;
+  for (int d = 0; d < kInversionBuckets; lo += h[d], ++d)
+    if (h[d] > 1) count_inversions_serial(scratch + lo, y + lo, h[d], next, tally);
+}
+
+// The parallel level: worker s takes the slice [s * slice, ...) of y.
+struct SliceDigitHistogram {
+  const uint32_t* y;
+  int64_t n, slice;
+  int shift;
+  uint32_t* hist;  // kInversionBuckets per slice
+  void operator()(int64_t s) const {
+    const int64_t lo = std::min(n, s * slice), hi = std::min(n, lo + slice);
+    digit_histogram(y + lo, hi - lo, shift, hist + s * kInversionBuckets);
+  }
+};
+
+struct SliceScatterCounting {
+  const uint32_t* y;
+  uint32_t* out;
+  int64_t n, slice;
+  int shift;
+  uint32_t* pos;    // kInversionBuckets cursors per slice
+  uint64_t* count;  // per slice
+  void operator()(int64_t s) const {
+    const int64_t lo = std::min(n, s * slice), hi = std::min(n, lo + slice);
+    count[s] = scatter_counting_inversions(y + lo, hi - lo, shift, pos + s * kInversionBuckets, out);
+  }
+};
+
+// Each worker takes the next part (largest first) and counts it alone.
+struct PartsCounting {
   uint32_t* y;
-  uint32_t* z;
-  int64_t m, segment;
-  uint64_t* count;
-  PROXYSIM_HD void operator()(int64_t s) const {
-    const int64_t lo = s * segment;
-    const int64_t hi = lo + segment < m ? lo + segment : m;
-    count[s] = lo < hi ? merge_count_range(y, z, lo, hi) : 0;
+  uint32_t* scratch;
+  const int64_t* lo;
+  const int64_t* size;
+  int64_t parts;
+  int shift;
+  unsigned long long* next;
+  InversionTally* tally;  // per worker
+  void operator()(int64_t w) const {
+    InversionTally t;
+    for (int64_t k = next_item(next); k < parts; k = next_item(next))
+      count_inversions_serial(y + lo[k], scratch + lo[k], size[k], shift, t);
+    tally[w] = t;
+  }
+};
+
+// Kendall's pair on a backend of a few fat threads, before the count: one slice of the
+// rows per worker for the key ranges and the (a, b) keys, then one sort split by the
+// keys' top digit, then y and the tie counts per slice of the sorted keys.
+struct PairKeyRange {
+  uint32_t min_a = 0xffffffffu, max_a = 0, min_b = 0xffffffffu, max_b = 0;
+  int64_t measured = 0;
+};
+
+struct SlicePairRange {
+  Column a, b;
+  int64_t n, slice;
+  PairKeyRange* range;
+  // Without a branch, so that the compiler can vectorise the contiguous case.
+  template <class A>
+  static PairKeyRange scan(A a, A b, int64_t lo, int64_t hi) {
+    uint32_t min_a = 0xffffffffu, max_a = 0, min_b = 0xffffffffu, max_b = 0;
+    int64_t measured = 0;
+    for (int64_t i = lo; i < hi; ++i) {
+      const float x = a[i], y = b[i];
+      const bool ok = !is_nan(x) && !is_nan(y);
+      const uint32_t ka = order_key(x), kb = order_key(y);
+      min_a = std::min(min_a, ok ? ka : 0xffffffffu), max_a = std::max(max_a, ok ? ka : 0u);
+      min_b = std::min(min_b, ok ? kb : 0xffffffffu), max_b = std::max(max_b, ok ? kb : 0u);
+      measured += ok;
+    }
+    return PairKeyRange{min_a, max_a, min_b, max_b, measured};
+  }
+  void operator()(int64_t s) const {
+    const int64_t lo = std::min(n, s * slice), hi = std::min(n, lo + slice);
+    range[s] = a.stride == 1 && b.stride == 1 ? scan(a.data, b.data, lo, hi) : scan(a, b, lo, hi);
+  }
+};
+
+// Keys (a's key above b's, each less its minimum) of a slice's measured rows, written
+// from the slice's first place among all measured rows; with the top digit's histogram.
+struct SlicePairKeys {
+  Column a, b;
+  int64_t n, slice;
+  const int64_t* first;
+  uint32_t min_a, min_b;
+  int bits_b, top;
+  uint64_t* keys;
+  uint32_t* hist;  // kPairSortBuckets per slice
+  void operator()(int64_t s) const;
+};
+
+constexpr int kPairSortDigit = 11;
+constexpr int kPairSortBuckets = 1 << kPairSortDigit;
+
+inline void SlicePairKeys::operator()(int64_t s) const {
+  const int64_t lo = std::min(n, s * slice), hi = std::min(n, lo + slice);
+  uint32_t* h = hist + s * kPairSortBuckets;
+  for (int d = 0; d < kPairSortBuckets; ++d) h[d] = 0;
+  int64_t p = first[s];
+  const int64_t end = first[s + 1];
+  for (int64_t i = lo; i < hi; ++i) {
+    const float x = a[i], y = b[i];
+    const bool ok = !is_nan(x) && !is_nan(y);
+    const uint64_t k = (static_cast<uint64_t>(order_key(x) - min_a) << bits_b) | (order_key(y) - min_b);
+    // Written at p whether measured or not (the next measured row overwrites it), so
+    // that the loop has no branch; a slice's last rows may not write past its end.
+    if (p < end) keys[p] = k;
+    h[ok ? k >> top : 0] += ok;
+    p += ok;
+  }
+}
+
+// Spreads a slice's keys to their top digit's part (cursors per slice and digit).
+struct SliceSpreadKeys {
+  const uint64_t* keys;
+  uint64_t* out;
+  const int64_t* first;  // per slice, and the total after the last
+  int top;
+  uint32_t* pos;  // kPairSortBuckets per slice
+  void operator()(int64_t s) const {
+    uint32_t* c = pos + s * kPairSortBuckets;
+    for (int64_t i = first[s]; i < first[s + 1]; ++i) {
+      const uint64_t k = keys[i];
+      out[c[k >> top]++] = k;
+    }
+  }
+};
+
+// Each worker sorts the next part (largest first) on the bits below the top digit,
+// leaving it in `keys` (scratch beside it).
+struct SortParts {
+  uint64_t* keys;
+  uint64_t* scratch;
+  const int64_t* lo;
+  const int64_t* size;
+  int64_t parts;
+  int top;
+  unsigned long long* next;
+  void operator()(int64_t) const {
+    for (int64_t k = next_item(next); k < parts; k = next_item(next)) {
+      uint64_t* part = keys + lo[k];
+      const uint64_t* sorted = radix_sort_bits<6>(part, scratch + lo[k], size[k], 0, top);
+      if (sorted != part) std::memcpy(part, sorted, static_cast<size_t>(size[k]) * sizeof(uint64_t));
+    }
+  }
+};
+
+// y (b's keys in sorted order) and the pairs tied on a and on (a, b) of a slice of the
+// sorted keys; a run that starts before the slice is found by looking back.
+struct SliceSortedTies {
+  const uint64_t* keys;
+  int64_t m, slice;
+  int bits_b;
+  uint32_t* y;
+  uint64_t* xtie;  // per slice
+  uint64_t* ntie;  // per slice
+  void operator()(int64_t s) const {
+    const int64_t lo = std::min(m, s * slice), hi = std::min(m, lo + slice);
+    if (lo >= hi) {
+      xtie[s] = ntie[s] = 0;
+      return;
+    }
+    const uint64_t low = (uint64_t{1} << bits_b) - 1;
+    int64_t run_x = lo, run_xy = lo;
+    while (run_x > 0 && (keys[run_x - 1] >> bits_b) == (keys[lo] >> bits_b)) --run_x;
+    while (run_xy > 0 && keys[run_xy - 1] == keys[lo]) --run_xy;
+    uint64_t tx = 0, txy = 0;
+    y[lo] = static_cast<uint32_t>(keys[lo] & low);
+    tx += static_cast<uint64_t>(lo - run_x);
+    txy += static_cast<uint64_t>(lo - run_xy);
+    for (int64_t p = lo + 1; p < hi; ++p) {
+      const uint64_t prev = keys[p - 1], cur = keys[p];
+      if ((cur >> bits_b) != (prev >> bits_b)) run_x = p;
+      if (cur != prev) run_xy = p;
+      tx += static_cast<uint64_t>(p - run_x);
+      txy += static_cast<uint64_t>(p - run_xy);
+      y[p] = static_cast<uint32_t>(cur & low);
+    }
+    xtie[s] = tx;
+    ntie[s] = txy;
   }
 };
 
@@ -1302,69 +1543,136 @@ class RankLoops {
   // Tau-b of one pair on a backend of a few fat threads: Thrust's parallel sort and
   // per-pass merges cost more in fork-join than they gain at two cores, so the sort runs
   // serially on keys shortened to the bits the two columns use (usually 5 radix passes,
-  // not 6), and only the merge count is split, one segment per worker plus a last merge.
+  // not 6), and the discordant pairs are counted by digits (count_inversions), split
+  // over the workers.
   double pair_kendall_serial(Column a, Column b, int64_t* count) const {
-    uint32_t min_a = 0xffffffffu, max_a = 0, min_b = 0xffffffffu, max_b = 0;
-    int64_t m = 0;
-    for (int64_t i = 0; i < n_; ++i) {
-      const float x = a[i], y = b[i];
-      if (is_nan(x) || is_nan(y)) continue;
-      const uint32_t ka = order_key(x), kb = order_key(y);
-      min_a = std::min(min_a, ka), max_a = std::max(max_a, ka);
-      min_b = std::min(min_b, kb), max_b = std::max(max_b, kb);
-      ++m;
+    const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(System::workers(), n_ / 65536));
+    const int64_t slice = (n_ + workers - 1) / workers;
+    thrust::counting_iterator<int64_t> zero(0);
+    std::vector<PairKeyRange> ranges(static_cast<size_t>(workers));
+    thrust::for_each(System::policy(), zero, zero + workers, SlicePairRange{a, b, n_, slice, ranges.data()});
+    PairKeyRange r;
+    std::vector<int64_t> first(static_cast<size_t>(workers + 1), 0);
+    for (int64_t s = 0; s < workers; ++s) {
+      const PairKeyRange& q = ranges[s];
+      r.min_a = std::min(r.min_a, q.min_a), r.max_a = std::max(r.max_a, q.max_a);
+      r.min_b = std::min(r.min_b, q.min_b), r.max_b = std::max(r.max_b, q.max_b);
+      first[s + 1] = first[s] + q.measured;
     }
+    const int64_t m = first[workers];
     *count = m;
     if (m < 2) return kNaN;
-    const int bits_b = bit_width64(max_b - min_b);
-    const int bits = bit_width64(max_a - min_a) + bits_b;
+    const int bits_b = bit_width64(r.max_b - r.min_b);
+    const int bits = bit_width64(r.max_a - r.min_a) + bits_b;
+    const int top = bits > kPairSortDigit ? bits - kPairSortDigit : 0;
+    // Keys, spread by their top digit into parts, each part sorted in cache.
     Buffer<uint64_t> buf(2 * m);
     uint64_t* k = buf.get();
-    for (int64_t i = 0, p = 0; i < n_; ++i) {
-      const float x = a[i], y = b[i];
-      if (is_nan(x) || is_nan(y)) continue;
-      k[p++] = (static_cast<uint64_t>(order_key(x) - min_a) << bits_b) | (order_key(y) - min_b);
-    }
-    const uint64_t* s = radix_sort_bits(k, k + m, m, 0, bits);
+    uint64_t* sorted = k + m;
+    std::vector<uint32_t> hist(static_cast<size_t>(workers * kPairSortBuckets));
+    thrust::for_each(System::policy(), zero, zero + workers,
+                     SlicePairKeys{a, b, n_, slice, first.data(), r.min_a, r.min_b, bits_b, top, k, hist.data()});
+    std::vector<int64_t> part_lo(kPairSortBuckets), part_size(kPairSortBuckets, 0);
+    for (int64_t s = 0; s < workers; ++s)
+      for (int d = 0; d < kPairSortBuckets; ++d) part_size[d] += hist[s * kPairSortBuckets + d];
+    int64_t at = 0;
+    for (int d = 0; d < kPairSortBuckets; ++d) part_lo[d] = at, at += part_size[d];
+    std::vector<int64_t> before(kPairSortBuckets, 0);
+    for (int64_t s = 0; s < workers; ++s)
+      for (int d = 0; d < kPairSortBuckets; ++d) {
+        const uint32_t c = hist[s * kPairSortBuckets + d];
+        hist[s * kPairSortBuckets + d] = static_cast<uint32_t>(part_lo[d] + before[d]);
+        before[d] += c;
+      }
+    thrust::for_each(System::policy(), zero, zero + workers, SliceSpreadKeys{k, sorted, first.data(), top, hist.data()});
+    std::vector<int64_t> parts;
+    for (int d = 0; d < kPairSortBuckets; ++d)
+      if (part_size[d] > 1 && top > 0) parts.push_back(d);
+    std::sort(parts.begin(), parts.end(), [&](int64_t x, int64_t y) { return part_size[x] > part_size[y]; });
+    std::vector<int64_t> plo, psize;
+    for (int64_t d : parts) plo.push_back(part_lo[d]), psize.push_back(part_size[d]);
+    unsigned long long next_part = 0;
+    thrust::for_each(System::policy(), zero, zero + workers,
+                     SortParts{sorted, k, plo.data(), psize.data(), static_cast<int64_t>(plo.size()), top, &next_part});
+    // y in that order, and the tie pairs of a and of (a, b).
     Buffer<uint32_t> ybuf(2 * m);
     uint32_t* y = ybuf.get();
     uint32_t* z = y + m;
-    const uint64_t low = (uint64_t{1} << bits_b) - 1;
-    uint64_t xtie = 0, ntie = 0, run_x = 1, run_xy = 1;
-    y[0] = static_cast<uint32_t>(s[0] & low);
-    for (int64_t p = 1; p < m; ++p) {
-      const uint64_t prev = s[p - 1], cur = s[p];
-      if ((cur >> bits_b) == (prev >> bits_b)) ++run_x; else xtie += pairs_of(run_x), run_x = 1;
-      if (cur == prev) ++run_xy; else ntie += pairs_of(run_xy), run_xy = 1;
-      y[p] = static_cast<uint32_t>(cur & low);
-    }
-    xtie += pairs_of(run_x);
-    ntie += pairs_of(run_xy);
+    const int64_t sorted_slice = (m + workers - 1) / workers;
+    std::vector<uint64_t> xties(static_cast<size_t>(workers)), nties(xties.size());
+    thrust::for_each(System::policy(), zero, zero + workers,
+                     SliceSortedTies{sorted, m, sorted_slice, bits_b, y, xties.data(), nties.data()});
     buf.release();
-    const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(System::workers(), m / 65536));
-    const int64_t segment = (m + workers - 1) / workers;
-    Vec<uint64_t> counts(workers);
-    thrust::counting_iterator<int64_t> zero(0);
-    thrust::for_each(System::policy(), zero, zero + workers, MergeCountSegments{y, z, m, segment, raw(counts)});
-    uint64_t dis = thrust::reduce(counts.begin(), counts.end(), uint64_t{0});
-    // The last merges, serially: one count per block of the pass (with more than two
-    // workers a pass past the segments has several blocks).
-    std::vector<uint64_t> swaps;
-    for (int64_t w = segment; w < m; w *= 2) {
-      const int64_t blocks = (m + 2 * w - 1) / (2 * w);
-      swaps.assign(static_cast<size_t>(blocks), 0);
-      const MergeBlocks merge{y, z, swaps.data(), m, w};
-      for (int64_t blk = 0; blk < blocks; ++blk) {
-        merge(blk);
-        dis += swaps[blk];
-      }
-      std::swap(y, z);
-    }
-    uint64_t ytie = 0, run_y = 1;
-    for (int64_t p = 1; p < m; ++p)
-      if (y[p] == y[p - 1]) ++run_y; else ytie += pairs_of(run_y), run_y = 1;
-    ytie += pairs_of(run_y);
+    uint64_t xtie = 0, ntie = 0;
+    for (int64_t s = 0; s < workers; ++s) xtie += xties[s], ntie += nties[s];
+    const InversionTally t = count_inversions(y, z, m, bits_b > kInversionDigit ? bits_b - kInversionDigit : 0);
+    const uint64_t dis = t.inversions, ytie = t.ties;
     return tau_b(pairs_of(static_cast<uint64_t>(m)), xtie, ytie, ntie, dis);
+  }
+
+  // Strict inversions and tie pairs of y[0, m) (values below 2^(shift + kInversionDigit)),
+  // scratch beside it: the top level is split into one slice per worker (a slice's
+  // counters start from zero; the pairs across slices come from their histograms), the
+  // parts it leaves are shared out largest first, and a part larger than a worker's share
+  // is itself split the same way.
+  InversionTally count_inversions(uint32_t* y, uint32_t* scratch, int64_t m, int shift) const {
+    InversionTally tally;
+    const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(System::workers(), m / 65536));
+    if (workers == 1 || shift < 0) {
+      if (m > 1) count_inversions_serial(y, scratch, m, shift, tally);
+      return tally;
+    }
+    constexpr int B = kInversionBuckets;
+    const int64_t slice = (m + workers - 1) / workers;
+    std::vector<uint32_t> hist(static_cast<size_t>(workers * B)), pos(hist.size());
+    std::vector<uint64_t> counts(static_cast<size_t>(workers));
+    thrust::counting_iterator<int64_t> zero(0);
+    thrust::for_each(System::policy(), zero, zero + workers, SliceDigitHistogram{y, m, slice, shift, hist.data()});
+    // Cursors: a digit's part starts after the smaller digits' parts, and each slice
+    // writes after the earlier slices' items of that digit. The pairs across slices with
+    // descending digits: each item of a slice against the earlier slices' greater digits.
+    int64_t size[B] = {}, lo[B];
+    for (int64_t s = 0; s < workers; ++s)
+      for (int d = 0; d < B; ++d) size[d] += hist[s * B + d];
+    int64_t at = 0;
+    for (int d = 0; d < B; at += size[d], ++d) lo[d] = at;
+    uint64_t before[B] = {};
+    for (int64_t s = 0; s < workers; ++s) {
+      uint64_t greater = 0;
+      for (int d = B - 1; d >= 0; --d) {
+        tally.inversions += hist[s * B + d] * greater;
+        greater += before[d];
+      }
+      for (int d = 0; d < B; ++d) {
+        pos[s * B + d] = static_cast<uint32_t>(lo[d] + before[d]);
+        before[d] += hist[s * B + d];
+      }
+    }
+    thrust::for_each(System::policy(), zero, zero + workers,
+                     SliceScatterCounting{y, scratch, m, slice, shift, pos.data(), counts.data()});
+    for (uint64_t c : counts) tally.inversions += c;
+    const int next = next_inversion_shift(shift);
+    std::vector<int64_t> order;
+    for (int d = 0; d < B; ++d) {
+      if (size[d] < 2) continue;
+      if (size[d] * workers > m && next >= 0) {
+        const InversionTally t = count_inversions(scratch + lo[d], y + lo[d], size[d], next);
+        tally.inversions += t.inversions;
+        tally.ties += t.ties;
+      } else {
+        order.push_back(d);
+      }
+    }
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return size[a] > size[b]; });
+    std::vector<int64_t> part_lo, part_size;
+    for (int64_t d : order) part_lo.push_back(lo[d]), part_size.push_back(size[d]);
+    std::vector<InversionTally> per_worker(static_cast<size_t>(workers));
+    unsigned long long next_part = 0;
+    thrust::for_each(System::policy(), zero, zero + workers,
+                     PartsCounting{scratch, y, part_lo.data(), part_size.data(), static_cast<int64_t>(order.size()), next,
+                                   &next_part, per_worker.data()});
+    for (const InversionTally& t : per_worker) tally.inversions += t.inversions, tally.ties += t.ties;
+    return tally;
   }
 
   // Bottom-up merge sort of y (result left in y), returning the number of swaps. Every

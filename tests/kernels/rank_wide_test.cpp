@@ -41,6 +41,24 @@ struct WideHostSystem {
 
 using Wide = detail::RankLoops<WideHostSystem>;
 
+// The CPU backend's loops (System::kSerialWorkers) with a worker count this 2-core
+// machine's OpenMP would not give, the workers' items run one after another on the host.
+template <int64_t kWorkers>
+struct FatHostSystem {
+  template <class T>
+  using vector = thrust::cpp::vector<T>;
+  static auto policy() { return thrust::cpp::par; }
+  static auto policy_nosync() { return thrust::cpp::par; }
+  static void* allocate(size_t bytes) { return thrust::malloc(thrust::cpp::par, bytes).get(); }
+  static void deallocate(void* p) { thrust::free(thrust::cpp::par, p); }
+  [[maybe_unused]] static void advise_large(void*, size_t) {}
+  static int64_t workers() { return kWorkers; }
+  static constexpr bool kSerialWorkers = true;
+  static constexpr int64_t kGramChunk = 1536;
+  static constexpr int64_t kElementMergeBelow = 0;
+  static constexpr size_t kBatchBytes = size_t{256} << 20;
+};
+
 // n x D latencies sharing a per-architecture cost, rounded to 0.01 ms (ties), with
 // about 2% missing cells in the last two devices (as tests/gpu/rank_gpu_test.cpp).
 std::vector<float> make_matrix(int64_t n, int32_t D) {
@@ -107,6 +125,26 @@ TEST(RankWideLoops, KendallMatrixAndPair) {
   EXPECT_NEAR(kendall_tau_b(Backend::kCpu, a.data(), b.data(), n),
               Wide(a.data(), n, 1).pair_kendall(detail::Column{a.data(), 1}, detail::Column{b.data(), 1}, &count),
               1e-12);
+}
+
+// Kendall's discordant pairs counted by digits with 3 and 5 workers (uneven slices, the
+// pairs across them, parts shared out and a dominant part split again) give the same
+// tau-b, bit for bit, as the CPU backend: both are the same integer counts.
+TEST(RankFatLoops, KendallPairWithMoreWorkers) {
+  const int64_t n = 400003;
+  const int32_t D = 4;
+  auto m = make_matrix(n, D);
+  for (int64_t i = 0; i < n; i += 3) m[i * D + 2] = 5.0f;  // a third of one column on one value
+  for (const auto& [x, y] : {std::pair{0, 1}, std::pair{1, 2}, std::pair{2, 3}, std::pair{3, 0}}) {
+    std::vector<float> a(n), b(n);
+    for (int64_t i = 0; i < n; ++i) a[i] = m[i * D + x], b[i] = m[i * D + y];
+    const double want = kendall_tau_b(Backend::kCpu, a.data(), b.data(), n);
+    int64_t count = 0;
+    EXPECT_EQ(want, detail::RankLoops<FatHostSystem<3>>(a.data(), n, 1)
+                        .pair_kendall(detail::Column{a.data(), 1}, detail::Column{b.data(), 1}, &count)) << x << ", " << y;
+    EXPECT_EQ(want, detail::RankLoops<FatHostSystem<5>>(a.data(), n, 1)
+                        .pair_kendall(detail::Column{a.data(), 1}, detail::Column{b.data(), 1}, &count)) << x << ", " << y;
+  }
 }
 
 TEST(RankWideLoops, TopKAndPareto) {

@@ -3,6 +3,7 @@
 // evaluate_pairs with thrust::cuda::par. Every pointer in the views lives on the executing backend.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include <thrust/for_each.h>
 #include <thrust/iterator/counting_iterator.h>
@@ -105,6 +106,20 @@ struct ArchLatency {
     const float* PROXYSIM_RESTRICT level = v.level;
     const uint64_t* PROXYSIM_RESTRICT keys = v.noise_keys;
     if (v.compiled) {
+      // The block's sums in registers: a padded row length known to the compiler lets it
+      // keep the sums in vectors across the rows (summed in memory, each row's adds would
+      // wait on the last row's stores).
+#if !defined(__CUDA_ARCH__)
+      if (d0 == 0 && d1 == v.devices) {
+        switch (v.chain.stride) {
+          case 16: return compiled_block<16>(code, net, d1, out);
+          case 32: return compiled_block<32>(code, net, d1, out);
+          case 48: return compiled_block<48>(code, net, d1, out);
+          case 64: return compiled_block<64>(code, net, d1, out);
+          default: break;
+        }
+      }
+#endif
       uint32_t rows[kMaxChainPositions + 1];
       const ChainView& c = v.chain;
       const int g = chain_rows(v.space, c, code, rows);
@@ -119,6 +134,38 @@ struct ArchLatency {
     }
     for (int d = d0; d < d1; ++d) out[d] = walked_ms(v, code, net, d);
   }
+
+  // All of an architecture's n devices on rows of W floats (n rounded up to 16): the same
+  // adds in the same order as the loop above, so the same floats.
+#if !defined(__CUDA_ARCH__)
+  template <int W>
+  void compiled_block(const uint8_t* code, uint64_t net, int n, float* PROXYSIM_RESTRICT out) const {
+    const ChainView& c = v.chain;
+    uint32_t rows[kMaxChainPositions + 1];
+    const int g = chain_rows(v.space, c, code, rows);
+    typedef float Lanes __attribute__((vector_size(64)));
+    constexpr int kVectors = W / 16;
+    Lanes sum[kVectors];
+    const float* p = c.prefix + static_cast<int64_t>(g) * W;
+    for (int k = 0; k < kVectors; ++k) std::memcpy(&sum[k], p + 16 * k, sizeof(Lanes));
+    for (int pos = 0; pos <= c.positions; ++pos) {
+      const float* row = (pos < c.positions ? c.cost : c.suffix) + static_cast<int64_t>(rows[pos]) * W;
+      for (int k = 0; k < kVectors; ++k) {
+        Lanes r;
+        std::memcpy(&r, row + 16 * k, sizeof(Lanes));
+        sum[k] += r;
+      }
+    }
+    float acc[W];
+    std::memcpy(acc, sum, sizeof acc);
+    const float* PROXYSIM_RESTRICT sigma = v.noise_sigma;
+    const float* PROXYSIM_RESTRICT q = v.resolution_ms;
+    const float* PROXYSIM_RESTRICT level = v.level;
+    const uint64_t* PROXYSIM_RESTRICT keys = v.noise_keys;
+    for (int d = 0; d < n; ++d)
+      out[d] = apply_measurement(acc[d] * 1e3f * level[d], sigma[d], q[d], pair_noise_bits(net, keys[d]));
+  }
+#endif
 };
 
 // The wide backend's compiled evaluation in two steps, so that the walk over chain

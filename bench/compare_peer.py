@@ -8,6 +8,7 @@ and prints a table of architecture-device pairs per second and their ratio. Each
 side reports its best of --repeats runs. The result is also written as JSON.
 
     /usr/bin/python3 bench/compare_peer.py build-bench/bench/proxysim_bench results/runs/peer.json
+    /usr/bin/python3 bench/compare_peer.py --print A.json B.json ...   # a table of earlier runs
 """
 
 import argparse
@@ -68,7 +69,23 @@ def run_numpy(archs, devices, repeats):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def print_runs(paths):
+    """One row per result file, in the order given (runs made back to back)."""
+    print("| result file | proxysim pairs/s | numpy lookup pairs/s | ratio | numpy sample + lookup | ratio | target |")
+    print("|---|---|---|---|---|---|---|")
+    for path in paths:
+        with open(path) as f:
+            r = json.load(f)
+        print(f"| {os.path.basename(path)} | {r['proxysim']['pairs_per_second']:.3g} | "
+              f"{r['numpy']['pairs_per_second']:.3g} | {r['ratio']:.2f}x | "
+              f"{r['numpy']['pairs_per_second_with_sampling']:.3g} | {r['ratio_vs_numpy_with_sampling']:.2f}x | "
+              f"{r['target_ratio']:g}x {'met' if r['target_met'] else 'NOT met'} |")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--print":
+        print_runs(sys.argv[2:])
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("bench", help="path to proxysim_bench (build-*/bench/proxysim_bench)")
     ap.add_argument("output", help="where to write the JSON result")

@@ -1020,8 +1020,20 @@ inline InversionCounters inversion_lanes() {
 inline void digit_histogram(const uint32_t* y, int64_t n, int shift, uint32_t* h) {
   const InversionCounters lanes = inversion_lanes();
   InversionCounters count = {};
-  for (int64_t i = 0; i < n; ++i) count -= lanes == inversion_digit(y[i], shift);  // true is all ones
+  for (int64_t i = 0; i < n; ++i) count -= (InversionCounters)(lanes == inversion_digit(y[i], shift));  // true: all ones
   for (int d = 0; d < kInversionBuckets; ++d) h[d] = count[d];
+}
+
+// Lane e of v, with `index` all e: GCC's permute (vpermd) reads it without storing the
+// vector and reloading one lane; clang (the sanitize build) indexes the vector.
+inline uint32_t inversion_lane(InversionCounters v, InversionCounters index, uint32_t e) {
+#if defined(__clang__)
+  (void)index;
+  return v[e];
+#else
+  (void)e;
+  return __builtin_shuffle(v, index)[0];
+#endif
 }
 
 // One level over y[0, n): each item goes to out at its digit's cursor (pos[d], advanced),
@@ -1035,10 +1047,10 @@ inline uint64_t scatter_counting_inversions(const uint32_t* y, int64_t n, int sh
     const uint32_t v = y[i];
     const uint32_t e = inversion_digit(v, shift);
     const InversionCounters sel = lanes * 0 + e;
-    count += __builtin_shuffle(greater, sel)[0];
-    out[__builtin_shuffle(at, sel)[0]] = v;
-    greater -= lanes < sel;
-    at -= lanes == sel;
+    count += inversion_lane(greater, sel, e);
+    out[inversion_lane(at, sel, e)] = v;
+    greater -= (InversionCounters)(lanes < sel);  // a true lane is all ones: adds 1 where d < e
+    at -= (InversionCounters)(lanes == sel);
   }
   for (int d = 0; d < kInversionBuckets; ++d) pos[d] = at[d];
   return count;

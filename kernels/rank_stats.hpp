@@ -38,7 +38,9 @@ struct PairMatrix {
 PairMatrix spearman_matrix(Backend backend, const LatencyMatrix& m);
 double spearman_pair(Backend backend, const float* a, const float* b, int64_t n);
 
-// Kendall's tau-b with scipy's tie corrections, O(n log n) per pair (Knight 1966).
+// Kendall's tau-b with scipy's tie corrections, O(n log n) per pair: sorted by (a, b),
+// the discordant pairs are the strict inversions of b (Knight 1966), counted by merge
+// passes on CUDA and by b's digits on the CPU (kernels/rank_impl.hpp, count_inversions).
 PairMatrix kendall_matrix(Backend backend, const LatencyMatrix& m);
 double kendall_tau_b(Backend backend, const float* a, const float* b, int64_t n);
 

@@ -1217,7 +1217,10 @@ struct SortParts {
   void operator()(int64_t) const {
     for (int64_t k = next_item(next); k < parts; k = next_item(next)) {
       uint64_t* part = keys + lo[k];
-      const uint64_t* sorted = radix_sort_bits<6>(part, scratch + lo[k], size[k], 0, top);
+      // 6-bit digits for a part that fits L1 (64 counters a digit to clear and sum
+      // against a few hundred keys), sort_bucket's wider ones for a large part.
+      const uint64_t* sorted = size[k] <= 4096 ? radix_sort_bits<6>(part, scratch + lo[k], size[k], 0, top)
+                                               : sort_bucket(part, scratch + lo[k], size[k], 0, top);
       if (sorted != part) std::memcpy(part, sorted, static_cast<size_t>(size[k]) * sizeof(uint64_t));
     }
   }
